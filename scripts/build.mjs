@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Compiles the TypeScript sources and bundles each action with ncc into dist/<action>/.
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const actions = fs
+  .readdirSync(path.join(root, 'src', 'actions'))
+  .filter(a => fs.existsSync(path.join(root, 'src', 'actions', a, 'index.ts')));
+const only = process.argv.slice(2);
+
+fs.rmSync(path.join(root, 'lib'), {recursive: true, force: true});
+execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+  cwd: root,
+  stdio: 'inherit'
+});
+const ncc = path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
+for (const action of actions.filter(a => only.length === 0 || only.includes(a))) {
+  const out = path.join(root, 'dist', action);
+  fs.rmSync(out, {recursive: true, force: true});
+  for (const entry of ['index', 'post']) {
+    const src = path.join(root, 'lib', 'actions', action, `${entry}.js`);
+    if (!fs.existsSync(src)) continue;
+    const target = entry === 'index' ? out : path.join(out, entry);
+    execFileSync(
+      process.execPath,
+      [ncc, 'build', src, '-o', target, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2022'],
+      {
+        cwd: root,
+        stdio: 'inherit'
+      }
+    );
+    if (entry === 'post') {
+      fs.renameSync(path.join(target, 'index.js'), path.join(out, 'post.js'));
+      fs.rmSync(target, {recursive: true, force: true});
+    }
+  }
+  const size = fs.statSync(path.join(out, 'index.js')).size;
+  console.log(`dist/${action}/index.js ${(size / 1024).toFixed(0)} KiB`);
+}

@@ -1,0 +1,69 @@
+import {parse} from 'csv-parse/sync';
+import {UserError} from './errors.js';
+
+export interface ListOptions {
+  /** Keep each line whole (commas belong to the entry) instead of splitting on commas. */
+  ignoreComma?: boolean;
+  /** Lines starting with this string are comments. */
+  comment?: string;
+}
+
+/**
+ * Splits a multi-line input into entries the way docker/metadata-action does: CSV records, one per
+ * line, comments and empty lines dropped, entries trimmed. Relaxed quoting keeps quotes that appear
+ * inside a field.
+ */
+export function parseList(input: string, opts: ListOptions = {}): string[] {
+  if (input === '') return [];
+  const records = parse(input, {
+    columns: false,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    comment: opts.comment,
+    comment_no_infix: opts.comment !== undefined
+  }) as string[][];
+  const out: string[] = [];
+  for (const record of records) {
+    if (record.length === 1) {
+      out.push(...(opts.ignoreComma ? [record[0]] : record[0].split(',')));
+    } else if (opts.ignoreComma) {
+      out.push(record.join(','));
+    } else {
+      out.push(...record);
+    }
+  }
+  return out.filter(item => item).map(item => item.trim());
+}
+
+/** Splits one entry into its comma-separated fields (CSV rules, so a field may be quoted). */
+export function parseFields(line: string): string[] {
+  const records = parse(line, {relax_column_count: true, skip_empty_lines: true, relax_quotes: true}) as string[][];
+  return records.length > 0 ? records[0].map(String) : [];
+}
+
+const TRUE = new Set(['true', 'yes', '1', 'on']);
+const FALSE = new Set(['false', 'no', '0', 'off', '']);
+
+export function parseBoolean(name: string, value: string, fallback = false): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === '') return fallback;
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new UserError(`${name}: "${value}" is not a boolean. Use true or false.`);
+}
+
+export function parseInteger(
+  name: string,
+  value: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER
+): number {
+  const v = value.trim();
+  if (v === '') return fallback;
+  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UserError(`${name}: "${value}" is not a whole number between ${min} and ${max}.`);
+  }
+  return Number(v);
+}
