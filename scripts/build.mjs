@@ -8,19 +8,28 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const actions = fs
   .readdirSync(path.join(root, 'src', 'actions'))
   .filter(a => fs.existsSync(path.join(root, 'src', 'actions', a, 'index.ts')));
-const only = process.argv.slice(2);
+// usage: build.mjs [--out DIR] [action …]   (--out builds elsewhere, for the dist freshness test)
+const argv = process.argv.slice(2);
+const outIdx = argv.indexOf('--out');
+const distRoot = outIdx >= 0 ? path.resolve(argv[outIdx + 1]) : path.join(root, 'dist');
+const only = argv.filter((_a, i) => outIdx < 0 || (i !== outIdx && i !== outIdx + 1));
+const libDir = path.join(root, 'lib'); // the same path every time: ncc's module ids depend on it
 
-fs.rmSync(path.join(root, 'lib'), {recursive: true, force: true});
-execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-  cwd: root,
-  stdio: 'inherit'
-});
+fs.rmSync(libDir, {recursive: true, force: true});
+execFileSync(
+  process.execPath,
+  [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', libDir],
+  {
+    cwd: root,
+    stdio: 'inherit'
+  }
+);
 const ncc = path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
 for (const action of actions.filter(a => only.length === 0 || only.includes(a))) {
-  const out = path.join(root, 'dist', action);
+  const out = path.join(distRoot, action);
   fs.rmSync(out, {recursive: true, force: true});
   for (const entry of ['index', 'post']) {
-    const src = path.join(root, 'lib', 'actions', action, `${entry}.js`);
+    const src = path.join(libDir, 'actions', action, `${entry}.js`);
     if (!fs.existsSync(src)) continue;
     const target = entry === 'index' ? out : path.join(out, entry);
     execFileSync(
@@ -37,5 +46,5 @@ for (const action of actions.filter(a => only.length === 0 || only.includes(a)))
     }
   }
   const size = fs.statSync(path.join(out, 'index.js')).size;
-  console.log(`dist/${action}/index.js ${(size / 1024).toFixed(0)} KiB`);
+  console.log(`${path.relative(root, out)}/index.js ${(size / 1024).toFixed(0)} KiB`);
 }

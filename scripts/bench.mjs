@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// npm run bench: speed and size measurements (never timed tests).
+// - tag: cold start of the bundled action (median of N runs, as the runner starts it) and bundle size.
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const runs = Number(process.env.BENCH_RUNS || 15);
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function coldStart(action, inputs, env) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const files = Object.fromEntries(
+    ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STEP_SUMMARY'].map(k => [k, path.join(tmp, k)])
+  );
+  const full = {PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: tmp, ...files, ...env};
+  for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.toUpperCase()}`] = v;
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    for (const f of Object.values(files)) fs.writeFileSync(f, '');
+    const t0 = process.hrtime.bigint();
+    const res = spawnSync(process.execPath, [path.join(root, 'dist', action, 'index.js')], {env: full});
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (res.status !== 0) throw new Error(`${action} failed: ${res.stdout}${res.stderr}`);
+  }
+  fs.rmSync(tmp, {recursive: true, force: true});
+  return times;
+}
+
+function nodeBaseline() {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times;
+}
+
+const rows = [];
+const base = median(nodeBaseline());
+const tag = coldStart(
+  'tag',
+  {images: 'ghcr.io/acme/app', tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\ntype=sha'},
+  {
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_EVENT_PATH: path.join(root, 'test', 'fixtures', 'events', 'push-tag.json'),
+    GITHUB_REF: 'refs/tags/v1.2.3',
+    GITHUB_SHA: '90dd6032fac8bda1b6c4436a2e65de27961ed071',
+    SOURCE_DATE_EPOCH: '1767225600'
+  }
+);
+const size = fs.statSync(path.join(root, 'dist', 'tag', 'index.js')).size;
+rows.push([
+  'tag cold start (median)',
+  `${median(tag).toFixed(1)} ms`,
+  `node alone: ${base.toFixed(1)} ms, ${runs} runs`
+]);
+rows.push(['tag bundle', `${(size / 1024).toFixed(0)} KiB`, 'dist/tag/index.js']);
+const total = fs
+  .readdirSync(path.join(root, 'dist'))
+  .reduce((n, a) => n + fs.statSync(path.join(root, 'dist', a, 'index.js')).size, 0);
+rows.push(['all bundles', `${(total / 1024).toFixed(0)} KiB`, 'dist/*/index.js']);
+for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);

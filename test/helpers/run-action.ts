@@ -1,0 +1,82 @@
+import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+export interface ActionRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  env: Record<string, string>;
+  summary: string;
+  dir: string;
+}
+
+/** Parses a GITHUB_OUTPUT / GITHUB_ENV file (name=value and heredoc forms). */
+export function parseCommandFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = lines[i].match(/^([^=<]+)<<(.+)$/);
+    if (heredoc) {
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== heredoc[2]; i++) value.push(lines[i]);
+      out[heredoc[1]] = value.join('\n');
+      continue;
+    }
+    const kv = lines[i].match(/^([^=]+)=(.*)$/);
+    if (kv) out[kv[1]] = kv[2];
+  }
+  return out;
+}
+
+/**
+ * Runs a bundled action the way the runner does: `node dist/<action>/<entry>.js` with INPUT_* variables,
+ * GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STEP_SUMMARY files, and the given environment.
+ */
+export async function runBundledAction(
+  action: string,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+  opts: {entry?: string; node?: string} = {}
+): Promise<ActionRun> {
+  const entry = opts.entry ?? 'index';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `run-${action}-`));
+  const files = {
+    GITHUB_OUTPUT: path.join(dir, 'output'),
+    GITHUB_ENV: path.join(dir, 'env'),
+    GITHUB_STEP_SUMMARY: path.join(dir, 'summary'),
+    GITHUB_STATE: path.join(dir, 'state')
+  };
+  for (const f of Object.values(files)) fs.writeFileSync(f, '');
+  const full: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dir,
+    RUNNER_TEMP: dir,
+    ...files,
+    ...env
+  };
+  for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  const node = opts.node ?? process.execPath;
+  return new Promise(resolve => {
+    const child = spawn(node, [path.join(ROOT, 'dist', action, `${entry}.js`)], {env: full, cwd: dir});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', d => (stdout += d));
+    child.stderr.on('data', d => (stderr += d));
+    child.on('close', code => {
+      resolve({
+        code: code ?? 1,
+        stdout,
+        stderr,
+        outputs: parseCommandFile(fs.readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+        env: parseCommandFile(fs.readFileSync(files.GITHUB_ENV, 'utf8')),
+        summary: fs.readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+        dir
+      });
+    });
+  });
+}
