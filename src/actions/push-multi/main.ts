@@ -1,0 +1,79 @@
+import * as core from '@actions/core';
+import {coreLogger, getMultiline} from '../../shared/action/run.js';
+import {UserError} from '../../shared/errors.js';
+import {parseBoolean, parseInteger} from '../../shared/inputs.js';
+import {parseDestinations} from '../../shared/push/destinations.js';
+import {PushResult, pushMulti} from '../../shared/push/push.js';
+import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
+
+const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+
+async function summary(res: PushResult): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const head = ['destination', 'tags', 'digest', 'sent', 'blobs skipped / mounted / uploaded', 'time', 'status'].map(
+    h => ({data: h, header: true})
+  );
+  const rows = res.results.map(r => [
+    r.destination,
+    r.tags.join(', ') || '(by digest)',
+    r.digest.slice(0, 19),
+    mib(r.counters.bytesSent),
+    `${r.counters.blobsSkipped} / ${r.counters.blobsMounted} / ${r.counters.blobsUploaded}`,
+    `${(r.durationMs / 1000).toFixed(1)} s`,
+    r.error ? `failed: ${r.error}` : r.status
+  ]);
+  await core.summary
+    .addHeading('push-multi', 3)
+    .addTable([head, ...rows])
+    .write();
+}
+
+export async function main(): Promise<void> {
+  const sourcePassword = core.getInput('source-password');
+  if (sourcePassword) core.setSecret(sourcePassword);
+  const source = core.getInput('source');
+  if (!source)
+    throw new UserError('source: give the image to copy (a reference such as ghcr.io/acme/app:1.2.3 or oci:./layout).');
+  const destinations = parseDestinations(getMultiline('destinations'));
+  if (destinations.length === 0)
+    throw new UserError('destinations: give at least one repository to copy to, one per line.');
+  for (const d of destinations) if (d.password) core.setSecret(d.password);
+  const tags = getMultiline('tags')
+    .flatMap(l => l.split(',').map(s => s.trim()))
+    .filter(Boolean);
+  const platforms = core.getInput('platforms').trim();
+  if (platforms && platforms !== 'all') {
+    throw new UserError(
+      'platforms: filtering platforms would change the image digest; this version copies every platform (leave platforms empty or "all").'
+    );
+  }
+  const result = await pushMulti({
+    source,
+    sourceUsername: core.getInput('source-username') || undefined,
+    sourcePassword: sourcePassword || undefined,
+    destinations,
+    tags,
+    copyReferrers: parseBoolean('copy-referrers', core.getInput('copy-referrers'), true),
+    concurrency: parseInteger('concurrency', core.getInput('concurrency'), 4, 1, 64),
+    retry: {...DEFAULT_RETRY, retries: parseInteger('retries', core.getInput('retries'), DEFAULT_RETRY.retries, 0, 20)},
+    dryRun: parseBoolean('dry-run', core.getInput('dry-run'), false),
+    env: process.env,
+    mask: s => core.setSecret(s),
+    log: coreLogger
+  });
+  for (const r of result.results) {
+    const c = r.counters;
+    const line = `${r.destination}: ${r.status}; blobs ${c.blobsSkipped} present, ${c.blobsMounted} mounted, ${c.blobsUploaded} uploaded (${mib(c.bytesSent)}); manifests ${c.manifestsWritten} written, ${c.manifestsSkipped} present; tags ${c.tagsWritten} written, ${c.tagsSkipped} already right; ${r.requests} requests in ${(r.durationMs / 1000).toFixed(1)} s`;
+    if (r.error) core.error(`${r.destination}: ${r.error}`);
+    else core.info(line);
+  }
+  core.setOutput('digest', result.digest);
+  core.setOutput('refs', result.refs.join('\n'));
+  core.setOutput('results', JSON.stringify(result.results));
+  await summary(result);
+  if (result.failed.length) {
+    throw new UserError(
+      `${result.failed.length} of ${result.results.length} destination(s) failed: ${result.failed.map(f => `${f.destination} (${f.error})`).join('; ')}. The others were copied; a rerun completes the missing ones without uploading again.`
+    );
+  }
+}

@@ -1,0 +1,123 @@
+import {inputError} from '../errors.js';
+import {parseFields} from '../inputs.js';
+import {Reference, parseReference} from '../registry/reference.js';
+
+export const PROVIDERS = [
+  'auto',
+  'docker-config',
+  'ghcr',
+  'basic',
+  'anonymous',
+  'ecr',
+  'ecr-public',
+  'acr',
+  'gar'
+] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** One line of the destinations input: a repository and how to reach it. */
+export interface Destination {
+  line: string;
+  registry: string;
+  repository: string;
+  /** registry/repository, as written in tags and reports. */
+  name: string;
+  provider: Provider;
+  username?: string;
+  /** Name of the environment variable holding the password or token. */
+  passwordEnv?: string;
+  password?: string;
+  insecure?: boolean;
+}
+
+const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure'];
+
+/**
+ * Parses destination lines: `ghcr.io/acme/app` or
+ * `docker.io/acme/app,username=acme,password-env=DOCKERHUB_TOKEN` or `…,provider=ecr`.
+ */
+export function parseDestinations(lines: string[]): Destination[] {
+  const out: Destination[] = [];
+  for (const line of lines) {
+    const fields = parseFields(line);
+    const repo = fields[0]?.trim() ?? '';
+    if (repo.startsWith('oci:')) {
+      // A local OCI layout directory as a destination (demos, air-gapped transfers).
+      out.push({line, registry: 'oci', repository: repo.slice(4), name: repo, provider: 'anonymous'});
+      continue;
+    }
+    if (!repo || repo.includes('=')) {
+      throw inputError(
+        'destinations',
+        line,
+        'the line must start with a repository',
+        'Write <registry>/<repository>[,username=…][,password-env=…][,provider=…].'
+      );
+    }
+    let ref: Reference;
+    try {
+      ref = parseReference(repo, 'destinations');
+    } catch (err) {
+      throw inputError('destinations', line, (err as Error).message.replace(/^destinations: /, '').replace(/\.$/, ''));
+    }
+    if (ref.tag || ref.digest) {
+      throw inputError(
+        'destinations',
+        line,
+        `"${repo}" includes a tag or digest`,
+        'Give the repository only; tags come from the tags input.'
+      );
+    }
+    const d: Destination = {
+      line,
+      registry: ref.registry,
+      repository: ref.repository,
+      name: `${ref.registry}/${ref.repository}`,
+      provider: 'auto'
+    };
+    for (const field of fields.slice(1)) {
+      const eq = field.indexOf('=');
+      const key = field.slice(0, eq).trim().toLowerCase();
+      const value = field.slice(eq + 1).trim();
+      if (eq <= 0 || !KEYS.includes(key)) {
+        throw inputError('destinations', line, `unknown option "${field}"`, `Allowed options: ${KEYS.join(', ')}.`);
+      }
+      if (key === 'username') d.username = value;
+      else if (key === 'password') d.password = value;
+      else if (key === 'password-env') d.passwordEnv = value;
+      else if (key === 'insecure') d.insecure = value === 'true';
+      else if (key === 'provider') {
+        if (!(PROVIDERS as readonly string[]).includes(value)) {
+          throw inputError(
+            'destinations',
+            line,
+            `unknown provider "${value}"`,
+            `Allowed providers: ${PROVIDERS.join(', ')}.`
+          );
+        }
+        d.provider = value as Provider;
+      }
+    }
+    if (out.some(o => o.name === d.name)) throw inputError('destinations', line, `${d.name} is listed twice`);
+    out.push(d);
+  }
+  return out;
+}
+
+/**
+ * The tags for one destination. Fully qualified references (the tag action's `tags` output) go to the
+ * destination whose repository they name; bare tags go to every destination. Pure.
+ */
+export function tagsFor(dest: Destination, tags: string[]): string[] {
+  const out: string[] = [];
+  for (const t of tags) {
+    if (!t.includes('/') && !t.includes('@')) {
+      out.push(t);
+      continue;
+    }
+    const ref = parseReference(t, 'tags');
+    if (!ref.tag) continue;
+    if (ref.registry === dest.registry && ref.repository === dest.repository) out.push(ref.tag);
+  }
+  return [...new Set(out)];
+}

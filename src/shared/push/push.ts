@@ -1,0 +1,218 @@
+import path from 'node:path';
+import {UserError, errorMessage} from '../errors.js';
+import {Logger} from '../log.js';
+import {TokenCache} from '../registry/auth.js';
+import {RegistryClient} from '../registry/client.js';
+import {CopyCounters, copyGraph, emptyCounters} from '../registry/copy.js';
+import {ImageGraph, walkGraph} from '../registry/graph.js';
+import {OciLayout} from '../registry/layout.js';
+import {Mask, resolveCredential} from '../registry/credentials.js';
+import {parseReference, repositoryName} from '../registry/reference.js';
+import {RegistryRepository} from '../registry/repo-store.js';
+import {RetryPolicy} from '../registry/retry.js';
+import {ImageSource, ImageTarget} from '../registry/store.js';
+import {Destination, tagsFor} from './destinations.js';
+
+export interface PushOptions {
+  source: string;
+  sourceUsername?: string;
+  sourcePassword?: string;
+  destinations: Destination[];
+  tags: string[];
+  copyReferrers: boolean;
+  concurrency: number;
+  retry: RetryPolicy;
+  dryRun: boolean;
+  env: NodeJS.ProcessEnv;
+  mask: Mask;
+  log: Logger;
+}
+
+export interface DestinationResult {
+  destination: string;
+  status: 'copied' | 'up-to-date' | 'planned' | 'failed';
+  digest: string;
+  tags: string[];
+  refs: string[];
+  counters: CopyCounters;
+  requests: number;
+  durationMs: number;
+  error?: string;
+}
+
+export interface PushResult {
+  digest: string;
+  platforms: string[];
+  refs: string[];
+  results: DestinationResult[];
+  failed: DestinationResult[];
+}
+
+/** Where a source string points: a registry reference or an OCI layout (directory or tarball). */
+export function parseSource(
+  source: string
+): {kind: 'layout'; path: string; ref?: string} | {kind: 'registry'; ref: ReturnType<typeof parseReference>} {
+  const m = source.match(/^(oci|oci-archive|oci-layout):(.+)$/);
+  if (m) {
+    // oci:path or oci:path:tag (a tag naming one image of a multi-image layout)
+    const rest = m[2];
+    const at = rest.lastIndexOf(':');
+    if (at > 0 && !rest.slice(at + 1).includes('/') && /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(rest.slice(at + 1))) {
+      return {kind: 'layout', path: rest.slice(0, at), ref: rest.slice(at + 1)};
+    }
+    return {kind: 'layout', path: rest};
+  }
+  return {kind: 'registry', ref: parseReference(source, 'source')};
+}
+
+/** Registry clients, one per registry host, sharing a token cache. */
+export class Clients {
+  private readonly clients = new Map<string, RegistryClient>();
+  readonly tokens = new TokenCache();
+  constructor(
+    private readonly opts: Pick<PushOptions, 'env' | 'mask' | 'log' | 'retry' | 'concurrency'>,
+    private readonly explicit: Map<string, {username?: string; password?: string; insecure?: boolean}> = new Map()
+  ) {}
+
+  get(registry: string): RegistryClient {
+    let c = this.clients.get(registry);
+    if (!c) {
+      const ex = this.explicit.get(registry);
+      c = new RegistryClient({
+        registry,
+        credential: () => resolveCredential(registry, ex, this.opts.env, this.opts.mask),
+        insecure: ex?.insecure,
+        retry: this.opts.retry,
+        concurrency: Math.max(8, this.opts.concurrency * 2),
+        log: this.opts.log,
+        tokens: this.tokens
+      });
+      this.clients.set(registry, c);
+    }
+    return c;
+  }
+
+  all(): RegistryClient[] {
+    return [...this.clients.values()];
+  }
+}
+
+function explicitCredentials(
+  opts: PushOptions
+): Map<string, {username?: string; password?: string; insecure?: boolean}> {
+  const map = new Map<string, {username?: string; password?: string; insecure?: boolean}>();
+  for (const d of opts.destinations) {
+    let password = d.password;
+    if (d.passwordEnv) {
+      password = opts.env[d.passwordEnv];
+      if (!password) {
+        throw new UserError(
+          `destinations: ${d.name} reads its password from $${d.passwordEnv}, which is empty or unset. Set it from a secret (env: ${d.passwordEnv}: \${{ secrets.… }}).`
+        );
+      }
+    }
+    if (password) opts.mask(password);
+    const prev = map.get(d.registry);
+    if (prev?.password && password && prev.password !== password) {
+      throw new UserError(
+        `destinations: ${d.registry} is given two different credentials; one registry takes one login per run.`
+      );
+    }
+    map.set(d.registry, {
+      username: d.username ?? prev?.username,
+      password: password ?? prev?.password,
+      insecure: d.insecure ?? prev?.insecure
+    });
+  }
+  return map;
+}
+
+async function openSource(
+  opts: PushOptions,
+  clients: Clients
+): Promise<{source: ImageSource; ref?: string; name: string}> {
+  const parsed = parseSource(opts.source);
+  if (parsed.kind === 'layout') {
+    return {source: new OciLayout(path.resolve(parsed.path)), ref: parsed.ref, name: opts.source};
+  }
+  const ref = parsed.ref;
+  return {
+    source: new RegistryRepository(clients.get(ref.registry), ref.repository),
+    ref: ref.digest ?? ref.tag ?? 'latest',
+    name: repositoryName(ref)
+  };
+}
+
+function targetFor(dest: Destination, clients: Clients): ImageTarget {
+  if (dest.registry === 'oci') return new OciLayout(dest.repository, true);
+  return new RegistryRepository(clients.get(dest.registry), dest.repository);
+}
+
+/**
+ * Copies the source image, every platform and (by default) its signatures and attestations, to every
+ * destination at once. Every destination is attempted; failures are collected, never hidden.
+ */
+export async function pushMulti(opts: PushOptions): Promise<PushResult> {
+  const clients = new Clients(opts, explicitCredentials(opts));
+  const {source, ref, name} = await openSource(opts, clients);
+  const root = await source.resolve(ref).catch(err => {
+    throw new UserError(`source: cannot read ${name}${ref ? `:${ref}` : ''}: ${errorMessage(err)}`);
+  });
+  const missing: string[] = [];
+  const graph: ImageGraph = await walkGraph(source, root, {
+    copyReferrers: opts.copyReferrers,
+    onMissing: (d, parent) => missing.push(`${d} (referenced by ${parent})`)
+  });
+  if (missing.length) throw new UserError(`source: ${name} is incomplete; missing manifests: ${missing.join(', ')}`);
+  opts.log.info(
+    `source ${name}@${root.digest}: ${graph.imageOrder.length} manifest(s), ${graph.platforms.length || 1} platform(s)${graph.referrerOrder.length ? `, ${graph.referrerOrder.length} referrer manifest(s)` : ''}`
+  );
+
+  const results = await Promise.all(
+    opts.destinations.map(async (dest): Promise<DestinationResult> => {
+      const started = Date.now();
+      const tags = tagsFor(dest, opts.tags);
+      const client = dest.registry === 'oci' ? undefined : clients.get(dest.registry);
+      const before = client?.stats.requests ?? 0;
+      const result: DestinationResult = {
+        destination: dest.name,
+        status: 'copied',
+        digest: root.digest,
+        tags,
+        refs: [],
+        counters: emptyCounters(),
+        requests: 0,
+        durationMs: 0
+      };
+      try {
+        const target = targetFor(dest, clients);
+        let lastLog = 0;
+        const {plan, counters} = await copyGraph(source, target, graph, {
+          tags,
+          concurrency: opts.concurrency,
+          retry: opts.retry,
+          dryRun: opts.dryRun,
+          onProgress: (sent, total) => {
+            const now = Date.now();
+            if (now - lastLog > 5000 || sent === total) {
+              lastLog = now;
+              opts.log.info(`${dest.name}: ${(sent / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB sent`);
+            }
+          }
+        });
+        result.counters = counters;
+        const wrote = plan.manifests.length + plan.blobs.length + plan.tags.length > 0;
+        result.status = opts.dryRun ? 'planned' : wrote ? 'copied' : 'up-to-date';
+        result.refs = [`${dest.name}@${root.digest}`, ...tags.map(t => `${dest.name}:${t}`)];
+      } catch (err) {
+        result.status = 'failed';
+        result.error = errorMessage(err);
+      }
+      result.requests = (client?.stats.requests ?? 0) - before;
+      result.durationMs = Date.now() - started;
+      return result;
+    })
+  );
+  const failed = results.filter(r => r.status === 'failed');
+  return {digest: root.digest, platforms: graph.platforms, refs: results.flatMap(r => r.refs), results, failed};
+}

@@ -1,0 +1,486 @@
+import {Readable} from 'node:stream';
+import {UserError} from '../errors.js';
+import {Logger} from '../log.js';
+import {
+  Challenge,
+  Credential,
+  TokenCache,
+  basicHeader,
+  fetchToken,
+  mergeScopes,
+  parseChallenge,
+  scope
+} from './auth.js';
+import {sha256} from './digest.js';
+import {RegistryError, registryError} from './errors.js';
+import {Limiter} from './limit.js';
+import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
+import {apiHost} from './reference.js';
+import {
+  DEFAULT_RETRY,
+  RETRYABLE_STATUS,
+  RetryPolicy,
+  backoffMs,
+  isRetryableError,
+  retryAfterMs,
+  sleep
+} from './retry.js';
+
+export interface RequestStats {
+  requests: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retries: number;
+  tokenRequests: number;
+  /** Docker Hub's ratelimit-remaining, as last reported. */
+  rateLimitRemaining?: string;
+}
+
+export interface ClientOptions {
+  registry: string;
+  /** Resolved lazily, on the first request that needs it. */
+  credential: () => Promise<Credential>;
+  /** Use http:// (loopback registries are http by default). */
+  insecure?: boolean;
+  retry?: RetryPolicy;
+  /** Requests in flight to this registry at once. */
+  concurrency?: number;
+  log?: Logger;
+  /** Token cache, shared between clients of one run. */
+  tokens?: TokenCache;
+  /** For tests: called before every HTTP request with its method and URL. */
+  onRequest?: (method: string, url: string, headers: Record<string, string>) => void;
+}
+
+type Body = Buffer | string | (() => Readable);
+
+export interface RegistryRequest {
+  method: string;
+  /** Repository the path belongs to (scopes and URL). */
+  repository: string;
+  /** Path after /v2/<repository>/, or a full URL (upload locations). */
+  path: string;
+  scopes: string[];
+  headers?: Record<string, string>;
+  body?: Body;
+  /** Statuses that are not errors (besides 2xx). */
+  ok?: number[];
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.startsWith('127.') || h === '::1';
+}
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/** One registry's OCI distribution API, with auth, retries, redirects and accounting. */
+export class RegistryClient {
+  readonly stats: RequestStats = {requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0, tokenRequests: 0};
+  readonly base: string;
+  private readonly limiter: Limiter;
+  private readonly retry: RetryPolicy;
+  private readonly tokens: TokenCache;
+  private challenge: Challenge | undefined;
+  private credential: Promise<Credential> | undefined;
+
+  constructor(readonly opts: ClientOptions) {
+    const host = apiHost(opts.registry);
+    const insecure = opts.insecure ?? isLoopback(host);
+    this.base = `${insecure ? 'http' : 'https'}://${host}`;
+    this.limiter = new Limiter(opts.concurrency ?? 8);
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.tokens = opts.tokens ?? new TokenCache();
+  }
+
+  get registry(): string {
+    return this.opts.registry;
+  }
+
+  private cred(): Promise<Credential> {
+    this.credential ??= this.opts.credential();
+    return this.credential;
+  }
+
+  private url(req: RegistryRequest): string {
+    if (/^https?:\/\//.test(req.path)) return req.path;
+    if (req.path.startsWith('/')) return new URL(req.path, this.base).toString();
+    return `${this.base}/v2/${req.repository}/${req.path}`;
+  }
+
+  private async authHeader(scopes: string[]): Promise<string | undefined> {
+    const c = this.challenge;
+    if (!c) return undefined;
+    const cred = await this.cred();
+    if (c.scheme === 'basic') return basicHeader(cred);
+    if (c.scheme !== 'bearer') return undefined;
+    if (cred.kind === 'bearer') return `Bearer ${cred.token}`;
+    const wanted = mergeScopes([...scopes]);
+    const cached = this.tokens.find(this.registry, wanted);
+    if (cached) return `Bearer ${cached}`;
+    this.stats.tokenRequests++;
+    const token = await fetchToken(
+      c,
+      wanted.scopes,
+      cred,
+      (u, init) => this.send(init.method ?? 'GET', u, init),
+      this.registry
+    );
+    this.tokens.set(`${this.registry} ${wanted.key}`, token);
+    return `Bearer ${token.token}`;
+  }
+
+  /** One HTTP exchange with manual redirects: Authorization never follows to another host. */
+  private async send(method: string, url: string, init: RequestInit): Promise<Response> {
+    let current = url;
+    let headers = {...(init.headers as Record<string, string>)};
+    for (let hop = 0; hop < 6; hop++) {
+      this.stats.requests++;
+      this.opts.onRequest?.(method, current, headers);
+      const res = await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
+      const remaining = res.headers.get('ratelimit-remaining');
+      if (remaining) this.stats.rateLimitRemaining = remaining;
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
+        await res.body?.cancel();
+        const next = new URL(location, current);
+        if (next.host !== new URL(current).host) {
+          headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+        }
+        current = next.toString();
+        if (res.status === 303) method = 'GET';
+        continue;
+      }
+      return res;
+    }
+    throw new Error(`${method} ${url}: too many redirects`);
+  }
+
+  /**
+   * Sends a request, authenticating on 401 and retrying on 408/429/5xx and connection failures
+   * (replayable bodies only; a streamed body fails at once and the caller retries the whole copy).
+   */
+  async request(req: RegistryRequest): Promise<Response> {
+    const url = this.url(req);
+    const replayable = typeof req.body !== 'function';
+    let authRetried = false;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = {'user-agent': 'registry-actions', ...(req.headers ?? {})};
+      const auth = await this.authHeader(req.scopes);
+      if (auth) headers.authorization = auth;
+      let body: Buffer | string | Readable | undefined;
+      if (typeof req.body === 'function') body = req.body();
+      else body = req.body;
+      if (Buffer.isBuffer(body) || typeof body === 'string') this.stats.bytesSent += Buffer.byteLength(body);
+      let res: Response;
+      try {
+        res = await this.limiter.run(() =>
+          this.send(req.method, url, {
+            headers,
+            body: body as RequestInit['body'],
+            duplex: body instanceof Readable ? 'half' : undefined
+          } as RequestInit)
+        );
+      } catch (err) {
+        if (replayable && attempt < this.retry.retries && isRetryableError(err)) {
+          this.stats.retries++;
+          await sleep(backoffMs(attempt, this.retry));
+          continue;
+        }
+        throw err;
+      }
+      if (res.status === 401 && !authRetried) {
+        const challenge = parseChallenge(res.headers.get('www-authenticate'));
+        await res.body?.cancel();
+        if (challenge && (challenge.scheme === 'bearer' || challenge.scheme === 'basic')) {
+          const extra = challenge.params.scope ? challenge.params.scope.split(' ') : [];
+          req = {...req, scopes: [...req.scopes, ...extra]};
+          this.challenge = challenge;
+          authRetried = true;
+          if (replayable || attempt === 0) {
+            if (!replayable) throw new StreamAuthRetry();
+            continue;
+          }
+        }
+        throw await this.unauthorized(res, req);
+      }
+      if (res.status === 401 || res.status === 403) throw await this.unauthorized(res, req);
+      if (RETRYABLE_STATUS.has(res.status) && replayable && attempt < this.retry.retries) {
+        const wait = retryAfterMs(res.headers.get('retry-after'), this.retry.maxMs) ?? backoffMs(attempt, this.retry);
+        await res.body?.cancel();
+        this.stats.retries++;
+        this.opts.log?.debug(`${req.method} ${url}: ${res.status}, retrying in ${wait} ms`);
+        await sleep(wait);
+        continue;
+      }
+      if (res.ok || req.ok?.includes(res.status)) return res;
+      throw await registryError(res, req.method, url);
+    }
+  }
+
+  private async unauthorized(res: Response, req: RegistryRequest): Promise<UserError> {
+    const err = await registryError(res, req.method, this.url(req));
+    const cred = await this.cred();
+    const who = cred.kind === 'anonymous' ? 'no credentials were found for it' : 'the credentials were refused';
+    return new UserError(
+      `${this.registry}/${req.repository}: ${res.status === 403 ? 'access denied' : 'authentication required'} (${err.detail || err.code || res.status}); ${who}. Give a username and token for ${this.registry} (destinations input or docker login) that may ${req.scopes.some(s => s.includes('push')) ? 'push to' : 'pull from'} ${req.repository}.`
+    );
+  }
+
+  private async json<T>(res: Response): Promise<T> {
+    const buf = Buffer.from(await res.arrayBuffer());
+    this.stats.bytesReceived += buf.length;
+    return JSON.parse(buf.toString('utf8')) as T;
+  }
+
+  pull(repository: string): string[] {
+    return [scope(repository, ['pull'])];
+  }
+  push(repository: string): string[] {
+    return [scope(repository, ['pull', 'push'])];
+  }
+
+  async headManifest(repository: string, ref: string): Promise<ManifestInfo | undefined> {
+    const res = await this.request({
+      method: 'HEAD',
+      repository,
+      path: `manifests/${ref}`,
+      scopes: this.pull(repository),
+      headers: {accept: MANIFEST_ACCEPT},
+      ok: [404]
+    });
+    if (res.status === 404) return undefined;
+    const digest = res.headers.get('docker-content-digest');
+    if (!digest) {
+      // Some registries omit the digest on HEAD: fall back to a GET.
+      const m = await this.getManifest(repository, ref);
+      return m && {digest: m.digest, mediaType: m.mediaType, size: m.body.length};
+    }
+    return {
+      digest,
+      mediaType: res.headers.get('content-type') ?? '',
+      size: Number(res.headers.get('content-length') ?? 0)
+    };
+  }
+
+  async getManifest(
+    repository: string,
+    ref: string
+  ): Promise<{body: Buffer; digest: string; mediaType: string} | undefined> {
+    const res = await this.request({
+      method: 'GET',
+      repository,
+      path: `manifests/${ref}`,
+      scopes: this.pull(repository),
+      headers: {accept: MANIFEST_ACCEPT},
+      ok: [404]
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    this.stats.bytesReceived += body.length;
+    const digest = sha256(body);
+    if (ref.startsWith('sha256:') && digest !== ref) {
+      throw new Error(`${this.registry}/${repository}@${ref}: the registry returned a manifest with digest ${digest}`);
+    }
+    const declared = (JSON.parse(body.toString('utf8')) as {mediaType?: string}).mediaType;
+    return {body, digest, mediaType: declared ?? res.headers.get('content-type') ?? MEDIA.ociManifest};
+  }
+
+  async putManifest(repository: string, ref: string, body: Buffer, mediaType: string): Promise<string> {
+    const res = await this.request({
+      method: 'PUT',
+      repository,
+      path: `manifests/${ref}`,
+      scopes: this.push(repository),
+      headers: {'content-type': mediaType},
+      body
+    });
+    await res.body?.cancel();
+    return res.headers.get('docker-content-digest') ?? '';
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+    const res = await this.request({
+      method: 'DELETE',
+      repository,
+      path: `manifests/${digest}`,
+      scopes: [scope(repository, ['delete', 'pull', 'push'])],
+      ok: [404]
+    });
+    await res.body?.cancel();
+    return res.status !== 404;
+  }
+
+  /** The blob's size when the repository has it, undefined when not. */
+  async headBlob(repository: string, digest: string, scopes?: string[]): Promise<number | undefined> {
+    const res = await this.request({
+      method: 'HEAD',
+      repository,
+      path: `blobs/${digest}`,
+      scopes: scopes ?? this.pull(repository),
+      ok: [404]
+    });
+    if (res.status === 404) return undefined;
+    return Number(res.headers.get('content-length') ?? 0);
+  }
+
+  async getBlob(repository: string, digest: string): Promise<Response> {
+    return this.request({method: 'GET', repository, path: `blobs/${digest}`, scopes: this.pull(repository)});
+  }
+
+  async getBlobBuffer(repository: string, digest: string): Promise<Buffer> {
+    const res = await this.getBlob(repository, digest);
+    const buf = Buffer.from(await res.arrayBuffer());
+    this.stats.bytesReceived += buf.length;
+    return buf;
+  }
+
+  /**
+   * Asks the registry to mount a blob from another repository. Returns true when mounted; otherwise
+   * the upload location the registry opened instead (or undefined if the mount request failed).
+   */
+  async mountBlob(repository: string, digest: string, from: string): Promise<true | string | undefined> {
+    try {
+      const res = await this.request({
+        method: 'POST',
+        repository,
+        path: `blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+        scopes: [...this.push(repository), ...this.pull(from)],
+        ok: [202]
+      });
+      await res.body?.cancel();
+      if (res.status === 201) return true;
+      return this.location(res);
+    } catch (err) {
+      this.opts.log?.debug(`mount of ${digest} from ${from} into ${repository} failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private location(res: Response): string {
+    const loc = res.headers.get('location');
+    if (!loc) throw new Error(`${this.registry}: upload started without a Location header`);
+    return new URL(loc, this.base).toString();
+  }
+
+  async startUpload(repository: string): Promise<string> {
+    const res = await this.request({
+      method: 'POST',
+      repository,
+      path: 'blobs/uploads/',
+      scopes: this.push(repository),
+      ok: [202]
+    });
+    await res.body?.cancel();
+    return this.location(res);
+  }
+
+  /** Completes an upload with one streaming PUT (digest appended to the location's own query). */
+  async putUpload(repository: string, location: string, digest: string, size: number, body: Body): Promise<void> {
+    const u = new URL(location);
+    u.searchParams.set('digest', digest);
+    const res = await this.request({
+      method: 'PUT',
+      repository,
+      path: u.toString(),
+      scopes: this.push(repository),
+      headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
+      body
+    });
+    this.stats.bytesSent += typeof body === 'function' ? size : 0;
+    await res.body?.cancel();
+  }
+
+  /** Uploads a blob in chunks (PATCH with Content-Range), for registries that demand it. */
+  async chunkedUpload(
+    repository: string,
+    location: string,
+    digest: string,
+    data: Buffer,
+    chunkSize: number
+  ): Promise<void> {
+    let loc = location;
+    for (let offset = 0; offset < data.length; offset += chunkSize) {
+      const chunk = data.subarray(offset, Math.min(offset + chunkSize, data.length));
+      const res = await this.request({
+        method: 'PATCH',
+        repository,
+        path: loc,
+        scopes: this.push(repository),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+          'content-length': String(chunk.length)
+        },
+        body: chunk,
+        ok: [202]
+      });
+      await res.body?.cancel();
+      loc = this.location(res);
+    }
+    const u = new URL(loc);
+    u.searchParams.set('digest', digest);
+    const res = await this.request({
+      method: 'PUT',
+      repository,
+      path: u.toString(),
+      scopes: this.push(repository),
+      headers: {'content-length': '0'}
+    });
+    await res.body?.cancel();
+  }
+
+  /** All tags, following Link pagination (order as the registry gives it; never assume sorted). */
+  async listTags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let path = 'tags/list?n=1000';
+    for (let page = 0; page < 10000; page++) {
+      const res = await this.request({method: 'GET', repository, path, scopes: this.pull(repository), ok: [404]});
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return tags;
+      }
+      const link = res.headers.get('link');
+      const body = await this.json<{tags?: string[] | null}>(res);
+      tags.push(...(body.tags ?? []));
+      const next = link?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
+      if (!next) break;
+      path = new URL(next[1], this.base).toString();
+    }
+    return [...new Set(tags)];
+  }
+
+  /** Referrers of a digest through the referrers API; undefined when the registry lacks the API. */
+  async referrers(repository: string, digest: string): Promise<Descriptor[] | undefined> {
+    const res = await this.request({
+      method: 'GET',
+      repository,
+      path: `referrers/${digest}`,
+      scopes: this.pull(repository),
+      headers: {accept: MEDIA.ociIndex},
+      ok: [404, 400, 405]
+    });
+    if (res.status !== 200 || !(res.headers.get('content-type') ?? '').includes(MEDIA.ociIndex)) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = await this.json<{manifests?: Descriptor[]}>(res);
+    return body.manifests ?? [];
+  }
+}
+
+/** Thrown when a streamed request met its first auth challenge: the caller replays it once. */
+export class StreamAuthRetry extends Error {
+  constructor() {
+    super('authentication challenge on a streamed request');
+  }
+}
+
+export {RegistryError};

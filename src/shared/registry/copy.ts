@@ -1,0 +1,166 @@
+import {Readable} from 'node:stream';
+import {errorMessage} from '../errors.js';
+import {StreamAuthRetry} from './client.js';
+import {VerifyingStream} from './digest.js';
+import {ImageGraph} from './graph.js';
+import {mapLimit} from './limit.js';
+import {Descriptor} from './media.js';
+import {DEFAULT_RETRY, RetryPolicy, backoffMs, isRetryableError, sleep} from './retry.js';
+import {ImageSource, ImageTarget} from './store.js';
+
+export interface CopyCounters {
+  blobsSkipped: number;
+  blobsMounted: number;
+  blobsUploaded: number;
+  bytesSent: number;
+  manifestsSkipped: number;
+  manifestsWritten: number;
+  tagsSkipped: number;
+  tagsWritten: number;
+}
+
+export interface CopyOptions {
+  tags: string[];
+  /** Blobs in flight at once for this target. */
+  concurrency: number;
+  retry?: RetryPolicy;
+  dryRun?: boolean;
+  /** Progress: bytes sent so far and in all for this target. */
+  onProgress?: (sent: number, total: number, counters: CopyCounters) => void;
+  onLog?: (message: string) => void;
+}
+
+export interface CopyPlan {
+  /** Manifests the target lacks, in push order (image first, then referrers). */
+  manifests: string[];
+  /** Blobs the missing manifests need and the target lacks. */
+  blobs: Descriptor[];
+  /** Tags to write (tag -> digest) and tags already right. */
+  tags: Array<[string, string]>;
+  tagsPresent: string[];
+}
+
+export function emptyCounters(): CopyCounters {
+  return {
+    blobsSkipped: 0,
+    blobsMounted: 0,
+    blobsUploaded: 0,
+    bytesSent: 0,
+    manifestsSkipped: 0,
+    manifestsWritten: 0,
+    tagsSkipped: 0,
+    tagsWritten: 0
+  };
+}
+
+/** Blobs needed by the given manifests, once each. Pure. */
+export function blobsFor(graph: ImageGraph, manifests: string[]): Descriptor[] {
+  const out = new Map<string, Descriptor>();
+  for (const d of manifests) for (const b of graph.blobsOf.get(d) ?? []) if (!out.has(b.digest)) out.set(b.digest, b);
+  return [...out.values()];
+}
+
+/**
+ * Works out what a target lacks. A manifest the target has is trusted to have its blobs (registries
+ * refuse a manifest whose blobs are missing), so a rerun costs one HEAD per manifest and tag.
+ */
+export async function planCopy(
+  graph: ImageGraph,
+  target: ImageTarget,
+  opts: Pick<CopyOptions, 'tags' | 'concurrency'>,
+  counters: CopyCounters
+): Promise<CopyPlan> {
+  const all = [...graph.imageOrder, ...graph.referrerOrder];
+  const present = await mapLimit(all, opts.concurrency, d => target.hasManifest(d));
+  const manifests = all.filter((_d, i) => !present[i]);
+  counters.manifestsSkipped = all.length - manifests.length;
+  const needed = blobsFor(graph, manifests);
+  const have = await mapLimit(needed, opts.concurrency, b => target.hasBlob(b.digest));
+  counters.blobsSkipped = have.filter(Boolean).length;
+  const wanted: Array<[string, string]> = [
+    ...opts.tags.map(t => [t, graph.root.digest] as [string, string]),
+    ...graph.referrerTags
+  ];
+  const current = await mapLimit(wanted, opts.concurrency, ([t]) => target.tagDigest(t));
+  const tags = wanted.filter(([, d], i) => current[i] !== d);
+  const tagsPresent = wanted.filter(([, d], i) => current[i] === d).map(([t]) => t);
+  counters.tagsSkipped = tagsPresent.length;
+  return {manifests, blobs: needed.filter((_b, i) => !have[i]), tags, tagsPresent};
+}
+
+async function copyBlob(
+  source: ImageSource,
+  target: ImageTarget,
+  blob: Descriptor,
+  counters: CopyCounters,
+  retry: RetryPolicy,
+  progress: (n: number) => void
+): Promise<void> {
+  if (source.mountFrom && (await target.mountBlob(blob.digest, source.mountFrom)) === 'mounted') {
+    counters.blobsMounted++;
+    return;
+  }
+  for (let attempt = 0; ; attempt++) {
+    let sent = 0;
+    try {
+      await target.putBlob(blob.digest, blob.size, async () => {
+        const verify = new VerifyingStream(blob.digest, n => {
+          sent += n;
+          progress(n);
+        });
+        const input: Readable = await source.openBlob(blob.digest, blob.size);
+        input.on('error', err => verify.destroy(err));
+        return input.pipe(verify);
+      });
+      counters.blobsUploaded++;
+      counters.bytesSent += blob.size;
+      return;
+    } catch (err) {
+      progress(-sent);
+      if (attempt < retry.retries && (isRetryableError(err) || err instanceof StreamAuthRetry)) {
+        await sleep(backoffMs(attempt, retry));
+        continue;
+      }
+      throw new Error(`blob ${blob.digest} (${blob.size} bytes): ${errorMessage(err)}`);
+    }
+  }
+}
+
+/**
+ * Copies an image graph to one target: missing blobs (mounted within a registry, else streamed from
+ * the source and verified), missing manifests children first, then tags last, so a tag never points at
+ * something incomplete.
+ */
+export async function copyGraph(
+  source: ImageSource,
+  target: ImageTarget,
+  graph: ImageGraph,
+  opts: CopyOptions
+): Promise<{plan: CopyPlan; counters: CopyCounters}> {
+  const counters = emptyCounters();
+  const plan = await planCopy(graph, target, opts, counters);
+  if (opts.dryRun) return {plan, counters};
+  const total = plan.blobs.reduce((n, b) => n + b.size, 0);
+  let sent = 0;
+  const progress = (n: number): void => {
+    sent += n;
+    opts.onProgress?.(sent, total, counters);
+  };
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  // Large blobs first, so the longest transfers start early.
+  const ordered = [...plan.blobs].sort((a, b) => b.size - a.size);
+  await mapLimit(ordered, opts.concurrency, b => copyBlob(source, target, b, counters, retry, progress));
+  for (const d of plan.manifests) {
+    const m = graph.manifests.get(d);
+    if (!m) continue;
+    await target.putManifest(d, m);
+    counters.manifestsWritten++;
+  }
+  for (const [tag, digest] of plan.tags) {
+    const m = graph.manifests.get(digest);
+    if (!m) continue;
+    await target.putManifest(tag, m);
+    counters.tagsWritten++;
+  }
+  return {plan, counters};
+}

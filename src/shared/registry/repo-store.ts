@@ -1,0 +1,87 @@
+import {Readable} from 'node:stream';
+import {RegistryClient} from './client.js';
+import {RegistryError} from './errors.js';
+import {Descriptor} from './media.js';
+import {BlobState, ImageSource, ImageTarget, StoredManifest} from './store.js';
+
+/** One repository of a registry, as a source and as a target. */
+export class RegistryRepository implements ImageSource, ImageTarget {
+  readonly name: string;
+  readonly mountFrom: {registry: string; repository: string};
+  /** Upload sessions a refused mount opened (202): used for the upload instead of a new one. */
+  private readonly openUploads = new Map<string, string>();
+  constructor(
+    readonly client: RegistryClient,
+    readonly repository: string
+  ) {
+    this.name = `${client.registry}/${repository}`;
+    this.mountFrom = {registry: client.registry, repository};
+  }
+
+  get registry(): string {
+    return this.client.registry;
+  }
+
+  async resolve(ref = 'latest'): Promise<StoredManifest> {
+    const m = await this.client.getManifest(this.repository, ref);
+    if (!m)
+      throw new RegistryError(
+        404,
+        'MANIFEST_UNKNOWN',
+        `${this.name}:${ref} not found`,
+        'GET',
+        `${this.name}/manifests/${ref}`
+      );
+    return m;
+  }
+
+  getManifest(digest: string): Promise<StoredManifest | undefined> {
+    return this.client.getManifest(this.repository, digest);
+  }
+
+  async openBlob(digest: string): Promise<Readable> {
+    const res = await this.client.getBlob(this.repository, digest);
+    if (!res.body) return Readable.from([]);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  }
+
+  listTags(): Promise<string[]> {
+    return this.client.listTags(this.repository);
+  }
+
+  referrers(digest: string): Promise<Descriptor[] | undefined> {
+    return this.client.referrers(this.repository, digest);
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return (await this.client.headBlob(this.repository, digest, this.client.push(this.repository))) !== undefined;
+  }
+
+  async mountBlob(digest: string, from: {registry: string; repository: string}): Promise<BlobState> {
+    if (from.registry !== this.registry || from.repository === this.repository) return 'absent';
+    const r = await this.client.mountBlob(this.repository, digest, from.repository);
+    if (r === true) return 'mounted';
+    if (typeof r === 'string') this.openUploads.set(digest, r);
+    return 'absent';
+  }
+
+  async putBlob(digest: string, size: number, open: () => Promise<Readable>): Promise<void> {
+    const opened = this.openUploads.get(digest);
+    this.openUploads.delete(digest);
+    const location = opened ?? (await this.client.startUpload(this.repository));
+    const stream = await open();
+    await this.client.putUpload(this.repository, location, digest, size, () => stream);
+  }
+
+  async hasManifest(digest: string): Promise<boolean> {
+    return (await this.client.headManifest(this.repository, digest)) !== undefined;
+  }
+
+  async tagDigest(tag: string): Promise<string | undefined> {
+    return (await this.client.headManifest(this.repository, tag))?.digest;
+  }
+
+  async putManifest(ref: string, manifest: StoredManifest): Promise<void> {
+    await this.client.putManifest(this.repository, ref, manifest.body, manifest.mediaType);
+  }
+}

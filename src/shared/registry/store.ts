@@ -1,0 +1,42 @@
+import {Readable} from 'node:stream';
+import {Descriptor} from './media.js';
+
+/** A manifest as stored: exact bytes, digest and media type. */
+export interface StoredManifest {
+  body: Buffer;
+  digest: string;
+  mediaType: string;
+}
+
+/** Where images are read from: a registry repository or an OCI layout (directory or tarball). */
+export interface ImageSource {
+  readonly name: string;
+  /** The manifest a reference names (tag or digest; undefined: the layout's only image). */
+  resolve(ref?: string): Promise<StoredManifest>;
+  getManifest(digest: string): Promise<StoredManifest | undefined>;
+  /** Streams a blob; the copier verifies its digest. */
+  openBlob(digest: string, size: number): Promise<Readable>;
+  /** Tags, to find cosign and referrer fallback tags; empty when the source has none. */
+  listTags(): Promise<string[]>;
+  /** Referrers of a digest when the source supports the referrers API. */
+  referrers(digest: string): Promise<Descriptor[] | undefined>;
+  /** For a registry source: where blobs can be mounted from within the same registry. */
+  readonly mountFrom?: {registry: string; repository: string};
+}
+
+export type BlobState = 'present' | 'mounted' | 'absent';
+
+/** Where images are written. Every write is idempotent; existence checks come first. */
+export interface ImageTarget {
+  readonly name: string;
+  readonly registry?: string;
+  readonly repository?: string;
+  hasBlob(digest: string): Promise<boolean>;
+  /** Tries a cross-repository mount; 'mounted' or 'absent' (then upload). */
+  mountBlob(digest: string, from: {registry: string; repository: string}): Promise<BlobState>;
+  putBlob(digest: string, size: number, open: () => Promise<Readable>): Promise<void>;
+  hasManifest(digest: string): Promise<boolean>;
+  /** The digest a tag points at, or undefined. */
+  tagDigest(tag: string): Promise<string | undefined>;
+  putManifest(ref: string, manifest: StoredManifest): Promise<void>;
+}

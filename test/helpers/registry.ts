@@ -1,0 +1,178 @@
+import {ChildProcess, execFile, execFileSync, spawn} from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {promisify} from 'node:util';
+import {requireTool} from './tools.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TokenServer {
+  url: string;
+  service: string;
+  certFile: string;
+  /** Every token request: its scopes and whether it carried credentials. */
+  requests: Array<{scopes: string[]; user?: string}>;
+  stop(): Promise<void>;
+}
+
+export const USER = 'ci-user';
+export const PASSWORD = 'ci-password-7d1f';
+
+/**
+ * A token server as distribution's token auth expects: RS256 JWTs with the signing certificate in
+ * x5c, granting what each user may do (anonymous: pull; USER/PASSWORD: pull and push).
+ */
+export async function startTokenServer(opts: {anonymousPull?: boolean} = {}): Promise<TokenServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'token-'));
+  const key = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      certFile,
+      '-subj',
+      '/CN=registry-token',
+      '-days',
+      '2'
+    ],
+    {stdio: 'pipe'}
+  );
+  const privateKey = crypto.createPrivateKey(fs.readFileSync(key));
+  const der = new crypto.X509Certificate(fs.readFileSync(certFile)).raw.toString('base64');
+  const service = 'test-registry';
+  const requests: TokenServer['requests'] = [];
+  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap(s => s.split(' '))
+      .filter(Boolean);
+    let user: string | undefined;
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Basic ')) {
+      const [u, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+      if (u !== USER || p !== PASSWORD) {
+        res.statusCode = 401;
+        res.end('{"details":"invalid credentials"}');
+        return;
+      }
+      user = u;
+    }
+    requests.push({scopes, user});
+    const access = scopes.map(s => {
+      const i = s.lastIndexOf(':');
+      const [type, ...name] = s.slice(0, i).split(':');
+      const wanted = s.slice(i + 1).split(',');
+      const allowed = user ? wanted : opts.anonymousPull === false ? [] : wanted.filter(a => a === 'pull');
+      return {type, name: name.join(':'), actions: allowed};
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64({alg: 'RS256', typ: 'JWT', x5c: [der]});
+    const claims = b64({
+      iss: 'test-issuer',
+      sub: user ?? '',
+      aud: service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: crypto.randomUUID(),
+      access
+    });
+    const sig = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), privateKey).toString('base64url');
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({token: `${header}.${claims}.${sig}`, expires_in: 300, issued_at: new Date().toISOString()})
+    );
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/token`;
+  return {url, service, certFile, requests, stop: () => new Promise(r => server.close(() => r()))};
+}
+
+export interface Registry {
+  host: string;
+  url: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's docker-registry (distribution 2.8) on a loopback port. */
+export async function startRegistry(
+  auth: 'none' | 'htpasswd' | {token: TokenServer} = 'none'
+): Promise<Registry | undefined> {
+  const bin = requireTool('docker-registry');
+  if (!bin) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-'));
+  const port = await freePort();
+  let authYaml = '';
+  if (auth === 'htpasswd') {
+    const line = execFileSync('htpasswd', ['-Bbn', USER, PASSWORD], {encoding: 'utf8'}).trim();
+    fs.writeFileSync(path.join(dir, 'htpasswd'), `${line}\n`);
+    authYaml = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${path.join(dir, 'htpasswd')}\n`;
+  } else if (typeof auth === 'object') {
+    authYaml = `auth:\n  token:\n    realm: ${auth.token.url}\n    service: ${auth.token.service}\n    issuer: test-issuer\n    rootcertbundle: ${auth.token.certFile}\n`;
+  }
+  fs.writeFileSync(
+    path.join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`
+  );
+  const child: ChildProcess = spawn(bin, ['serve', path.join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe']
+  });
+  let stderr = '';
+  child.stderr?.on('data', d => (stderr += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.body?.cancel();
+      break;
+    } catch {
+      if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+      await new Promise(r => setTimeout(r, 50));
+    }
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    url,
+    dir,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise(r => child.once('exit', r));
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  };
+}
+
+/**
+ * Runs skopeo. Asynchronous on purpose: the token server lives in the test process and must keep
+ * answering while skopeo runs.
+ */
+export async function skopeo(args: string[]): Promise<string> {
+  const bin = requireTool('skopeo');
+  if (!bin) throw new Error('skopeo missing');
+  const {stdout} = await promisify(execFile)(bin, args, {encoding: 'utf8', maxBuffer: 64 << 20});
+  return stdout;
+}

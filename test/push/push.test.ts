@@ -1,0 +1,188 @@
+import crypto from 'node:crypto';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {Fixture, multiPlatformFixture} from '../helpers/images.js';
+import {PASSWORD, Registry, TokenServer, USER, skopeo, startRegistry, startTokenServer} from '../helpers/registry.js';
+import {ActionRun, runBundledAction} from '../helpers/run-action.js';
+import {requireTool} from '../helpers/tools.js';
+
+interface Result {
+  destination: string;
+  status: string;
+  digest: string;
+  tags: string[];
+  counters: Record<string, number>;
+  error?: string;
+}
+
+const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
+const maybe = ready ? test : test.skip;
+
+let anon: Registry;
+let basic: Registry;
+let tokenReg: Registry;
+let tokens: TokenServer;
+let fixture: Fixture;
+
+async function rawDigest(ref: string, creds?: string): Promise<string> {
+  const args = ['inspect', '--raw', '--tls-verify=false'];
+  if (creds) args.push('--creds', creds);
+  const raw = await skopeo([...args, `docker://${ref}`]);
+  return `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
+}
+
+function results(run: ActionRun): Result[] {
+  return JSON.parse(run.outputs.results ?? '[]') as Result[];
+}
+
+const creds = `${USER}:${PASSWORD}`;
+
+beforeAll(async () => {
+  if (!ready) return;
+  tokens = await startTokenServer();
+  [anon, basic, tokenReg] = (await Promise.all([
+    startRegistry('none'),
+    startRegistry('htpasswd'),
+    startRegistry({token: tokens})
+  ])) as Registry[];
+  fixture = multiPlatformFixture({platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7']});
+  await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${fixture.dir}:v1`, `docker://${anon.host}/app:v1`]);
+  const sigTag = `${fixture.digest.replace(':', '-')}.sig`;
+  await skopeo([
+    'copy',
+    '--dest-tls-verify=false',
+    `oci:${fixture.dir}:${sigTag}`,
+    `docker://${anon.host}/app:${sigTag}`
+  ]);
+}, 60000);
+
+afterAll(async () => {
+  await Promise.all([anon, basic, tokenReg].filter(Boolean).map(r => r.stop()));
+  await tokens?.stop();
+});
+
+describe('push-multi against real registries', () => {
+  maybe(
+    'copies every platform and the signature to anonymous, htpasswd and token registries, then a rerun writes nothing',
+    async () => {
+      const inputs = {
+        source: `${anon.host}/app:v1`,
+        destinations: [
+          `${basic.host}/team/app,username=${USER},password-env=BASIC_PASSWORD`,
+          `${tokenReg.host}/team/app,username=${USER},password-env=TOKEN_PASSWORD`,
+          `${anon.host}/mirror/app`
+        ].join('\n'),
+        tags: `v1\n${basic.host}/team/app:only-basic`
+      };
+      const env = {BASIC_PASSWORD: PASSWORD, TOKEN_PASSWORD: PASSWORD};
+      const first = await runBundledAction('push-multi', inputs, env);
+      expect({code: first.code, errors: first.stdout.split('\n').filter(l => l.startsWith('::error'))}).toEqual({
+        code: 0,
+        errors: []
+      });
+      expect(first.outputs.digest).toBe(fixture.digest);
+      expect(first.stdout).toContain(`::add-mask::${PASSWORD}`);
+
+      const sigTag = `${fixture.digest.replace(':', '-')}.sig`;
+      for (const [host, repo, c] of [
+        [basic.host, 'team/app', creds],
+        [tokenReg.host, 'team/app', creds],
+        [anon.host, 'mirror/app', undefined]
+      ] as const) {
+        expect(await rawDigest(`${host}/${repo}:v1`, c)).toBe(fixture.digest);
+        for (const m of fixture.manifests) expect(await rawDigest(`${host}/${repo}@${m.digest}`, c)).toBe(m.digest);
+        expect(await rawDigest(`${host}/${repo}:${sigTag}`, c)).toBe(fixture.signature.digest);
+        const tags = JSON.parse(
+          await skopeo(['list-tags', '--tls-verify=false', ...(c ? ['--creds', c] : []), `docker://${host}/${repo}`])
+        ).Tags as string[];
+        expect(tags.sort()).toEqual((host === basic.host ? ['only-basic', sigTag, 'v1'] : [sigTag, 'v1']).sort());
+      }
+      const byDest = Object.fromEntries(results(first).map(r => [r.destination, r]));
+      // Within one registry the blobs are mounted, not uploaded.
+      expect(byDest[`${anon.host}/mirror/app`].counters).toMatchObject({blobsMounted: 11, blobsUploaded: 0});
+      expect(byDest[`${basic.host}/team/app`].counters).toMatchObject({
+        blobsUploaded: 11,
+        manifestsWritten: 5,
+        tagsWritten: 3
+      });
+
+      const refs = first.outputs.refs.split('\n');
+      expect(refs).toContain(`${basic.host}/team/app:only-basic`);
+      expect(refs).toContain(`${tokenReg.host}/team/app@${fixture.digest}`);
+      expect(refs).not.toContain(`${tokenReg.host}/team/app:only-basic`);
+
+      const again = await runBundledAction('push-multi', inputs, env);
+      expect(again.code).toBe(0);
+      for (const r of results(again)) {
+        expect({
+          d: r.destination,
+          status: r.status,
+          up: r.counters.blobsUploaded,
+          m: r.counters.manifestsWritten,
+          t: r.counters.tagsWritten
+        }).toEqual({
+          d: r.destination,
+          status: 'up-to-date',
+          up: 0,
+          m: 0,
+          t: 0
+        });
+      }
+    }
+  );
+
+  maybe('a mount within a token registry asks for both scopes in one token request', async () => {
+    const env = {P: PASSWORD};
+    const seed = await runBundledAction(
+      'push-multi',
+      {
+        source: `oci:${fixture.dir}:v1`,
+        destinations: `${tokenReg.host}/src/app,username=${USER},password-env=P`,
+        tags: 'v1'
+      },
+      env
+    );
+    expect(seed.code).toBe(0);
+    tokens.requests.length = 0;
+    const run = await runBundledAction(
+      'push-multi',
+      {
+        source: `${tokenReg.host}/src/app:v1`,
+        'source-username': USER,
+        'source-password': PASSWORD,
+        destinations: `${tokenReg.host}/dst/app,username=${USER},password-env=P`,
+        tags: 'v1'
+      },
+      env
+    );
+    expect(run.code).toBe(0);
+    expect(results(run)[0].counters).toMatchObject({blobsMounted: 11, blobsUploaded: 0});
+    expect(
+      tokens.requests.some(
+        r => r.scopes.includes('repository:dst/app:pull,push') && r.scopes.includes('repository:src/app:pull')
+      )
+    ).toBe(true);
+  });
+
+  maybe('a destination that refuses the credentials fails by name while the others complete', async () => {
+    const run = await runBundledAction(
+      'push-multi',
+      {
+        source: `oci:${fixture.dir}:v1`,
+        destinations: `${basic.host}/refused/app,username=${USER},password-env=WRONG\n${anon.host}/partial/app`,
+        tags: 'v1'
+      },
+      {WRONG: 'not-the-password'}
+    );
+    expect(run.code).toBe(1);
+    const byDest = Object.fromEntries(results(run).map(r => [r.destination, r]));
+    expect(byDest[`${anon.host}/partial/app`].status).toBe('copied');
+    expect(byDest[`${basic.host}/refused/app`].status).toBe('failed');
+    expect(byDest[`${basic.host}/refused/app`].error).toMatch(/credentials were refused/);
+    expect(run.stdout).toMatch(
+      new RegExp(`::error::1 of 2 destination\\(s\\) failed: ${basic.host.replace(/\./g, '\\.')}/refused/app`)
+    );
+    await expect(
+      skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', creds, `docker://${basic.host}/refused/app:v1`])
+    ).rejects.toThrow();
+  });
+});
