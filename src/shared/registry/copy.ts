@@ -121,7 +121,7 @@ async function copyBlob(
         await sleep(backoffMs(attempt, retry));
         continue;
       }
-      throw new Error(`blob ${blob.digest} (${blob.size} bytes): ${errorMessage(err)}`);
+      throw new Error(`blob ${blob.digest} (${blob.size} bytes): ${errorMessage(err)}`, {cause: err});
     }
   }
 }
