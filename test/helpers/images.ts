@@ -157,3 +157,19 @@ export function multiPlatformFixture(
   const signature = b.signature(index.digest, 'registry.example/app');
   return {dir: b.dir, digest: index.digest, platforms, manifests, signature};
 }
+
+/** The layout directory packed as a tarball, as `docker buildx build --output type=oci,dest=x.tar` writes. */
+export function layoutTarball(dir: string): string {
+  const files: Array<{name: string; data: Buffer}> = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), {withFileTypes: true})) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else files.push({name: r, data: fs.readFileSync(path.join(dir, r))});
+    }
+  };
+  walk('');
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'layout-tar-')), 'image.tar');
+  fs.writeFileSync(out, tar(files));
+  return out;
+}

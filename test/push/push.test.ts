@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {Fixture, multiPlatformFixture} from '../helpers/images.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {Fixture, layoutTarball, multiPlatformFixture} from '../helpers/images.js';
 import {PASSWORD, Registry, TokenServer, USER, skopeo, startRegistry, startTokenServer} from '../helpers/registry.js';
 import {ActionRun, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
@@ -184,5 +187,48 @@ describe('push-multi against real registries', () => {
     await expect(
       skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', creds, `docker://${basic.host}/refused/app:v1`])
     ).rejects.toThrow();
+  });
+
+  maybe('an OCI layout tarball is a source, and a layout directory a destination, byte for byte', async () => {
+    const tarball = layoutTarball(fixture.dir);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'out-')), 'layout');
+    const run = await runBundledAction('push-multi', {
+      source: `oci:${tarball}:v1`,
+      destinations: `oci:${out}\n${anon.host}/from-tar/app`,
+      tags: 'v1'
+    });
+    expect({code: run.code, errors: run.stdout.split('\n').filter(l => l.startsWith('::error'))}).toEqual({
+      code: 0,
+      errors: []
+    });
+    expect(await rawDigest(`${anon.host}/from-tar/app:v1`)).toBe(fixture.digest);
+    const raw = await skopeo(['inspect', '--raw', `oci:${out}:v1`]);
+    expect(`sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`).toBe(fixture.digest);
+    const sig = await skopeo(['inspect', '--raw', `oci:${out}:${fixture.digest.replace(':', '-')}.sig`]);
+    expect(`sha256:${crypto.createHash('sha256').update(sig).digest('hex')}`).toBe(fixture.signature.digest);
+  });
+
+  maybe('bad input is refused before anything is copied, naming the input', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        {source: 'ghcr.io/Acme/app:1', destinations: `${anon.host}/x`},
+        /source: "ghcr.io\/Acme\/app:1" is not a valid image reference: repository names must be lowercase/
+      ],
+      [
+        {source: `${anon.host}/app:v1`, destinations: `${anon.host}/x,provider=quay`},
+        /destinations: unknown provider "quay"/
+      ],
+      [
+        {source: `${anon.host}/app:v1`, destinations: `${anon.host}/x,username=u,password-env=NOPE`},
+        /reads its password from \$NOPE, which is empty or unset/
+      ],
+      [{source: `${anon.host}/app:missing`, destinations: `${anon.host}/x`}, /source: cannot read .*app:missing/]
+    ];
+    for (const [inputs, message] of cases) {
+      const run = await runBundledAction('push-multi', inputs);
+      const errors = run.stdout.split('\n').filter(l => l.startsWith('::error::'));
+      expect({code: run.code, errors}).toEqual({code: 1, errors: [expect.stringMatching(message)]});
+      expect(run.stdout).not.toMatch(/\n\s+at /);
+    }
   });
 });

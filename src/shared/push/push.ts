@@ -36,6 +36,7 @@ export interface DestinationResult {
   refs: string[];
   counters: CopyCounters;
   requests: number;
+  retries: number;
   durationMs: number;
   error?: string;
 }
@@ -174,6 +175,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       const tags = tagsFor(dest, opts.tags);
       const client = dest.registry === 'oci' ? undefined : clients.get(dest.registry);
       const before = client?.stats.requests ?? 0;
+      const retriesBefore = client?.stats.retries ?? 0;
       const result: DestinationResult = {
         destination: dest.name,
         status: 'copied',
@@ -182,6 +184,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         refs: [],
         counters: emptyCounters(),
         requests: 0,
+        retries: 0,
         durationMs: 0
       };
       try {
@@ -209,6 +212,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         result.error = errorMessage(err);
       }
       result.requests = (client?.stats.requests ?? 0) - before;
+      result.retries = (client?.stats.retries ?? 0) - retriesBefore;
       result.durationMs = Date.now() - started;
       return result;
     })

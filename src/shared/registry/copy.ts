@@ -5,7 +5,8 @@ import {VerifyingStream} from './digest.js';
 import {ImageGraph} from './graph.js';
 import {mapLimit} from './limit.js';
 import {Descriptor} from './media.js';
-import {DEFAULT_RETRY, RetryPolicy, backoffMs, isRetryableError, sleep} from './retry.js';
+import {RegistryError} from './errors.js';
+import {DEFAULT_RETRY, RETRYABLE_STATUS, RetryPolicy, backoffMs, isRetryableError, sleep} from './retry.js';
 import {ImageSource, ImageTarget} from './store.js';
 
 export interface CopyCounters {
@@ -117,7 +118,11 @@ async function copyBlob(
       return;
     } catch (err) {
       progress(-sent);
-      if (attempt < retry.retries && (isRetryableError(err) || err instanceof StreamAuthRetry)) {
+      const status = err instanceof RegistryError ? err.status : undefined;
+      if (
+        attempt < retry.retries &&
+        (isRetryableError(err) || err instanceof StreamAuthRetry || (status && RETRYABLE_STATUS.has(status)))
+      ) {
         await sleep(backoffMs(attempt, retry));
         continue;
       }

@@ -1,0 +1,106 @@
+import http from 'node:http';
+import net from 'node:net';
+import {Transform} from 'node:stream';
+
+export type Fault =
+  | {kind: 'status'; status: number; headers?: Record<string, string>; body?: string}
+  /** Forward the request, then cut the connection after `afterBytes` of the response body. */
+  | {kind: 'reset-response'; afterBytes: number};
+
+export interface FaultRule {
+  method?: string;
+  path: RegExp;
+  fault: Fault;
+  /** How many matching requests get the fault. */
+  times: number;
+}
+
+export interface Proxy {
+  host: string;
+  log: Array<{method: string; path: string; status: number | 'reset'; faulted: boolean}>;
+  rules: FaultRule[];
+  stop(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  /** Bytes per second per connection, both ways (0: unlimited). */
+  bandwidth?: number;
+  /** Added to every request, in milliseconds. */
+  latencyMs?: number;
+}
+
+/** Passes bytes through at most `bytesPerSecond`, and stops after `limit` bytes (then onLimit). */
+function shaper(bytesPerSecond: number, limit = Infinity, onLimit?: () => void): Transform {
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (sent + chunk.length > limit) {
+        this.push(chunk.subarray(0, Math.max(0, limit - sent)));
+        sent = limit;
+        setTimeout(() => onLimit?.(), 20);
+        cb();
+        return;
+      }
+      sent += chunk.length;
+      if (!bytesPerSecond) return cb(null, chunk);
+      setTimeout(() => cb(null, chunk), (chunk.length / bytesPerSecond) * 1000);
+    }
+  });
+}
+
+/**
+ * A reverse proxy in front of a registry that injects faults (statuses, connection resets mid-body)
+ * and shapes the link (bandwidth per connection, latency). The Host header is passed through, so the
+ * registry's Location headers point back at the proxy.
+ */
+export async function startProxy(upstream: string, opts: ProxyOptions = {}): Promise<Proxy> {
+  const [uhost, uport] = upstream.split(':');
+  const rules: FaultRule[] = [];
+  const log: Proxy['log'] = [];
+  const server = http.createServer(async (req, res) => {
+    const path = req.url ?? '/';
+    if (opts.latencyMs) await new Promise(r => setTimeout(r, opts.latencyMs));
+    const rule = rules.find(r => r.times > 0 && (!r.method || r.method === req.method) && r.path.test(path));
+    if (rule?.fault.kind === 'status') {
+      rule.times--;
+      req.resume();
+      log.push({method: req.method ?? '', path, status: rule.fault.status, faulted: true});
+      res.writeHead(rule.fault.status, {'content-type': 'application/json', ...(rule.fault.headers ?? {})});
+      res.end(rule.fault.body ?? '{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}');
+      return;
+    }
+    const reset = rule?.fault.kind === 'reset-response' ? rule : undefined;
+    if (reset) reset.times--;
+    const up = http.request(
+      {host: uhost, port: Number(uport), method: req.method, path, headers: req.headers},
+      upRes => {
+        const limit = reset && reset.fault.kind === 'reset-response' ? reset.fault.afterBytes : Infinity;
+        log.push({method: req.method ?? '', path, status: reset ? 'reset' : (upRes.statusCode ?? 0), faulted: !!reset});
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes
+          .pipe(
+            shaper(opts.bandwidth ?? 0, limit, () => {
+              res.socket?.destroy();
+              upRes.destroy();
+            })
+          )
+          .pipe(res);
+      }
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(shaper(opts.bandwidth ?? 0)).pipe(up);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    log,
+    rules,
+    stop: () =>
+      new Promise(r => {
+        server.closeAllConnections();
+        server.close(() => r());
+      })
+  };
+}

@@ -1,0 +1,141 @@
+import {describe, expect, test} from '@jest/globals';
+import {TokenCache, mergeScopes, parseChallenge} from '../../src/shared/registry/auth.js';
+import {pushOrder} from '../../src/shared/registry/graph.js';
+import {parseReference} from '../../src/shared/registry/reference.js';
+import {backoffMs, retryAfterMs} from '../../src/shared/registry/retry.js';
+import {parseDestinations, tagsFor} from '../../src/shared/push/destinations.js';
+import {parseSource} from '../../src/shared/push/push.js';
+
+describe('WWW-Authenticate', () => {
+  test.each([
+    [
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.docker.io/token',
+          service: 'registry.docker.io',
+          scope: 'repository:library/alpine:pull'
+        }
+      }
+    ],
+    ['Basic realm="basic-realm"', {scheme: 'basic', params: {realm: 'basic-realm'}}],
+    [
+      'Bearer realm="http://127.0.0.1:5000/token",service="reg",scope="repository:a/b:pull,push repository:c:pull"',
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'http://127.0.0.1:5000/token',
+          service: 'reg',
+          scope: 'repository:a/b:pull,push repository:c:pull'
+        }
+      }
+    ],
+    ['Bearer realm=https://x/token, service=x', {scheme: 'bearer', params: {realm: 'https://x/token', service: 'x'}}]
+  ])('%s', (header, expected) => {
+    expect(parseChallenge(header)).toEqual(expected);
+  });
+});
+
+describe('scopes', () => {
+  test('merges actions per repository and keeps host:port names whole', () => {
+    expect(
+      mergeScopes(['repository:127.0.0.1:5000/a:pull', 'repository:127.0.0.1:5000/a:push', 'repository:b:pull']).scopes
+    ).toEqual(['repository:127.0.0.1:5000/a:pull,push', 'repository:b:pull']);
+  });
+  test('a cached pull+push token serves a pull request, not the other way round', () => {
+    const cache = new TokenCache(0);
+    cache.set(`r ${mergeScopes(['repository:a:pull,push']).key}`, {token: 'T', expiresAt: Date.now() + 60000});
+    expect(cache.find('r', mergeScopes(['repository:a:pull']))).toBe('T');
+    expect(cache.find('r', mergeScopes(['repository:a:pull', 'repository:b:pull']))).toBeUndefined();
+    expect(cache.find('other', mergeScopes(['repository:a:pull']))).toBeUndefined();
+  });
+  test('expired tokens are dropped', () => {
+    const cache = new TokenCache(10000);
+    cache.set('r repository:a:pull', {token: 'T', expiresAt: Date.now() + 5000});
+    expect(cache.get('r repository:a:pull')).toBeUndefined();
+  });
+});
+
+describe('retry timing', () => {
+  test('Retry-After in seconds and as a date, capped', () => {
+    expect(retryAfterMs('2', 20000)).toBe(2000);
+    expect(retryAfterMs('3600', 20000)).toBe(20000);
+    expect(retryAfterMs(new Date(Date.now() + 5000).toUTCString(), 20000)).toBeGreaterThan(3000);
+    expect(retryAfterMs(null, 20000)).toBeUndefined();
+  });
+  test('backoff doubles with jitter between half and all of the cap', () => {
+    const policy = {retries: 5, baseMs: 100, maxMs: 1000};
+    expect([0, 1, 2, 3, 4].map(a => backoffMs(a, policy, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect(backoffMs(2, policy, () => 1)).toBe(400);
+  });
+});
+
+describe('references', () => {
+  test.each([
+    ['alpine', {registry: 'docker.io', repository: 'library/alpine', tag: undefined, digest: undefined}],
+    ['ghcr.io/acme/app:1.2', {registry: 'ghcr.io', repository: 'acme/app', tag: '1.2', digest: undefined}],
+    [
+      'localhost:5000/a/b@sha256:' + 'a'.repeat(64),
+      {registry: 'localhost:5000', repository: 'a/b', tag: undefined, digest: 'sha256:' + 'a'.repeat(64)}
+    ],
+    ['127.0.0.1:5000/app:v1', {registry: '127.0.0.1:5000', repository: 'app', tag: 'v1', digest: undefined}]
+  ])('%s', (input, expected) => {
+    expect(parseReference(input)).toEqual(expected);
+  });
+  test.each([
+    ['ghcr.io/Acme/app', /must be lowercase/],
+    ['ghcr.io/acme/app:' + 'x'.repeat(129), /at most 128/],
+    ['ghcr.io/acme/app@sha256:abc', /64 hex/],
+    ['ghcr.io/acme//app', /not a valid path component/]
+  ])('%s is refused', (input, message) => {
+    expect(() => parseReference(input, 'source')).toThrow(message);
+  });
+});
+
+describe('destinations', () => {
+  test('parses options and Docker Hub names', () => {
+    const [a, b, c] = parseDestinations([
+      'ghcr.io/acme/app',
+      'docker.io/acme/app,username=acme,password-env=HUB',
+      'oci:./out'
+    ]);
+    expect(a).toMatchObject({registry: 'ghcr.io', repository: 'acme/app', provider: 'auto'});
+    expect(b).toMatchObject({registry: 'docker.io', repository: 'acme/app', username: 'acme', passwordEnv: 'HUB'});
+    expect(c).toMatchObject({registry: 'oci', repository: './out'});
+  });
+  test.each([
+    ['ghcr.io/acme/app:1.0', /includes a tag or digest/],
+    ['ghcr.io/acme/app,colour=red', /unknown option "colour=red"/],
+    ['ghcr.io/acme/app,provider=quay', /unknown provider "quay"/],
+    ['username=x', /must start with a repository/]
+  ])('%s is refused', (line, message) => {
+    expect(() => parseDestinations([line])).toThrow(message);
+  });
+  test('the same repository twice is refused', () => {
+    expect(() => parseDestinations(['ghcr.io/a/b', 'ghcr.io/a/b'])).toThrow(/listed twice/);
+  });
+  test('qualified tags go to their repository, bare tags everywhere', () => {
+    const [ghcr, hub] = parseDestinations(['ghcr.io/acme/app', 'docker.io/acme/app']);
+    const tags = ['ghcr.io/acme/app:1.2.3', 'docker.io/acme/app:1.2.3', 'acme/app:latest', 'edge'];
+    expect(tagsFor(ghcr, tags)).toEqual(['1.2.3', 'edge']);
+    expect(tagsFor(hub, tags)).toEqual(['1.2.3', 'latest', 'edge']);
+  });
+});
+
+describe('sources', () => {
+  test.each([
+    ['oci:./out', {kind: 'layout', path: './out'}],
+    ['oci:./image.tar:v1', {kind: 'layout', path: './image.tar', ref: 'v1'}],
+    ['oci:/abs/dir', {kind: 'layout', path: '/abs/dir'}]
+  ])('%s', (input, expected) => {
+    expect(parseSource(input)).toEqual(expected);
+  });
+});
+
+describe('push order', () => {
+  test('children before parents, each once', () => {
+    const graph: Record<string, string[]> = {idx: ['a', 'b', 'att'], att: ['a'], a: [], b: []};
+    expect(pushOrder(['idx'], d => graph[d])).toEqual(['a', 'b', 'att', 'idx']);
+  });
+});
