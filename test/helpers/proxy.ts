@@ -17,6 +17,8 @@ export interface FaultRule {
 
 export interface Proxy {
   host: string;
+  /** Requests answered by the test itself instead of the registry (extra endpoints such as ACR's). */
+  handlers: Array<{path: RegExp; handle: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void}>;
   log: Array<{method: string; path: string; status: number | 'reset'; faulted: boolean}>;
   rules: FaultRule[];
   stop(): Promise<void>;
@@ -57,8 +59,16 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   const [uhost, uport] = upstream.split(':');
   const rules: FaultRule[] = [];
   const log: Proxy['log'] = [];
+  const handlers: Proxy['handlers'] = [];
   const server = http.createServer(async (req, res) => {
     const path = req.url ?? '/';
+    const handler = handlers.find(h => h.path.test(path));
+    if (handler) {
+      let body = '';
+      req.on('data', d => (body += d));
+      req.on('end', () => handler.handle(req, res, body));
+      return;
+    }
     if (opts.latencyMs) await new Promise(r => setTimeout(r, opts.latencyMs));
     const rule = rules.find(r => r.times > 0 && (!r.method || r.method === req.method) && r.path.test(path));
     if (rule?.fault.kind === 'status') {
@@ -97,6 +107,7 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
     host: `127.0.0.1:${port}`,
     log,
     rules,
+    handlers,
     stop: () =>
       new Promise(r => {
         server.closeAllConnections();

@@ -35,7 +35,9 @@ export const PASSWORD = 'ci-password-7d1f';
  * A token server as distribution's token auth expects: RS256 JWTs with the signing certificate in
  * x5c, granting what each user may do (anonymous: pull; USER/PASSWORD: pull and push).
  */
-export async function startTokenServer(opts: {anonymousPull?: boolean} = {}): Promise<TokenServer> {
+export async function startTokenServer(
+  opts: {anonymousPull?: boolean; refreshTokens?: Record<string, string>} = {}
+): Promise<TokenServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'token-'));
   const key = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
@@ -63,15 +65,23 @@ export async function startTokenServer(opts: {anonymousPull?: boolean} = {}): Pr
   const service = 'test-registry';
   const requests: TokenServer['requests'] = [];
   const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const server = http.createServer((req, res) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: string): void => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams
-      .getAll('scope')
+    const form = new URLSearchParams(req.method === 'POST' ? body : '');
+    const scopes = [...url.searchParams.getAll('scope'), ...form.getAll('scope')]
       .flatMap(s => s.split(' '))
       .filter(Boolean);
     let user: string | undefined;
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Basic ')) {
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant (identity tokens, ACR).
+      user = opts.refreshTokens?.[form.get('refresh_token') ?? ''];
+      if (form.get('grant_type') !== 'refresh_token' || !user) {
+        res.statusCode = 401;
+        res.end('{"details":"invalid refresh token"}');
+        return;
+      }
+    } else if (auth?.startsWith('Basic ')) {
       const [u, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
       if (u !== USER || p !== PASSWORD) {
         res.statusCode = 401;
@@ -101,10 +111,20 @@ export async function startTokenServer(opts: {anonymousPull?: boolean} = {}): Pr
       access
     });
     const sig = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), privateKey).toString('base64url');
+    const token = `${header}.${claims}.${sig}`;
     res.setHeader('content-type', 'application/json');
     res.end(
-      JSON.stringify({token: `${header}.${claims}.${sig}`, expires_in: 300, issued_at: new Date().toISOString()})
+      JSON.stringify(
+        req.method === 'POST'
+          ? {access_token: token, expires_in: 300}
+          : {token, expires_in: 300, issued_at: new Date().toISOString()}
+      )
     );
+  };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', d => (body += d));
+    req.on('end', () => answer(req, res, body));
   });
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/token`;
@@ -120,18 +140,20 @@ export interface Registry {
 
 /** Starts Debian's docker-registry (distribution 2.8) on a loopback port. */
 export async function startRegistry(
-  auth: 'none' | 'htpasswd' | {token: TokenServer} = 'none'
+  auth: 'none' | 'htpasswd' | {users: Array<[string, string]>} | {token: TokenServer} = 'none'
 ): Promise<Registry | undefined> {
   const bin = requireTool('docker-registry');
   if (!bin) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-'));
   const port = await freePort();
   let authYaml = '';
-  if (auth === 'htpasswd') {
-    const line = execFileSync('htpasswd', ['-Bbn', USER, PASSWORD], {encoding: 'utf8'}).trim();
-    fs.writeFileSync(path.join(dir, 'htpasswd'), `${line}\n`);
+  const users: Array<[string, string]> | undefined =
+    auth === 'htpasswd' ? [[USER, PASSWORD]] : typeof auth === 'object' && 'users' in auth ? auth.users : undefined;
+  if (users) {
+    const lines = users.map(([u, p]) => execFileSync('htpasswd', ['-Bbn', u, p], {encoding: 'utf8'}).trim());
+    fs.writeFileSync(path.join(dir, 'htpasswd'), `${lines.join('\n')}\n`);
     authYaml = `auth:\n  htpasswd:\n    realm: basic-realm\n    path: ${path.join(dir, 'htpasswd')}\n`;
-  } else if (typeof auth === 'object') {
+  } else if (typeof auth === 'object' && 'token' in auth) {
     authYaml = `auth:\n  token:\n    realm: ${auth.token.url}\n    service: ${auth.token.service}\n    issuer: test-issuer\n    rootcertbundle: ${auth.token.certFile}\n`;
   }
   fs.writeFileSync(

@@ -57,9 +57,11 @@ export async function main(): Promise<void> {
     concurrency: parseInteger('concurrency', core.getInput('concurrency'), 4, 1, 64),
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', core.getInput('retries'), DEFAULT_RETRY.retries, 0, 20)},
     dryRun: parseBoolean('dry-run', core.getInput('dry-run'), false),
+    createRepositories: parseBoolean('create-repositories', core.getInput('create-repositories'), false),
     env: process.env,
     mask: s => core.setSecret(s),
-    log: coreLogger
+    log: coreLogger,
+    getIdToken: audience => core.getIDToken(audience)
   });
   for (const r of result.results) {
     const c = r.counters;

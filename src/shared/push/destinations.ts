@@ -28,9 +28,12 @@ export interface Destination {
   passwordEnv?: string;
   password?: string;
   insecure?: boolean;
+  /** Cloud provider settings: region, role (AWS); tenant, client-id (Azure); workload-identity-provider, service-account (Google). */
+  options: Record<string, string>;
 }
 
-const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure'];
+const PROVIDER_KEYS = ['region', 'role', 'tenant', 'client-id', 'workload-identity-provider', 'service-account'];
+const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure', ...PROVIDER_KEYS];
 
 /**
  * Parses destination lines: `ghcr.io/acme/app` or
@@ -43,7 +46,7 @@ export function parseDestinations(lines: string[]): Destination[] {
     const repo = fields[0]?.trim() ?? '';
     if (repo.startsWith('oci:')) {
       // A local OCI layout directory as a destination (demos, air-gapped transfers).
-      out.push({line, registry: 'oci', repository: repo.slice(4), name: repo, provider: 'anonymous'});
+      out.push({line, registry: 'oci', repository: repo.slice(4), name: repo, provider: 'anonymous', options: {}});
       continue;
     }
     if (!repo || repo.includes('=')) {
@@ -73,7 +76,8 @@ export function parseDestinations(lines: string[]): Destination[] {
       registry: ref.registry,
       repository: ref.repository,
       name: `${ref.registry}/${ref.repository}`,
-      provider: 'auto'
+      provider: 'auto',
+      options: {}
     };
     for (const field of fields.slice(1)) {
       const eq = field.indexOf('=');
@@ -86,6 +90,7 @@ export function parseDestinations(lines: string[]): Destination[] {
       else if (key === 'password') d.password = value;
       else if (key === 'password-env') d.passwordEnv = value;
       else if (key === 'insecure') d.insecure = value === 'true';
+      else if (PROVIDER_KEYS.includes(key)) d.options[key] = value;
       else if (key === 'provider') {
         if (!(PROVIDERS as readonly string[]).includes(value)) {
           throw inputError(

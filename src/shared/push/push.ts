@@ -6,7 +6,8 @@ import {RegistryClient} from '../registry/client.js';
 import {CopyCounters, copyGraph, emptyCounters} from '../registry/copy.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
-import {Mask, resolveCredential} from '../registry/credentials.js';
+import {Mask, RegistryLogin, resolveCredential} from '../registry/credentials.js';
+import {ensureEcrRepository, parseEcrHost} from '../registry/providers/ecr.js';
 import {parseReference, repositoryName} from '../registry/reference.js';
 import {RegistryRepository} from '../registry/repo-store.js';
 import {RetryPolicy} from '../registry/retry.js';
@@ -23,9 +24,12 @@ export interface PushOptions {
   concurrency: number;
   retry: RetryPolicy;
   dryRun: boolean;
+  /** Create missing repositories where the registry needs it (ECR). */
+  createRepositories?: boolean;
   env: NodeJS.ProcessEnv;
   mask: Mask;
   log: Logger;
+  getIdToken?: (audience: string) => Promise<string>;
 }
 
 export interface DestinationResult {
@@ -71,18 +75,19 @@ export class Clients {
   private readonly clients = new Map<string, RegistryClient>();
   readonly tokens = new TokenCache();
   constructor(
-    private readonly opts: Pick<PushOptions, 'env' | 'mask' | 'log' | 'retry' | 'concurrency'>,
-    private readonly explicit: Map<string, {username?: string; password?: string; insecure?: boolean}> = new Map()
+    private readonly opts: Pick<PushOptions, 'env' | 'mask' | 'log' | 'retry' | 'concurrency' | 'getIdToken'>,
+    private readonly logins: Map<string, RegistryLogin> = new Map()
   ) {}
 
   get(registry: string): RegistryClient {
     let c = this.clients.get(registry);
     if (!c) {
-      const ex = this.explicit.get(registry);
+      const login = this.logins.get(registry) ?? {provider: 'auto'};
+      const ctx = {env: this.opts.env, mask: this.opts.mask, log: this.opts.log, getIdToken: this.opts.getIdToken};
       c = new RegistryClient({
         registry,
-        credential: () => resolveCredential(registry, ex, this.opts.env, this.opts.mask),
-        insecure: ex?.insecure,
+        credential: () => resolveCredential(registry, login, ctx),
+        insecure: login.insecure,
         retry: this.opts.retry,
         concurrency: Math.max(8, this.opts.concurrency * 2),
         log: this.opts.log,
@@ -98,11 +103,11 @@ export class Clients {
   }
 }
 
-function explicitCredentials(
-  opts: PushOptions
-): Map<string, {username?: string; password?: string; insecure?: boolean}> {
-  const map = new Map<string, {username?: string; password?: string; insecure?: boolean}>();
+/** One login per registry, from the destinations that name it (and the source's own credentials). */
+function registryLogins(opts: PushOptions): Map<string, RegistryLogin> {
+  const map = new Map<string, RegistryLogin>();
   for (const d of opts.destinations) {
+    if (d.registry === 'oci') continue;
     let password = d.password;
     if (d.passwordEnv) {
       password = opts.env[d.passwordEnv];
@@ -120,9 +125,27 @@ function explicitCredentials(
       );
     }
     map.set(d.registry, {
+      provider: d.provider !== 'auto' ? d.provider : (prev?.provider ?? 'auto'),
       username: d.username ?? prev?.username,
       password: password ?? prev?.password,
-      insecure: d.insecure ?? prev?.insecure
+      insecure: d.insecure ?? prev?.insecure,
+      options: {...prev?.options, ...d.options}
+    });
+  }
+  const source = parseSource(opts.source);
+  if (source.kind === 'registry' && opts.sourcePassword) {
+    opts.mask(opts.sourcePassword);
+    const prev = map.get(source.ref.registry);
+    if (prev?.password && prev.password !== opts.sourcePassword) {
+      throw new UserError(
+        `source-password: ${source.ref.registry} is also a destination with other credentials; one registry takes one login per run.`
+      );
+    }
+    map.set(source.ref.registry, {
+      provider: 'auto',
+      ...prev,
+      username: opts.sourceUsername ?? prev?.username,
+      password: opts.sourcePassword
     });
   }
   return map;
@@ -149,12 +172,26 @@ function targetFor(dest: Destination, clients: Clients): ImageTarget {
   return new RegistryRepository(clients.get(dest.registry), dest.repository);
 }
 
+async function createRepository(dest: Destination, opts: PushOptions): Promise<void> {
+  const isEcr = dest.provider === 'ecr' || (dest.provider === 'auto' && parseEcrHost(dest.registry));
+  if (!isEcr) {
+    opts.log.debug(`${dest.name}: this registry creates repositories on first push`);
+    return;
+  }
+  const ctx = {env: opts.env, mask: opts.mask, log: opts.log, getIdToken: opts.getIdToken};
+  const state = await ensureEcrRepository(
+    {registry: dest.registry, repository: dest.repository, region: dest.options.region, roleArn: dest.options.role},
+    ctx
+  );
+  if (state === 'created') opts.log.info(`${dest.name}: repository created`);
+}
+
 /**
  * Copies the source image, every platform and (by default) its signatures and attestations, to every
  * destination at once. Every destination is attempted; failures are collected, never hidden.
  */
 export async function pushMulti(opts: PushOptions): Promise<PushResult> {
-  const clients = new Clients(opts, explicitCredentials(opts));
+  const clients = new Clients(opts, registryLogins(opts));
   const {source, ref, name} = await openSource(opts, clients);
   const root = await source.resolve(ref).catch(err => {
     throw new UserError(`source: cannot read ${name}${ref ? `:${ref}` : ''}: ${errorMessage(err)}`);
@@ -188,6 +225,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         durationMs: 0
       };
       try {
+        if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
         const target = targetFor(dest, clients);
         let lastLog = 0;
         const {plan, counters} = await copyGraph(source, target, graph, {

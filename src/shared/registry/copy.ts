@@ -164,8 +164,24 @@ export async function copyGraph(
   for (const [tag, digest] of plan.tags) {
     const m = graph.manifests.get(digest);
     if (!m) continue;
-    await target.putManifest(tag, m);
+    try {
+      await target.putManifest(tag, m);
+    } catch (err) {
+      throw immutableTagError(err, tag, target) ?? err;
+    }
     counters.tagsWritten++;
   }
   return {plan, counters};
+}
+
+/** ECR and others refuse to move a tag in an immutable repository: say so, naming the tag. */
+function immutableTagError(err: unknown, tag: string, target: ImageTarget): Error | undefined {
+  if (!(err instanceof RegistryError)) return undefined;
+  if (err.code === 'TAG_INVALID' || /immutable|already exists/i.test(err.detail)) {
+    return new Error(
+      `tag "${tag}" already exists in ${target.name} on another digest and the repository does not let tags move (${err.detail || err.code}); push under a new tag or remove the old image first`,
+      {cause: err}
+    );
+  }
+  return undefined;
 }

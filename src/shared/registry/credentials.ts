@@ -5,6 +5,10 @@ import {UserError} from '../errors.js';
 import {execOk} from '../exec.js';
 import {Credential} from './auth.js';
 import {isDockerHub} from './reference.js';
+import {acrCredential} from './providers/acr.js';
+import {ProviderContext} from './providers/context.js';
+import {ecrCredential, parseEcrHost} from './providers/ecr.js';
+import {garCredential, isGarHost} from './providers/gar.js';
 
 /** Called on every secret the moment it is read (core.setSecret in actions). */
 export type Mask = (secret: string) => void;
@@ -110,33 +114,90 @@ export function ghcrCredential(registry: string, env: NodeJS.ProcessEnv, mask: M
   return {kind: 'basic', username: env.GITHUB_ACTOR || 'github-actions', password: token};
 }
 
-export interface ExplicitCredential {
+/** How to log in to one registry: a provider and its settings. */
+export interface RegistryLogin {
+  provider: string;
   username?: string;
   password?: string;
+  insecure?: boolean;
+  options?: Record<string, string>;
+}
+
+function cloudProvider(registry: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (parseEcrHost(registry)) return 'ecr';
+  if (registry.endsWith('.azurecr.io') && (env.AZURE_CLIENT_ID || env.AZURE_ACCESS_TOKEN)) return 'acr';
+  if (isGarHost(registry) && (env.GCP_WORKLOAD_IDENTITY_PROVIDER || env.GOOGLE_OAUTH_ACCESS_TOKEN)) return 'gar';
+  return undefined;
+}
+
+async function fromProvider(
+  provider: string,
+  registry: string,
+  login: RegistryLogin,
+  ctx: ProviderContext
+): Promise<Credential> {
+  const o = login.options ?? {};
+  switch (provider) {
+    case 'ecr':
+      return ecrCredential({registry, region: o.region, roleArn: o.role}, ctx);
+    case 'acr':
+      return acrCredential({registry, tenantId: o.tenant, clientId: o['client-id']}, ctx);
+    case 'gar':
+      return garCredential(
+        {registry, workloadIdentityProvider: o['workload-identity-provider'], serviceAccount: o['service-account']},
+        ctx
+      );
+    default:
+      throw new UserError(`${registry}: unknown provider "${provider}"`);
+  }
 }
 
 /**
- * Credentials for a registry, in order: explicit for this destination; the docker config; the
- * built-in providers; anonymous.
+ * Credentials for a registry. With provider auto, in order: the explicit username and password; the
+ * docker config; GITHUB_TOKEN for GHCR; the cloud provider the host belongs to; anonymous. A named
+ * provider is used alone, and its absence is an error rather than a silent anonymous attempt.
  */
 export async function resolveCredential(
   registry: string,
-  explicit: ExplicitCredential | undefined,
-  env: NodeJS.ProcessEnv,
-  mask: Mask,
-  providers: Array<(registry: string) => Promise<Credential | undefined>> = []
+  login: RegistryLogin,
+  ctx: ProviderContext
 ): Promise<Credential> {
-  if (explicit?.password) {
-    mask(explicit.password);
-    return {kind: 'basic', username: explicit.username ?? '', password: explicit.password};
+  const {env, mask} = ctx;
+  const explicit = (): Credential | undefined => {
+    if (!login.password) return undefined;
+    mask(login.password);
+    return {kind: 'basic', username: login.username ?? '', password: login.password};
+  };
+  const missing = (what: string): never => {
+    throw new UserError(`${registry}: provider ${login.provider} found no credentials: ${what}.`);
+  };
+  switch (login.provider) {
+    case 'anonymous':
+      return {kind: 'anonymous'};
+    case 'basic':
+      return explicit() ?? missing('give username= and password-env= on the destination');
+    case 'docker-config':
+      return (
+        (await dockerConfigCredential(registry, env, mask)) ??
+        missing(`log in first (docker login ${registry}) or fill ${dockerConfigPath(env)}`)
+      );
+    case 'ghcr':
+      return (
+        ghcrCredential(registry, env, mask) ??
+        missing('set GITHUB_TOKEN in the step env (and permissions: packages: write)')
+      );
+    case 'ecr':
+    case 'acr':
+    case 'gar':
+      return fromProvider(login.provider, registry, login, ctx);
   }
+  const given = explicit();
+  if (given) return given;
   const fromConfig = await dockerConfigCredential(registry, env, mask);
   if (fromConfig) return fromConfig;
   const ghcr = ghcrCredential(registry, env, mask);
   if (ghcr) return ghcr;
-  for (const p of providers) {
-    const c = await p(registry);
-    if (c) return c;
-  }
+  const cloud = cloudProvider(registry, env);
+  if (cloud) return fromProvider(cloud, registry, login, ctx);
   return {kind: 'anonymous'};
 }
