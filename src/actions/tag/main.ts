@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import {coreLogger, getMultiline} from '../../shared/action/run.js';
-import {UserError} from '../../shared/errors.js';
 import {githubApiFromEnv} from '../../shared/github/api.js';
 import {Metadata, bakeDefinitions} from '../../shared/tag/meta.js';
+import {Clients} from '../../shared/registry/clients.js';
+import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
+import {applyRegistryModes} from '../../shared/tag/registry-modes.js';
 import {resolveTagMetadata} from '../../shared/tag/resolve.js';
 
 function setOutput(name: string, value: string): void {
@@ -51,7 +53,7 @@ export async function main(): Promise<void> {
   const token = core.getInput('github-token');
   if (token) core.setSecret(token);
   const sep = (name: string): string => core.getInput(name, {trimWhitespace: false}) || '\n';
-  const meta = await resolveTagMetadata(
+  let meta = await resolveTagMetadata(
     {
       context: core.getInput('context'),
       images: core.getInput('images'),
@@ -66,10 +68,21 @@ export async function main(): Promise<void> {
     process.env,
     coreLogger
   );
-  if (getMultiline('immutable').length > 0 || meta.classified.some(t => t.highest)) {
-    throw new UserError(
-      'latest=highest, highest=true and immutable: read the tags already in the registry, which needs the registry client of the push-multi action; it is not available in this version.'
-    );
+  const immutable = getMultiline('immutable');
+  if (immutable.length > 0 || meta.classified.some(t => t.highest)) {
+    const clients = new Clients({
+      env: process.env,
+      mask: m => core.setSecret(m),
+      log: coreLogger,
+      retry: DEFAULT_RETRY,
+      concurrency: 4
+    });
+    meta = await applyRegistryModes(meta, {
+      immutable,
+      digest: core.getInput('digest') || undefined,
+      client: r => clients.get(r),
+      log: coreLogger
+    });
   }
   if (!meta.version.main) core.warning('No Docker image version has been generated. Check tags input.');
   else core.info(`version: ${meta.version.main}`);

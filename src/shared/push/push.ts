@@ -1,12 +1,11 @@
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
-import {TokenCache} from '../registry/auth.js';
-import {RegistryClient} from '../registry/client.js';
 import {CopyCounters, copyGraph, emptyCounters} from '../registry/copy.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
-import {Mask, RegistryLogin, resolveCredential} from '../registry/credentials.js';
+import {Clients} from '../registry/clients.js';
+import {Mask, RegistryLogin} from '../registry/credentials.js';
 import {ensureEcrRepository, parseEcrHost} from '../registry/providers/ecr.js';
 import {parseReference, repositoryName} from '../registry/reference.js';
 import {RegistryRepository} from '../registry/repo-store.js';
@@ -68,39 +67,6 @@ export function parseSource(
     return {kind: 'layout', path: rest};
   }
   return {kind: 'registry', ref: parseReference(source, 'source')};
-}
-
-/** Registry clients, one per registry host, sharing a token cache. */
-export class Clients {
-  private readonly clients = new Map<string, RegistryClient>();
-  readonly tokens = new TokenCache();
-  constructor(
-    private readonly opts: Pick<PushOptions, 'env' | 'mask' | 'log' | 'retry' | 'concurrency' | 'getIdToken'>,
-    private readonly logins: Map<string, RegistryLogin> = new Map()
-  ) {}
-
-  get(registry: string): RegistryClient {
-    let c = this.clients.get(registry);
-    if (!c) {
-      const login = this.logins.get(registry) ?? {provider: 'auto'};
-      const ctx = {env: this.opts.env, mask: this.opts.mask, log: this.opts.log, getIdToken: this.opts.getIdToken};
-      c = new RegistryClient({
-        registry,
-        credential: () => resolveCredential(registry, login, ctx),
-        insecure: login.insecure,
-        retry: this.opts.retry,
-        concurrency: Math.max(8, this.opts.concurrency * 2),
-        log: this.opts.log,
-        tokens: this.tokens
-      });
-      this.clients.set(registry, c);
-    }
-    return c;
-  }
-
-  all(): RegistryClient[] {
-    return [...this.clients.values()];
-  }
 }
 
 /** One login per registry, from the destinations that name it (and the source's own credentials). */
