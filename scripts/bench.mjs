@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: speed and size measurements (never timed tests).
 // - tag: cold start of the bundled action (median of N runs, as the runner starts it) and bundle size.
-import {spawnSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,3 +64,18 @@ const total = fs
   .reduce((n, a) => n + fs.statSync(path.join(root, 'dist', a, 'index.js')).size, 0);
 rows.push(['all bundles', `${(total / 1024).toFixed(0)} KiB`, 'dist/*/index.js']);
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
+
+// The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
+if (process.env.BENCH_PUSH !== '0') {
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
+    {cwd: root, stdio: 'inherit'}
+  );
+  const env = {...process.env, PATH: `${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`};
+  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'push.js')], {
+    cwd: root,
+    stdio: 'inherit',
+    env
+  });
+}

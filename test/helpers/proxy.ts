@@ -17,6 +17,8 @@ export interface FaultRule {
 
 export interface Proxy {
   host: string;
+  /** Requests seen and bytes received from clients (uploads) and sent to them (downloads). */
+  stats: {requests: number; bytesIn: number; bytesOut: number};
   /** Requests answered by the test itself instead of the registry (extra endpoints such as ACR's). */
   handlers: Array<{path: RegExp; handle: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void}>;
   log: Array<{method: string; path: string; status: number | 'reset'; faulted: boolean}>;
@@ -60,8 +62,15 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   const rules: FaultRule[] = [];
   const log: Proxy['log'] = [];
   const handlers: Proxy['handlers'] = [];
+  const stats = {requests: 0, bytesIn: 0, bytesOut: 0};
   const server = http.createServer(async (req, res) => {
     const path = req.url ?? '/';
+    stats.requests++;
+    const write = res.write.bind(res);
+    res.write = ((chunk: Buffer | string, ...rest: never[]) => {
+      stats.bytesOut += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      return write(chunk, ...rest);
+    }) as typeof res.write;
     const handler = handlers.find(h => h.path.test(path));
     if (handler) {
       let body = '';
@@ -98,6 +107,7 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
       }
     );
     up.on('error', () => res.socket?.destroy());
+    req.on('data', (d: Buffer) => (stats.bytesIn += d.length));
     req.pipe(shaper(opts.bandwidth ?? 0)).pipe(up);
   });
   server.keepAliveTimeout = 5000;
@@ -105,6 +115,7 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
   const port = (server.address() as net.AddressInfo).port;
   return {
     host: `127.0.0.1:${port}`,
+    stats,
     log,
     rules,
     handlers,

@@ -3,7 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', '..');
+/** The repository root: the nearest directory above this file with the project's package.json. */
+export const ROOT = (() => {
+  let dir = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
+  while (!fs.existsSync(path.join(dir, 'package.json')) || !fs.existsSync(path.join(dir, 'src'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('repository root not found');
+    dir = up;
+  }
+  return dir;
+})();
 
 export interface ActionRun {
   code: number;

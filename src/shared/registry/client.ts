@@ -12,6 +12,7 @@ import {
   scope
 } from './auth.js';
 import {sha256} from './digest.js';
+import {streamRequest} from './stream-request.js';
 import {RegistryError, registryError} from './errors.js';
 import {Limiter} from './limit.js';
 import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
@@ -141,7 +142,10 @@ export class RegistryClient {
     for (let hop = 0; hop < 6; hop++) {
       this.stats.requests++;
       this.opts.onRequest?.(method, current, headers);
-      const res = await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
+      const res =
+        init.body instanceof Readable
+          ? await streamRequest(method, current, headers, init.body)
+          : await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
       const remaining = res.headers.get('ratelimit-remaining');
       if (remaining) this.stats.rateLimitRemaining = remaining;
       const location = res.headers.get('location');
