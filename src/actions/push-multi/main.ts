@@ -1,7 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as core from '@actions/core';
 import {coreLogger, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
+import {describe, execOk} from '../../shared/exec.js';
+import {buildxCommand} from '../../shared/push/buildx.js';
 import {parseDestinations} from '../../shared/push/destinations.js';
 import {PushResult, pushMulti} from '../../shared/push/push.js';
 import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
@@ -31,7 +36,31 @@ async function summary(res: PushResult): Promise<void> {
 export async function main(): Promise<void> {
   const sourcePassword = core.getInput('source-password');
   if (sourcePassword) core.setSecret(sourcePassword);
-  const source = core.getInput('source');
+  let source = core.getInput('source');
+  if (parseBoolean('build', core.getInput('build'), false)) {
+    if (source) throw new UserError('source: leave it empty with build: true (the built image is the source).');
+    const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-build-'));
+    const cmd = buildxCommand({
+      context: core.getInput('context') || '.',
+      file: core.getInput('file') || undefined,
+      platforms: getMultiline('build-platforms')
+        .flatMap(l => l.split(','))
+        .map(s => s.trim())
+        .filter(Boolean),
+      buildArgs: getMultiline('build-args'),
+      labels: getMultiline('labels'),
+      annotations: getMultiline('annotations'),
+      cacheFrom: getMultiline('cache-from'),
+      cacheTo: getMultiline('cache-to'),
+      target: core.getInput('target') || undefined,
+      builder: core.getInput('builder') || undefined,
+      secretEnvs: getMultiline('secret-envs'),
+      output: path.join(dir, 'image.tar')
+    });
+    core.info(`building: ${describe(cmd)}`);
+    await core.group('docker buildx build', () => execOk({...cmd, onOutput: chunk => process.stdout.write(chunk)}));
+    source = `oci:${path.join(dir, 'image.tar')}`;
+  }
   if (!source)
     throw new UserError('source: give the image to copy (a reference such as ghcr.io/acme/app:1.2.3 or oci:./layout).');
   const destinations = parseDestinations(getMultiline('destinations'));
