@@ -139,3 +139,25 @@ describe('push order', () => {
     expect(pushOrder(['idx'], d => graph[d])).toEqual(['a', 'b', 'att', 'idx']);
   });
 });
+
+describe('Docker Hub rate limit', () => {
+  test('ratelimit-remaining from a HEAD is kept in the client stats', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, {
+        'ratelimit-remaining': '97;w=21600',
+        'docker-content-digest': `sha256:${'b'.repeat(64)}`,
+        'content-type': 'application/vnd.oci.image.index.v1+json'
+      });
+      res.end();
+    });
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+    const {RegistryClient} = await import('../../src/shared/registry/client.js');
+    const port = (server.address() as {port: number}).port;
+    const client = new RegistryClient({registry: `127.0.0.1:${port}`, credential: async () => ({kind: 'anonymous'})});
+    const head = await client.headManifest('library/alpine', 'latest');
+    server.close();
+    expect(head?.digest).toBe(`sha256:${'b'.repeat(64)}`);
+    expect(client.stats.rateLimitRemaining).toBe('97;w=21600');
+  });
+});

@@ -97,6 +97,8 @@ export async function main(): Promise<void> {
     const line = `${r.destination}: ${r.status}; blobs ${c.blobsSkipped} present, ${c.blobsMounted} mounted, ${c.blobsUploaded} uploaded (${mib(c.bytesSent)}); manifests ${c.manifestsWritten} written, ${c.manifestsSkipped} present; tags ${c.tagsWritten} written, ${c.tagsSkipped} already right; ${r.requests} requests in ${(r.durationMs / 1000).toFixed(1)} s`;
     if (r.error) core.error(`${r.destination}: ${r.error}`);
     else core.info(line);
+    if (r.rateLimitRemaining)
+      core.info(`${r.destination}: registry pull rate limit remaining: ${r.rateLimitRemaining}`);
   }
   core.setOutput('digest', result.digest);
   core.setOutput('refs', result.refs.join('\n'));

@@ -40,6 +40,8 @@ export interface DestinationResult {
   counters: CopyCounters;
   requests: number;
   retries: number;
+  /** Docker Hub's ratelimit-remaining after the copy, when the registry reports it. */
+  rateLimitRemaining?: string;
   durationMs: number;
   error?: string;
 }
@@ -217,6 +219,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       }
       result.requests = (client?.stats.requests ?? 0) - before;
       result.retries = (client?.stats.retries ?? 0) - retriesBefore;
+      result.rateLimitRemaining = client?.stats.rateLimitRemaining;
       result.durationMs = Date.now() - started;
       return result;
     })
