@@ -6,7 +6,3 @@ export function globToRegExp(glob: string): RegExp {
     .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
-
-export function matchesAny(value: string, patterns: RegExp[]): boolean {
-  return patterns.some(p => p.test(value));
-}

@@ -198,3 +198,10 @@ export async function skopeo(args: string[]): Promise<string> {
   const {stdout} = await promisify(execFile)(bin, args, {encoding: 'utf8', maxBuffer: 64 << 20});
   return stdout;
 }
+
+/** The digest of the manifest a reference names, read with skopeo (an independent client). */
+export async function manifestDigest(ref: string, creds?: string): Promise<string> {
+  const args = ['inspect', '--raw', '--tls-verify=false', ...(creds ? ['--creds', creds] : [])];
+  const raw = await skopeo([...args, `docker://${ref}`]);
+  return `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
+}

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type {DestinationResult} from '../../src/shared/push/push.js';
 
 /** The repository root: the nearest directory above this file with the project's package.json. */
 export const ROOT = (() => {
@@ -88,4 +89,14 @@ export async function runBundledAction(
       });
     });
   });
+}
+
+/** The push-multi action's per-destination results output. */
+export function pushResults(run: ActionRun): DestinationResult[] {
+  return JSON.parse(run.outputs.results ?? '[]') as DestinationResult[];
+}
+
+/** The ::error:: lines a run printed. */
+export function errorLines(run: ActionRun): string[] {
+  return run.stdout.split('\n').filter(l => l.startsWith('::error'));
 }

@@ -3,7 +3,7 @@ import {Clouds, STS_KEY, startClouds} from '../helpers/clouds.js';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, TokenServer, startRegistry, startTokenServer} from '../helpers/registry.js';
-import {ActionRun, runBundledAction} from '../helpers/run-action.js';
+import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
 const ready = !!requireTool('docker-registry');
@@ -18,9 +18,8 @@ let acr: Registry;
 let acrProxy: Proxy;
 let fixture: Fixture;
 
-const results = (run: ActionRun): Array<{status: string; error?: string; counters: Record<string, number>}> =>
-  JSON.parse(run.outputs.results ?? '[]');
-const errors = (run: ActionRun): string[] => run.stdout.split('\n').filter(l => l.startsWith('::error'));
+const results = pushResults;
+const errors = errorLines;
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {

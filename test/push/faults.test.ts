@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
-import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
-import {ActionRun, runBundledAction} from '../helpers/run-action.js';
+import {Registry, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
+import {pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
 const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
@@ -15,19 +14,8 @@ let srcProxy: Proxy;
 let dstProxy: Proxy;
 let fixture: Fixture;
 
-interface Result {
-  destination: string;
-  status: string;
-  retries: number;
-  counters: Record<string, number>;
-  error?: string;
-}
-const results = (run: ActionRun): Result[] => JSON.parse(run.outputs.results ?? '[]') as Result[];
-
-async function digestOf(ref: string): Promise<string> {
-  const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
-  return `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
-}
+const results = pushResults;
+const digestOf = (ref: string): Promise<string> => manifestDigest(ref);
 
 beforeAll(async () => {
   if (!ready) return;

@@ -4,18 +4,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {Fixture, layoutTarball, multiPlatformFixture} from '../helpers/images.js';
-import {PASSWORD, Registry, TokenServer, USER, skopeo, startRegistry, startTokenServer} from '../helpers/registry.js';
-import {ActionRun, runBundledAction} from '../helpers/run-action.js';
+import {
+  PASSWORD,
+  Registry,
+  TokenServer,
+  USER,
+  manifestDigest,
+  skopeo,
+  startRegistry,
+  startTokenServer
+} from '../helpers/registry.js';
+import {pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
-
-interface Result {
-  destination: string;
-  status: string;
-  digest: string;
-  tags: string[];
-  counters: Record<string, number>;
-  error?: string;
-}
 
 const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
@@ -26,16 +26,8 @@ let tokenReg: Registry;
 let tokens: TokenServer;
 let fixture: Fixture;
 
-async function rawDigest(ref: string, creds?: string): Promise<string> {
-  const args = ['inspect', '--raw', '--tls-verify=false'];
-  if (creds) args.push('--creds', creds);
-  const raw = await skopeo([...args, `docker://${ref}`]);
-  return `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
-}
-
-function results(run: ActionRun): Result[] {
-  return JSON.parse(run.outputs.results ?? '[]') as Result[];
-}
+const rawDigest = manifestDigest;
+const results = pushResults;
 
 const creds = `${USER}:${PASSWORD}`;
 

@@ -203,7 +203,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
           dryRun: opts.dryRun,
           onProgress: (sent, total) => {
             const now = Date.now();
-            if (now - lastLog > 5000 || sent === total) {
+            if (total > 0 && (now - lastLog > 5000 || sent === total)) {
               lastLog = now;
               opts.log.info(`${dest.name}: ${(sent / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB sent`);
             }

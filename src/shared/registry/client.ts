@@ -199,16 +199,15 @@ export class RegistryClient {
       }
       if (res.status === 401 && !authRetried) {
         const challenge = parseChallenge(res.headers.get('www-authenticate'));
-        await res.body?.cancel();
         if (challenge && (challenge.scheme === 'bearer' || challenge.scheme === 'basic')) {
+          await res.body?.cancel();
           const extra = challenge.params.scope ? challenge.params.scope.split(' ') : [];
           req = {...req, scopes: [...req.scopes, ...extra]};
           this.challenge = challenge;
           authRetried = true;
-          if (replayable || attempt === 0) {
-            if (!replayable) throw new StreamAuthRetry();
-            continue;
-          }
+          // A streamed body is spent: the caller replays the whole transfer, now authenticated.
+          if (!replayable) throw new StreamAuthRetry();
+          continue;
         }
         throw await this.unauthorized(res, req);
       }
@@ -310,18 +309,6 @@ export class RegistryClient {
     return res.headers.get('docker-content-digest') ?? '';
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    const res = await this.request({
-      method: 'DELETE',
-      repository,
-      path: `manifests/${digest}`,
-      scopes: [scope(repository, ['delete', 'pull', 'push'])],
-      ok: [404]
-    });
-    await res.body?.cancel();
-    return res.status !== 404;
-  }
-
   /** The blob's size when the repository has it, undefined when not. */
   async headBlob(repository: string, digest: string, scopes?: string[]): Promise<number | undefined> {
     const res = await this.request({
@@ -337,13 +324,6 @@ export class RegistryClient {
 
   async getBlob(repository: string, digest: string): Promise<Response> {
     return this.request({method: 'GET', repository, path: `blobs/${digest}`, scopes: this.pull(repository)});
-  }
-
-  async getBlobBuffer(repository: string, digest: string): Promise<Buffer> {
-    const res = await this.getBlob(repository, digest);
-    const buf = Buffer.from(await res.arrayBuffer());
-    this.stats.bytesReceived += buf.length;
-    return buf;
   }
 
   /**
@@ -399,45 +379,6 @@ export class RegistryClient {
       body
     });
     this.stats.bytesSent += typeof body === 'function' ? size : 0;
-    await res.body?.cancel();
-  }
-
-  /** Uploads a blob in chunks (PATCH with Content-Range), for registries that demand it. */
-  async chunkedUpload(
-    repository: string,
-    location: string,
-    digest: string,
-    data: Buffer,
-    chunkSize: number
-  ): Promise<void> {
-    let loc = location;
-    for (let offset = 0; offset < data.length; offset += chunkSize) {
-      const chunk = data.subarray(offset, Math.min(offset + chunkSize, data.length));
-      const res = await this.request({
-        method: 'PATCH',
-        repository,
-        path: loc,
-        scopes: this.push(repository),
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-range': `${offset}-${offset + chunk.length - 1}`,
-          'content-length': String(chunk.length)
-        },
-        body: chunk,
-        ok: [202]
-      });
-      await res.body?.cancel();
-      loc = this.location(res);
-    }
-    const u = new URL(loc);
-    u.searchParams.set('digest', digest);
-    const res = await this.request({
-      method: 'PUT',
-      repository,
-      path: u.toString(),
-      scopes: this.push(repository),
-      headers: {'content-length': '0'}
-    });
     await res.body?.cancel();
   }
 

@@ -40,8 +40,4 @@ export class Clients {
     }
     return c;
   }
-
-  all(): RegistryClient[] {
-    return [...this.clients.values()];
-  }
 }

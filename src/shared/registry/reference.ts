@@ -106,10 +106,3 @@ export function apiHost(registry: string): string {
 export function repositoryName(ref: Pick<Reference, 'registry' | 'repository'>): string {
   return `${ref.registry}/${ref.repository}`;
 }
-
-export function formatReference(ref: Reference): string {
-  let out = repositoryName(ref);
-  if (ref.tag) out += `:${ref.tag}`;
-  if (ref.digest) out += `@${ref.digest}`;
-  return out;
-}
