@@ -11,7 +11,7 @@ import {parseReference, repositoryName} from '../registry/reference.js';
 import {RegistryRepository} from '../registry/repo-store.js';
 import {RetryPolicy} from '../registry/retry.js';
 import {ImageSource, ImageTarget} from '../registry/store.js';
-import {Destination, tagsFor} from './destinations.js';
+import {Destination, loginMap, tagsFor} from './destinations.js';
 
 export interface PushOptions {
   source: string;
@@ -73,33 +73,7 @@ export function parseSource(
 
 /** One login per registry, from the destinations that name it (and the source's own credentials). */
 function registryLogins(opts: PushOptions): Map<string, RegistryLogin> {
-  const map = new Map<string, RegistryLogin>();
-  for (const d of opts.destinations) {
-    if (d.registry === 'oci') continue;
-    let password = d.password;
-    if (d.passwordEnv) {
-      password = opts.env[d.passwordEnv];
-      if (!password) {
-        throw new UserError(
-          `destinations: ${d.name} reads its password from $${d.passwordEnv}, which is empty or unset. Set it from a secret (env: ${d.passwordEnv}: \${{ secrets.… }}).`
-        );
-      }
-    }
-    if (password) opts.mask(password);
-    const prev = map.get(d.registry);
-    if (prev?.password && password && prev.password !== password) {
-      throw new UserError(
-        `destinations: ${d.registry} is given two different credentials; one registry takes one login per run.`
-      );
-    }
-    map.set(d.registry, {
-      provider: d.provider !== 'auto' ? d.provider : (prev?.provider ?? 'auto'),
-      username: d.username ?? prev?.username,
-      password: password ?? prev?.password,
-      insecure: d.insecure ?? prev?.insecure,
-      options: {...prev?.options, ...d.options}
-    });
-  }
+  const map = loginMap(opts.destinations, opts.env, opts.mask, 'destinations');
   const source = parseSource(opts.source);
   if (source.kind === 'registry' && opts.sourcePassword) {
     opts.mask(opts.sourcePassword);

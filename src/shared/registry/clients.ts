@@ -1,5 +1,5 @@
 import {Logger} from '../log.js';
-import {TokenCache} from './auth.js';
+import {Credential, TokenCache} from './auth.js';
 import {RegistryClient} from './client.js';
 import {Mask, RegistryLogin, resolveCredential} from './credentials.js';
 import {RetryPolicy} from './retry.js';
@@ -22,14 +22,32 @@ export class Clients {
     private readonly logins: Map<string, RegistryLogin> = new Map()
   ) {}
 
+  private readonly credentials = new Map<string, Promise<Credential>>();
+
+  /** The credential for a registry, resolved once per run (cloud exchanges are not repeated). */
+  credential(registry: string): Promise<Credential> {
+    let c = this.credentials.get(registry);
+    if (!c) {
+      const login = this.logins.get(registry) ?? {provider: 'auto'};
+      const ctx = {env: this.opts.env, mask: this.opts.mask, log: this.opts.log, getIdToken: this.opts.getIdToken};
+      c = resolveCredential(registry, login, ctx);
+      this.credentials.set(registry, c);
+    }
+    return c;
+  }
+
+  /** Whether a registry is reached over plain http (loopback, or insecure=true). */
+  insecure(registry: string): boolean {
+    return this.get(registry).base.startsWith('http://');
+  }
+
   get(registry: string): RegistryClient {
     let c = this.clients.get(registry);
     if (!c) {
       const login = this.logins.get(registry) ?? {provider: 'auto'};
-      const ctx = {env: this.opts.env, mask: this.opts.mask, log: this.opts.log, getIdToken: this.opts.getIdToken};
       c = new RegistryClient({
         registry,
-        credential: () => resolveCredential(registry, login, ctx),
+        credential: () => this.credential(registry),
         insecure: login.insecure,
         retry: this.opts.retry,
         concurrency: Math.max(8, this.opts.concurrency * 2),
