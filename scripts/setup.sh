@@ -32,3 +32,14 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 # The Debian package starts a registry service on :5000; the tests start their own on free ports.
+
+step "cosign (built from the Go module proxy at the version the sign action pins)"
+COSIGN_VERSION="$(sed -n "s/^export const COSIGN_VERSION = '\(v[0-9.]*\)';/\1/p" src/shared/tools/cosign.ts)"
+if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION\""; then
+  if command -v go >/dev/null; then
+    GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
+  else
+    echo "missing: go (needed to build cosign $COSIGN_VERSION; the sign tests fail in CI without it)"
+  fi
+fi
+"$TOOLS/bin/cosign" version --json 2>/dev/null | grep gitVersion || true

@@ -1,0 +1,205 @@
+import {execOk} from '../exec.js';
+import {ToolSpec} from './install.js';
+
+/** The cosign release the actions pin by default (input cosign-version overrides it). */
+export const COSIGN_VERSION = 'v3.1.3';
+
+const GOARCH: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x'};
+
+export const COSIGN: ToolSpec = {
+  name: 'cosign',
+  versionInput: 'cosign-version',
+  pathInput: 'cosign-path',
+  // --use-signing-config and --new-bundle-format, which we always pass, arrived in 2.6.0.
+  minimum: '2.6.0',
+  releasesUrl: 'https://github.com/sigstore/cosign/releases/download',
+  releasesUrlEnv: 'REGISTRY_ACTIONS_COSIGN_RELEASES_URL',
+  asset: (_version, platform, arch) => {
+    const os = platform === 'win32' ? 'windows' : platform;
+    return {
+      file: `cosign-${os}-${GOARCH[arch] ?? arch}${platform === 'win32' ? '.exe' : ''}`,
+      checksums: 'cosign_checksums.txt'
+    };
+  },
+  version: async (binary, env) => {
+    const out = (await execOk({command: binary, args: ['version', '--json'], env, timeoutMs: 30000})).stdout;
+    const v = (JSON.parse(out) as {gitVersion?: string}).gitVersion;
+    if (!v) throw new Error('cosign version --json printed no gitVersion');
+    return v;
+  }
+};
+
+/** Choices that cosign's defaults would otherwise make, and that changed between releases. */
+export interface SigstoreOptions {
+  /** Sigstore bundle (OCI referrer) rather than the legacy .sig tag. */
+  newBundleFormat: boolean;
+  /** Record in the transparency log (Rekor). */
+  tlogUpload: boolean;
+  /** Fetch service URLs from the Sigstore signing config (cosign 3 default; needs the network). */
+  useSigningConfig: boolean;
+  /** A signing config file (private Sigstore deployments). */
+  signingConfig?: string;
+  /** A trusted root file (private Sigstore deployments). */
+  trustedRoot?: string;
+}
+
+export type Signer =
+  {mode: 'key'; keyRef: string} | {mode: 'kms'; keyRef: string} | {mode: 'keyless'; identityTokenFile: string};
+
+export interface SignArgs extends SigstoreOptions {
+  signer: Signer;
+  /** Fully qualified repo@digest references; each is signed once. */
+  references: string[];
+  annotations: Record<string, string>;
+  allowHttp: boolean;
+}
+
+function sigstoreFlags(o: SigstoreOptions): string[] {
+  const args = [
+    `--new-bundle-format=${o.newBundleFormat}`,
+    `--use-signing-config=${o.useSigningConfig}`,
+    `--tlog-upload=${o.tlogUpload}`
+  ];
+  if (o.signingConfig) args.push('--signing-config', o.signingConfig);
+  if (o.trustedRoot) args.push('--trusted-root', o.trustedRoot);
+  return args;
+}
+
+function signerFlags(s: Signer): string[] {
+  // Keys travel as file paths, env:// references or KMS URIs; never their contents.
+  if (s.mode === 'keyless') return ['--identity-token', s.identityTokenFile];
+  return ['--key', s.keyRef];
+}
+
+/** `cosign sign` arguments: every default that changed across releases is stated. Pure. */
+export function signArgs(o: SignArgs): string[] {
+  const args = ['sign', '--yes', ...sigstoreFlags(o), ...signerFlags(o.signer), '--recursive=false'];
+  if (o.allowHttp) args.push('--allow-http-registry');
+  for (const [k, v] of Object.entries(o.annotations)) args.push('-a', `${k}=${v}`);
+  return [...args, ...o.references];
+}
+
+export interface AttestArgs extends SigstoreOptions {
+  signer: Signer;
+  references: string[];
+  predicate: string;
+  predicateType: string;
+  allowHttp: boolean;
+}
+
+/** `cosign attest` arguments. Pure. */
+export function attestArgs(o: AttestArgs): string[] {
+  const args = [
+    'attest',
+    '--yes',
+    ...sigstoreFlags(o),
+    ...signerFlags(o.signer),
+    '--predicate',
+    o.predicate,
+    '--type',
+    o.predicateType
+  ];
+  if (o.allowHttp) args.push('--allow-http-registry');
+  return [...args, ...o.references];
+}
+
+export type Verifier =
+  | {mode: 'key'; keyRef: string}
+  | {
+      mode: 'keyless';
+      identity?: string;
+      identityRegexp?: string;
+      issuer?: string;
+      issuerRegexp?: string;
+    };
+
+export interface VerifyArgs {
+  verifier: Verifier;
+  reference: string;
+  newBundleFormat: boolean;
+  /** Skip the transparency log check (only for signatures made with tlog-upload false). */
+  ignoreTlog: boolean;
+  trustedRoot?: string;
+  allowHttp: boolean;
+}
+
+/** `cosign verify` arguments for one image. Pure. */
+export function verifyArgs(o: VerifyArgs): string[] {
+  const args = ['verify', `--new-bundle-format=${o.newBundleFormat}`, '--output', 'json'];
+  const v = o.verifier;
+  if (v.mode === 'key') args.push('--key', v.keyRef);
+  else {
+    if (v.identity) args.push('--certificate-identity', v.identity);
+    if (v.identityRegexp) args.push('--certificate-identity-regexp', v.identityRegexp);
+    if (v.issuer) args.push('--certificate-oidc-issuer', v.issuer);
+    if (v.issuerRegexp) args.push('--certificate-oidc-issuer-regexp', v.issuerRegexp);
+  }
+  if (o.ignoreTlog) args.push('--insecure-ignore-tlog=true');
+  if (o.trustedRoot) args.push('--trusted-root', o.trustedRoot);
+  if (o.allowHttp) args.push('--allow-http-registry');
+  return [...args, o.reference];
+}
+
+/** What cosign verify's exit codes mean, for the person reading the log. */
+export function verifyFailure(code: number, detail: string): string {
+  const last =
+    detail
+      .split('\n')
+      .map(l => l.trim())
+      .filter(l => l.startsWith('Error:'))
+      .pop()
+      ?.replace(/^Error:\s*/, '') ?? detail.trim().split('\n').pop();
+  switch (code) {
+    case 10:
+      return 'no signature found for this digest (if this tag was signed before, it now points at a different image)';
+    case 11:
+      return 'the image or tag was not found';
+    case 12:
+      return `no signature matches the given key or identity (${last})`;
+    case 13:
+      return `a signature has no certificate (${last})`;
+    default:
+      return last || `cosign exited with code ${code}`;
+  }
+}
+
+const PASS_THROUGH = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'TUF_ROOT',
+  'SYSTEMROOT'
+];
+/** Prefixes a KMS or a private Sigstore deployment reads its settings from. */
+const PASS_PREFIXES = ['SIGSTORE_', 'AWS_', 'AZURE_', 'GOOGLE_', 'GCP_', 'CLOUDSDK_', 'VAULT_'];
+
+/**
+ * The environment cosign runs in: built from scratch, so no stray COSIGN_* variable of the job can
+ * change a flag; COSIGN_PASSWORD always set (unset, cosign would prompt on stdin); the docker config
+ * we wrote for this run. Pure.
+ */
+export function cosignEnv(
+  env: NodeJS.ProcessEnv,
+  opts: {dockerConfig: string; password?: string; extra?: Record<string, string>}
+): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (PASS_THROUGH.includes(k) || PASS_PREFIXES.some(p => k.startsWith(p))) out[k] = v;
+  }
+  out.DOCKER_CONFIG = opts.dockerConfig;
+  out.COSIGN_PASSWORD = opts.password ?? '';
+  return {...out, ...opts.extra};
+}

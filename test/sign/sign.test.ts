@@ -1,0 +1,307 @@
+import {execFile} from 'node:child_process';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {promisify} from 'node:util';
+import {Fixture, multiPlatformFixture} from '../helpers/images.js';
+import {PASSWORD, Registry, USER, skopeo, startRegistry} from '../helpers/registry.js';
+import {errorLines, runBundledAction} from '../helpers/run-action.js';
+import {requireTool} from '../helpers/tools.js';
+
+const cosign = requireTool('cosign');
+const ready = !!cosign && !!requireTool('docker-registry') && !!requireTool('skopeo');
+const maybe = ready ? test : test.skip;
+
+const KEY_PASSWORD = 'key-pass-93b1';
+let anon: Registry;
+let basic: Registry;
+let fixture: Fixture;
+let keys: {dir: string; key: string; pub: string; keyText: string};
+
+interface Signed {
+  reference: string;
+  digest: string;
+  tags: string[];
+  platform?: string;
+  signaturesBefore: number;
+  signaturesAfter: number;
+  signatures: string[];
+}
+interface Verified {
+  reference: string;
+  verified: boolean;
+  error?: string;
+}
+
+/** Runs the real cosign CLI, independently of the action, as a user would to check its work. */
+async function cosignVerify(ref: string, extra: string[] = []): Promise<{code: number; stderr: string}> {
+  try {
+    await promisify(execFile)(
+      cosign as string,
+      ['verify', '--key', keys.pub, '--insecure-ignore-tlog=true', '--allow-http-registry', ...extra, ref],
+      {env: {PATH: process.env.PATH ?? '', HOME: keys.dir, DOCKER_CONFIG: path.join(keys.dir, 'docker')}}
+    );
+    return {code: 0, stderr: ''};
+  } catch (err) {
+    const e = err as {code: number; stderr: string};
+    return {code: e.code, stderr: e.stderr};
+  }
+}
+
+async function push(dir: string, tag: string, dest: string, creds?: string): Promise<void> {
+  await skopeo([
+    'copy',
+    '--all',
+    '--dest-tls-verify=false',
+    ...(creds ? ['--dest-creds', creds] : []),
+    `oci:${dir}:${tag}`,
+    `docker://${dest}`
+  ]);
+}
+
+async function tagsOf(registry: Registry, repo: string, auth?: string): Promise<string[]> {
+  const res = await fetch(`${registry.url}/v2/${repo}/tags/list`, {
+    headers: auth ? {authorization: `Basic ${Buffer.from(auth).toString('base64')}`} : {}
+  });
+  return ((await res.json()) as {tags: string[]}).tags ?? [];
+}
+
+const signInputs = (images: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  images,
+  key: keys.keyText,
+  'key-password': KEY_PASSWORD,
+  'tlog-upload': 'false',
+  'cosign-path': cosign as string,
+  ...extra
+});
+
+beforeAll(async () => {
+  if (!ready) return;
+  [anon, basic] = (await Promise.all([startRegistry('none'), startRegistry('htpasswd')])) as Registry[];
+  fixture = multiPlatformFixture({platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'], seed: 'sign'});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosign-keys-'));
+  await promisify(execFile)(cosign as string, ['generate-key-pair'], {
+    cwd: dir,
+    env: {PATH: process.env.PATH ?? '', HOME: dir, COSIGN_PASSWORD: KEY_PASSWORD}
+  });
+  keys = {
+    dir,
+    key: path.join(dir, 'cosign.key'),
+    pub: path.join(dir, 'cosign.pub'),
+    keyText: fs.readFileSync(path.join(dir, 'cosign.key'), 'utf8')
+  };
+  for (const tag of ['v1', 'v1.2', 'latest']) await push(fixture.dir, 'v1', `${anon.host}/app:${tag}`);
+}, 60000);
+
+afterAll(async () => {
+  await Promise.all([anon, basic].filter(Boolean).map(r => r.stop()));
+});
+
+describe('sign with real cosign against real registries', () => {
+  maybe(
+    'a digest named by three tags gets one signature, on the index and every platform; cosign verify accepts it',
+    async () => {
+      const run = await runBundledAction(
+        'sign',
+        signInputs(`${anon.host}/app:v1\n${anon.host}/app:v1.2, ${anon.host}/app:latest`, {'bundle-format': 'legacy'})
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      const signed = JSON.parse(run.outputs.signed) as Signed[];
+      expect(signed.map(s => s.digest)).toEqual([fixture.digest, ...fixture.manifests.map(m => m.digest)]);
+      expect(signed[0].tags.sort()).toEqual(['latest', 'v1', 'v1.2']);
+      expect(signed.slice(1).map(s => s.platform)).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm/v7']);
+      for (const s of signed) expect([s.signaturesBefore, s.signaturesAfter, s.signatures.length]).toEqual([0, 1, 1]);
+      // The legacy .sig manifest holds exactly one signature layer, not three.
+      const sig = await fetch(`${anon.url}/v2/app/manifests/${fixture.digest.replace(':', '-')}.sig`, {
+        headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}
+      });
+      expect(((await sig.json()) as {layers: unknown[]}).layers).toHaveLength(1);
+      expect(run.outputs.digests.split('\n')).toHaveLength(4);
+      // Secrets are masked the moment they are read, and the key text never reaches the log.
+      expect(run.stdout).toContain(`::add-mask::${KEY_PASSWORD}`);
+      expect(run.stdout).not.toContain('ENCRYPTED SIGSTORE PRIVATE KEY');
+      expect(run.summary).toContain('0 → 1');
+      // No private material is left behind in the runner's temp directory.
+      expect(fs.readdirSync(run.dir).filter(f => f.startsWith('registry-actions-sign-'))).toEqual([]);
+
+      for (const s of signed) expect(await cosignVerify(s.reference)).toEqual({code: 0, stderr: ''});
+      // The action's own verify mode agrees, every platform included.
+      const verify = await runBundledAction('sign', {
+        images: `${anon.host}/app:latest`,
+        verify: 'true',
+        key: keys.pub,
+        'bundle-format': 'legacy',
+        'tlog-upload': 'false',
+        'cosign-path': cosign as string
+      });
+      expect({code: verify.code, errors: errorLines(verify)}).toEqual({code: 0, errors: []});
+      expect((JSON.parse(verify.outputs.verified) as Verified[]).map(v => v.verified)).toEqual([
+        true,
+        true,
+        true,
+        true
+      ]);
+    }
+  );
+
+  maybe(
+    'signed in registry A (new bundle format, htpasswd login), copied with push-multi to B: verify succeeds in B',
+    async () => {
+      const src = `${basic.host}/team/app`;
+      await push(fixture.dir, 'v1', `${src}:v1`, `${USER}:${PASSWORD}`);
+      const run = await runBundledAction(
+        'sign',
+        signInputs(`${src}:v1`, {
+          'bundle-format': 'new',
+          recursive: 'false',
+          logins: `${basic.host},username=${USER},password-env=REG_PASSWORD`
+        }),
+        {REG_PASSWORD: PASSWORD}
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      const signed = JSON.parse(run.outputs.signed) as Signed[];
+      expect(signed).toHaveLength(1);
+      expect(signed[0].signatures[0]).toMatch(new RegExp(`^${src}@sha256:[a-f0-9]{64}$`));
+      expect(run.stdout).toContain(`::add-mask::${PASSWORD}`);
+
+      const copy = await runBundledAction(
+        'push-multi',
+        {
+          source: `${src}:v1`,
+          'source-username': USER,
+          'source-password': PASSWORD,
+          destinations: `${anon.host}/promoted/app`,
+          tags: 'v1'
+        },
+        {}
+      );
+      expect({code: copy.code, errors: errorLines(copy)}).toEqual({code: 0, errors: []});
+      expect(await cosignVerify(`${anon.host}/promoted/app@${fixture.digest}`, ['--new-bundle-format=true'])).toEqual({
+        code: 0,
+        stderr: ''
+      });
+      const verify = await runBundledAction('sign', {
+        images: `${anon.host}/promoted/app:v1`,
+        verify: 'true',
+        recursive: 'false',
+        key: keys.pub,
+        'tlog-upload': 'false',
+        'cosign-path': cosign as string
+      });
+      expect({code: verify.code, errors: errorLines(verify)}).toEqual({code: 0, errors: []});
+    }
+  );
+
+  maybe('a tag moved to another image fails verification, naming the image and why', async () => {
+    await push(fixture.dir, 'v1', `${anon.host}/tampered:prod`);
+    const sign = await runBundledAction('sign', signInputs(`${anon.host}/tampered:prod`, {recursive: 'false'}));
+    expect(sign.code).toBe(0);
+    const other = multiPlatformFixture({platforms: ['linux/amd64'], seed: 'attacker'});
+    await push(other.dir, 'v1', `${anon.host}/tampered:prod`);
+    const verify = await runBundledAction('sign', {
+      images: `${anon.host}/tampered:prod`,
+      verify: 'true',
+      recursive: 'false',
+      key: keys.pub,
+      'tlog-upload': 'false',
+      'cosign-path': cosign as string
+    });
+    expect(verify.code).not.toBe(0);
+    const errors = errorLines(verify);
+    expect(errors.join('\n')).toContain(`${anon.host}/tampered@${other.digest}`);
+    expect(errors.join('\n')).toContain('no signature found for this digest');
+    expect(errors.join('\n')).toContain('(prod)');
+    expect(JSON.parse(verify.outputs.verified)).toEqual([
+      expect.objectContaining({reference: `${anon.host}/tampered@${other.digest}`, verified: false})
+    ]);
+  });
+
+  maybe('attest attaches a predicate that cosign verify-attestation accepts', async () => {
+    await push(fixture.dir, 'v1', `${anon.host}/attested:v1`);
+    const predicate = path.join(keys.dir, 'sbom.json');
+    fs.writeFileSync(predicate, JSON.stringify({packages: [{name: 'demo', version: '1.0.0'}]}));
+    const run = await runBundledAction(
+      'sign',
+      signInputs(`${anon.host}/attested:v1`, {
+        recursive: 'false',
+        attest: predicate,
+        'predicate-type': 'https://example.com/sbom/v1'
+      })
+    );
+    expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+    const {stdout} = await promisify(execFile)(
+      cosign as string,
+      [
+        'verify-attestation',
+        '--key',
+        keys.pub,
+        '--insecure-ignore-tlog=true',
+        '--allow-http-registry',
+        '--type',
+        'https://example.com/sbom/v1',
+        `${anon.host}/attested@${fixture.digest}`
+      ],
+      {env: {PATH: process.env.PATH ?? '', HOME: keys.dir}}
+    );
+    expect(stdout).toContain('payload');
+  });
+});
+
+describe('sign: bad input fails before anything is signed', () => {
+  maybe('a wrong key password: a message about key-password, no signature written', async () => {
+    await push(fixture.dir, 'v1', `${anon.host}/wrongpass:v1`);
+    const run = await runBundledAction('sign', signInputs(`${anon.host}/wrongpass:v1`, {'key-password': 'nope'}));
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run)).toEqual([expect.stringContaining('key-password is wrong or missing')]);
+    expect((await tagsOf(anon, 'wrongpass')).sort()).toEqual(['v1']);
+  });
+
+  maybe('an image that is not in the registry: named, and the other images are not signed either', async () => {
+    await push(fixture.dir, 'v1', `${anon.host}/partial:v1`);
+    const run = await runBundledAction(
+      'sign',
+      signInputs(`${anon.host}/partial:v1\n${anon.host}/partial:missing\n${anon.host}/partial@sha256:${'0'.repeat(64)}`)
+    );
+    expect(run.code).not.toBe(0);
+    const [error] = errorLines(run);
+    expect(error).toContain(`${anon.host}/partial:missing: the tag missing does not exist`);
+    expect(error).toContain(`${anon.host}/partial@sha256:${'0'.repeat(64)}: no manifest with this digest`);
+    expect(error).toContain('nothing was done');
+    expect(await tagsOf(anon, 'partial')).toEqual(['v1']);
+    expect(run.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  maybe('keyless without an OIDC token fails at once with the permissions block, never a device flow', async () => {
+    const run = await runBundledAction('sign', {
+      images: `${anon.host}/app:v1`,
+      'cosign-path': cosign as string
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('id-token: write');
+    expect(errorLines(run)).toHaveLength(1);
+  });
+
+  maybe('a key file that does not exist and an unknown mode name the input', async () => {
+    const missing = await runBundledAction('sign', {
+      images: `${anon.host}/app:v1`,
+      key: './nope.key',
+      'cosign-path': cosign as string
+    });
+    expect(errorLines(missing)).toEqual([expect.stringContaining('key: ./nope.key is not a file')]);
+    const mode = await runBundledAction('sign', {
+      images: `${anon.host}/app:v1`,
+      mode: 'magic',
+      'cosign-path': cosign as string
+    });
+    expect(errorLines(mode)).toEqual([expect.stringContaining('mode: "magic" is not one of auto, keyless, key, kms')]);
+  });
+
+  maybe('the post step removes the private directory the main step leaves when cancelled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-actions-sign-'));
+    fs.writeFileSync(path.join(dir, 'oidc-token'), 'secret');
+    const run = await runBundledAction('sign', {}, {'STATE_temp-dir': dir}, {entry: 'post'});
+    expect(run.code).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
