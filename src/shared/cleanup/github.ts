@@ -1,0 +1,226 @@
+import {Octokit} from '@octokit/rest';
+import {retry} from '@octokit/plugin-retry';
+import {throttling} from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck/light.js';
+import {UserError, errorMessage} from '../errors.js';
+import {Logger} from '../log.js';
+import {globToRegExp} from '../glob.js';
+import {PackageVersion} from './model.js';
+
+const GitHub = Octokit.plugin(throttling, retry);
+export type GitHubClient = InstanceType<typeof GitHub>;
+
+export interface ApiStats {
+  calls: number;
+  /** x-ratelimit-remaining, as last reported. */
+  remaining?: string;
+  limit?: string;
+  throttled: number;
+}
+
+export interface GitHubOptions {
+  token: string;
+  baseUrl: string;
+  /** DELETEs a minute (GitHub's secondary limit allows 180: 900 points, 5 per DELETE). */
+  deletesPerMinute: number;
+  log: Logger;
+}
+
+/**
+ * An Octokit for the Packages API that paces writes, waits out primary and secondary rate limits
+ * (429; 403 with x-ratelimit-remaining 0; 403 with Retry-After) and retries server errors, counting
+ * every call.
+ */
+export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats: ApiStats} {
+  const stats: ApiStats = {calls: 0, throttled: 0};
+  const octokit = new GitHub({
+    auth: opts.token,
+    baseUrl: opts.baseUrl.replace(/\/$/, ''),
+    userAgent: 'registry-actions/ghcr-cleanup',
+    log: {debug: () => undefined, info: () => undefined, warn: m => opts.log.debug(m), error: m => opts.log.debug(m)},
+    throttle: {
+      id: `registry-actions-${process.pid}`,
+      write: new Bottleneck.Group({maxConcurrent: 1, minTime: Math.ceil(60_000 / opts.deletesPerMinute)}),
+      onRateLimit: (after: number, options: {method: string; url: string}, _o: unknown, retryCount: number) => {
+        stats.throttled++;
+        opts.log.warning(`GitHub API rate limit reached on ${options.method} ${options.url}; waiting ${after} s`);
+        return retryCount < 5;
+      },
+      onSecondaryRateLimit: (
+        after: number,
+        options: {method: string; url: string},
+        _o: unknown,
+        retryCount: number
+      ) => {
+        stats.throttled++;
+        opts.log.warning(`GitHub API secondary rate limit on ${options.method} ${options.url}; waiting ${after} s`);
+        return retryCount < 5;
+      }
+    },
+    // Two retries (after 1 s and 4 s) for server errors; an unreadable page then leaves the package untouched.
+    retry: {retries: 2, doNotRetry: [400, 401, 403, 404, 410, 422, 451]}
+  });
+  const count = (headers: Record<string, string | number | undefined> | undefined): void => {
+    stats.calls++;
+    if (headers?.['x-ratelimit-remaining'] !== undefined) stats.remaining = String(headers['x-ratelimit-remaining']);
+    if (headers?.['x-ratelimit-limit'] !== undefined) stats.limit = String(headers['x-ratelimit-limit']);
+  };
+  octokit.hook.after('request', res => count(res.headers));
+  octokit.hook.error('request', err => {
+    count((err as {response?: {headers?: Record<string, string>}}).response?.headers);
+    throw err;
+  });
+  return {octokit, stats};
+}
+
+export const statusOf = (err: unknown): number | undefined => (err as {status?: number}).status;
+
+export type OwnerKind = 'users' | 'orgs';
+
+/** Whether the owner is an organisation or a user (one call). */
+export async function ownerKind(octokit: GitHubClient, owner: string): Promise<OwnerKind> {
+  try {
+    const {data} = await octokit.request('GET /users/{username}', {username: owner});
+    return data.type === 'Organization' ? 'orgs' : 'users';
+  } catch (err) {
+    if (statusOf(err) === 404)
+      throw new UserError(`owner: ${owner} is neither a user nor an organisation on this GitHub.`);
+    throw err;
+  }
+}
+
+interface RawVersion {
+  id: number;
+  name: string;
+  created_at: string;
+  metadata?: {container?: {tags?: string[]}};
+}
+
+const toVersion = (v: RawVersion): PackageVersion => ({
+  id: v.id,
+  digest: v.name,
+  tags: v.metadata?.container?.tags ?? [],
+  createdAt: v.created_at
+});
+
+/** Why a Packages API call failed, in words the user can act on. */
+export function packageError(pkg: string, err: unknown): string {
+  const status = statusOf(err);
+  if (status === 403 || status === 401) {
+    return `${pkg}: the token may not manage this package (HTTP ${status}). With GITHUB_TOKEN: set permissions: packages: write and give this repository admin access in the package's settings (Manage Actions access). With a classic token: it needs read:packages and delete:packages.`;
+  }
+  if (status === 404)
+    return `${pkg}: package not found (HTTP 404); check owner and packages (names are case-sensitive and may include a path).`;
+  return `${pkg}: ${errorMessage(err)}`;
+}
+
+/** One GHCR container package through the Packages REST API. */
+export class GhcrPackage {
+  constructor(
+    private readonly octokit: GitHubClient,
+    private readonly kind: OwnerKind,
+    readonly owner: string,
+    readonly name: string
+  ) {}
+
+  private get base(): string {
+    return `/${this.kind}/{owner}/packages/container/{name}/versions`;
+  }
+  private params(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {owner: this.owner, name: this.name, ...extra};
+  }
+
+  /** Every active version, 100 a page; `complete` is false when a page could not be read. */
+  async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
+    const versions: PackageVersion[] = [];
+    let pages = 0;
+    try {
+      for await (const page of this.octokit.paginate.iterator(
+        `GET ${this.base}`,
+        this.params({per_page: 100, state: 'active'})
+      )) {
+        pages++;
+        for (const v of page.data as RawVersion[]) versions.push(toVersion(v));
+      }
+    } catch (err) {
+      if (pages === 0) throw new UserError(packageError(this.name, err));
+      return {versions, complete: false, pages, error: packageError(this.name, err)};
+    }
+    return {versions, complete: true, pages};
+  }
+
+  /** The version as it is now; undefined when it is gone. */
+  async getVersion(id: number): Promise<PackageVersion | undefined> {
+    try {
+      const {data} = await this.octokit.request(`GET ${this.base}/{id}`, this.params({id}));
+      return toVersion(data as RawVersion);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes a version: 'deleted', or 'gone' when it was already (404). GitHub's 400 refusals are explained. */
+  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+    try {
+      await this.octokit.request(`DELETE ${this.base}/{id}`, this.params({id}));
+      return 'deleted';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404) return 'gone';
+      if (status === 400) {
+        throw new UserError(
+          `GitHub refused (HTTP 400: ${errorMessage(err)}): it keeps the last tagged version of a package and public versions with more than 5,000 downloads; delete the whole package in its settings if that is meant.`
+        );
+      }
+      throw new UserError(packageError(this.name, err));
+    }
+  }
+
+  /** The newest versions (first page), to find one just created (the untag throwaway). */
+  async newest(): Promise<PackageVersion[]> {
+    const {data} = await this.octokit.request(`GET ${this.base}`, this.params({per_page: 100, state: 'active'}));
+    return (data as RawVersion[]).map(toVersion);
+  }
+}
+
+/** Package names of an owner matching the patterns (wildcards need listing: a classic token). */
+export async function matchPackages(
+  octokit: GitHubClient,
+  kind: OwnerKind,
+  owner: string,
+  patterns: string[]
+): Promise<string[]> {
+  const literal = patterns.filter(p => !/[*?]/.test(p));
+  const globs = patterns.filter(p => /[*?]/.test(p));
+  if (globs.length === 0) return literal;
+  let names: string[];
+  try {
+    const all = await octokit.paginate(`GET /${kind}/{owner}/packages`, {
+      owner,
+      package_type: 'container',
+      per_page: 100
+    });
+    names = (all as Array<{name: string}>).map(p => p.name);
+  } catch (err) {
+    throw new UserError(
+      `packages: listing ${owner}'s packages to match ${globs.join(', ')} failed (${errorMessage(err)}). GITHUB_TOKEN cannot list packages: give a classic token with read:packages (and delete:packages) as token, or name the packages without wildcards.`
+    );
+  }
+  const res = globs.map(globToRegExp);
+  return [...new Set([...literal, ...names.filter(n => res.some(r => r.test(n)))])];
+}
+
+/** Open pull request numbers and branch names (as tags: / replaced by -) of a repository, for ephemeral. */
+export async function repositoryState(
+  octokit: GitHubClient,
+  repository: string
+): Promise<{openPullRequests: Set<number>; branches: Set<string>}> {
+  const [owner, repo] = repository.split('/');
+  const pulls = await octokit.paginate('GET /repos/{owner}/{repo}/pulls', {owner, repo, state: 'open', per_page: 100});
+  const branches = await octokit.paginate('GET /repos/{owner}/{repo}/branches', {owner, repo, per_page: 100});
+  return {
+    openPullRequests: new Set((pulls as Array<{number: number}>).map(p => p.number)),
+    branches: new Set((branches as Array<{name: string}>).map(b => b.name.replace(/[^a-zA-Z0-9._-]+/g, '-')))
+  };
+}

@@ -1,0 +1,351 @@
+import crypto from 'node:crypto';
+import {UserError, errorMessage} from '../errors.js';
+import {Logger} from '../log.js';
+import {Clients} from '../registry/clients.js';
+import {RegistryClient} from '../registry/client.js';
+import {Mask} from '../registry/credentials.js';
+import {sha256} from '../registry/digest.js';
+import {mapLimit} from '../registry/limit.js';
+import {MEDIA} from '../registry/media.js';
+import {DEFAULT_RETRY} from '../registry/retry.js';
+import {
+  ApiStats,
+  GhcrPackage,
+  githubClient,
+  matchPackages,
+  ownerKind,
+  packageError,
+  repositoryState
+} from './github.js';
+import {FactsCache, ReadStats, readManifests} from './manifests.js';
+import {Decision, Plan} from './model.js';
+import {planCleanup} from './plan.js';
+import {Policy} from './policy.js';
+
+export interface CleanupOptions {
+  owner: string;
+  packages: string[];
+  token: string;
+  /** GitHub REST API base (GitHub Enterprise Server: https://HOST/api/v3). */
+  apiUrl: string;
+  /** The container registry host (ghcr.io, or containers.HOST on GHES). */
+  registry: string;
+  /** Username for the registry token exchange (any non-empty name works with a token). */
+  username: string;
+  policy: Policy;
+  dryRun: boolean;
+  /** owner/repo whose pull requests and branches decide ephemeral images. */
+  repository?: string;
+  deletesPerMinute: number;
+  concurrency: number;
+  /** Walk every kept tag after a real run. */
+  verify: boolean;
+  now: number;
+  env: NodeJS.ProcessEnv;
+  mask: Mask;
+  log: Logger;
+}
+
+export interface VersionReport {
+  id: number;
+  digest: string;
+  tags: string[];
+  reason: string;
+}
+
+export interface PackageReport {
+  package: string;
+  deleted: VersionReport[];
+  untagged: Array<VersionReport & {removed: string[]}>;
+  kept: VersionReport[];
+  /** Already gone when deleted (404): another run, or a person. */
+  alreadyGone: number;
+  /** Versions not deleted because they changed since planning or a parent could not be deleted. */
+  skipped: VersionReport[];
+  failed: Array<VersionReport & {error: string}>;
+  bytesReclaimed: number;
+  blocked?: string;
+  error?: string;
+  /** Kept tags that no longer resolve completely after the run. */
+  broken: string[];
+  warnings: string[];
+  pages: number;
+  manifestRequests: number;
+}
+
+export interface CleanupResult {
+  packages: PackageReport[];
+  api: ApiStats;
+  registryRequests: number;
+  failed: string[];
+}
+
+const report = (d: Decision): VersionReport => ({id: d.id, digest: d.digest, tags: d.tags, reason: d.reason});
+
+/** Removes tags from an image without deleting it: a throwaway manifest takes the tags, then that version is deleted. */
+async function untag(
+  client: RegistryClient,
+  repository: string,
+  pkg: GhcrPackage,
+  tags: string[],
+  log: Logger
+): Promise<void> {
+  const empty = Buffer.from('{}');
+  const emptyDigest = sha256(empty);
+  if ((await client.headBlob(repository, emptyDigest)) === undefined) {
+    const location = await client.startUpload(repository);
+    await client.putUpload(repository, location, emptyDigest, empty.length, empty);
+  }
+  const descriptor = {mediaType: MEDIA.ociEmpty, digest: emptyDigest, size: empty.length};
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      artifactType: 'application/vnd.registry-actions.untag.v1',
+      config: descriptor,
+      layers: [descriptor],
+      annotations: {'dev.registry-actions.untag': crypto.randomUUID()}
+    })
+  );
+  const digest = sha256(body);
+  for (const tag of tags) await client.putManifest(repository, tag, body, MEDIA.ociManifest);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const found = (await pkg.newest()).find(v => v.digest === digest);
+    if (found) {
+      await pkg.deleteVersion(found.id);
+      log.debug(`untagged ${tags.join(', ')} through throwaway version ${found.id}`);
+      return;
+    }
+    await new Promise(r => setTimeout(r, 1000 * (attempt + 1)));
+  }
+  throw new UserError(
+    `${tags.join(', ')} now point at a throwaway manifest (${digest}) whose package version did not appear; delete that version by hand.`
+  );
+}
+
+/** Walks a tag completely (index, platforms, blobs by HEAD); a description of what is broken, or undefined. */
+async function walkTag(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+  seenBlobs: Set<string>
+): Promise<string | undefined> {
+  const root = await client.getManifest(repository, tag);
+  if (!root) return `${tag} no longer resolves`;
+  const queue = [root];
+  while (queue.length) {
+    const m = queue.shift() as NonNullable<typeof root>;
+    const raw = JSON.parse(m.body.toString('utf8')) as {
+      manifests?: Array<{digest: string}>;
+      config?: {digest: string};
+      layers?: Array<{digest: string}>;
+    };
+    for (const c of raw.manifests ?? []) {
+      const child = await client.getManifest(repository, c.digest);
+      if (!child) return `${tag}: manifest ${c.digest} of its index is missing`;
+      queue.push(child);
+    }
+    for (const b of [...(raw.config ? [raw.config] : []), ...(raw.layers ?? [])]) {
+      if (seenBlobs.has(b.digest)) continue;
+      if ((await client.headBlob(repository, b.digest)) === undefined) return `${tag}: blob ${b.digest} is missing`;
+      seenBlobs.add(b.digest);
+    }
+  }
+  return undefined;
+}
+
+interface PackageContext {
+  opts: CleanupOptions;
+  clients: Clients;
+  cache: FactsCache;
+  state?: {openPullRequests: Set<number>; branches: Set<string>};
+}
+
+async function cleanPackage(pkg: GhcrPackage, ctx: PackageContext): Promise<PackageReport> {
+  const {opts} = ctx;
+  const rep: PackageReport = {
+    package: pkg.name,
+    deleted: [],
+    untagged: [],
+    kept: [],
+    alreadyGone: 0,
+    skipped: [],
+    failed: [],
+    bytesReclaimed: 0,
+    broken: [],
+    warnings: [],
+    pages: 0,
+    manifestRequests: 0
+  };
+  const repository = `${opts.owner}/${pkg.name}`.toLowerCase();
+  const client = ctx.clients.get(opts.registry);
+  let listing: Awaited<ReturnType<GhcrPackage['listVersions']>>;
+  try {
+    listing = await pkg.listVersions();
+  } catch (err) {
+    rep.error = errorMessage(err);
+    return rep;
+  }
+  rep.pages = listing.pages;
+  if (listing.error) rep.warnings.push(listing.error);
+  const stats: ReadStats = {manifestRequests: 0};
+  const manifests = await readManifests(client, repository, listing.versions, ctx.cache, opts.concurrency, stats);
+  rep.manifestRequests = stats.manifestRequests;
+  const plan: Plan = planCleanup({
+    versions: listing.versions,
+    manifests,
+    policy: opts.policy,
+    now: opts.now,
+    complete: listing.complete,
+    openPullRequests: ctx.state?.openPullRequests,
+    branches: ctx.state?.branches
+  });
+  rep.blocked = plan.blocked;
+  rep.warnings.push(...plan.warnings);
+  const byId = new Map(plan.decisions.map(d => [d.id, d]));
+  for (const d of plan.decisions) {
+    if (d.action === 'keep') rep.kept.push(report(d));
+    else if (d.action === 'untag') rep.untagged.push({...report(d), removed: d.untag ?? []});
+  }
+  if (opts.dryRun) {
+    rep.deleted = plan.deleteOrder.map(id => report(byId.get(id) as Decision));
+    rep.bytesReclaimed = plan.bytesReclaimed;
+    return rep;
+  }
+
+  for (const u of [...rep.untagged]) {
+    try {
+      await untag(client, repository, pkg, u.removed, opts.log);
+    } catch (err) {
+      rep.untagged = rep.untagged.filter(x => x !== u);
+      rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
+    }
+  }
+  const notDeleted = new Set<number>();
+  for (const id of plan.deleteOrder) {
+    const d = byId.get(id) as Decision;
+    const blockedBy = (plan.dependsOn[id] ?? []).find(p => notDeleted.has(p));
+    if (blockedBy !== undefined) {
+      notDeleted.add(id);
+      rep.skipped.push({...report(d), reason: `not deleted: version ${blockedBy} above it was not deleted`});
+      continue;
+    }
+    try {
+      if (d.role === 'image') {
+        // Re-check an image right before deleting it: a run or a release at the same time may have tagged it.
+        const now = await pkg.getVersion(id);
+        if (!now) {
+          rep.alreadyGone++;
+          continue;
+        }
+        const added = now.tags.filter(t => !d.tags.includes(t));
+        if (added.length) {
+          notDeleted.add(id);
+          rep.skipped.push({...report(d), reason: `not deleted: tagged ${added.join(', ')} since planning`});
+          continue;
+        }
+      }
+      const res = await pkg.deleteVersion(id);
+      if (res === 'gone') rep.alreadyGone++;
+      else rep.deleted.push(report(d));
+    } catch (err) {
+      notDeleted.add(id);
+      rep.failed.push({...report(d), error: errorMessage(err)});
+    }
+  }
+  rep.bytesReclaimed = notDeleted.size === 0 && rep.failed.length === 0 ? plan.bytesReclaimed : 0;
+  if (rep.deleted.length && rep.bytesReclaimed === 0 && plan.bytesReclaimed) {
+    rep.warnings.push('bytes reclaimed not reported: some planned deletions did not happen');
+  }
+  if (opts.verify && (rep.deleted.length || rep.untagged.length)) {
+    const seen = new Set<string>();
+    // What stays: kept and untagged images, and planned deletions that did not happen.
+    const stayed = new Set([...rep.failed, ...rep.skipped].map(d => d.id));
+    const tags = plan.decisions
+      .filter(d => d.action !== 'delete' || stayed.has(d.id))
+      .flatMap(d => d.tags.filter(t => !(d.untag ?? []).includes(t)));
+    // Tags whose index already missed platforms before the run are reported, not blamed on it.
+    const before = new Set(
+      plan.decisions
+        .filter(d => {
+          const f = manifests.get(d.digest);
+          return typeof f === 'object' && f.children.some(c => manifests.get(c.digest) === 'missing');
+        })
+        .flatMap(d => d.tags)
+    );
+    const problems = await mapLimit(tags, opts.concurrency, async t => ({
+      t,
+      problem: await walkTag(client, repository, t, seen)
+    }));
+    for (const {t, problem} of problems) {
+      if (!problem) continue;
+      if (before.has(t)) rep.warnings.push(`${problem} (already so before this run)`);
+      else rep.broken.push(problem);
+    }
+  }
+  return rep;
+}
+
+/** Runs the policy over every package: plan, then (unless dry-run) untag, delete in a safe order, verify. */
+export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
+  const {octokit, stats} = githubClient({
+    token: opts.token,
+    baseUrl: opts.apiUrl,
+    deletesPerMinute: opts.deletesPerMinute,
+    log: opts.log
+  });
+  const clients = new Clients(
+    {env: opts.env, mask: opts.mask, log: opts.log, retry: DEFAULT_RETRY, concurrency: opts.concurrency},
+    new Map([[opts.registry, {provider: 'basic', username: opts.username, password: opts.token}]])
+  );
+  const kind = await ownerKind(octokit, opts.owner);
+  const names = await matchPackages(octokit, kind, opts.owner, opts.packages);
+  if (names.length === 0)
+    throw new UserError(`packages: nothing matches ${opts.packages.join(', ')} for ${opts.owner}.`);
+  let state: PackageContext['state'];
+  if (opts.policy.ephemeral.pullRequests || opts.policy.ephemeral.branches) {
+    if (!opts.repository)
+      throw new UserError('ephemeral: needs the repository (owner/name) whose pull requests and branches count.');
+    try {
+      state = await repositoryState(octokit, opts.repository);
+    } catch (err) {
+      throw new UserError(
+        `ephemeral: could not read ${opts.repository}'s pull requests and branches (${errorMessage(err)}); the token needs contents: read and pull-requests: read.`
+      );
+    }
+  }
+  const ctx: PackageContext = {opts, clients, cache: new Map(), state};
+  const packages = await mapLimit(names, 3, async name => {
+    const pkg = new GhcrPackage(octokit, kind, opts.owner, name);
+    try {
+      return await cleanPackage(pkg, ctx);
+    } catch (err) {
+      return {
+        package: name,
+        deleted: [],
+        untagged: [],
+        kept: [],
+        alreadyGone: 0,
+        skipped: [],
+        failed: [],
+        bytesReclaimed: 0,
+        broken: [],
+        warnings: [],
+        pages: 0,
+        manifestRequests: 0,
+        error: err instanceof UserError ? err.message : packageError(name, err)
+      } satisfies PackageReport;
+    }
+  });
+  const failed = packages
+    .filter(p => p.error || p.failed.length || p.broken.length)
+    .map(
+      p =>
+        p.error ??
+        (p.broken.length
+          ? `${p.package}: ${p.broken.join('; ')}`
+          : `${p.package}: ${p.failed.map(f => `${f.id} ${f.error}`).join('; ')}`)
+    );
+  const registryRequests = clients.get(opts.registry).stats.requests;
+  return {packages, api: stats, registryRequests, failed};
+}

@@ -1,0 +1,430 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
+import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
+import {manifestDigest} from '../helpers/registry.js';
+import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {requireTool} from '../helpers/tools.js';
+
+const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
+const maybe = ready ? test : test.skip;
+
+let emu: GhcrEmulator;
+let seq = 0;
+const OWNER = 'acme';
+const DAY = 86_400_000;
+
+beforeAll(async () => {
+  if (!ready) return;
+  emu = (await startGhcr()) as GhcrEmulator;
+  emu.orgs.add('acme-org');
+}, 30000);
+afterAll(async () => emu?.stop());
+
+interface Versioned {
+  digest: string;
+  tags: string[];
+}
+
+function fresh(owner = OWNER, name?: string): GhcrImages {
+  seq++;
+  return new GhcrImages(emu, owner, name ?? `app${seq}`);
+}
+
+/** Active versions of a package: digest → sorted tags. */
+function state(p: GhcrImages): Map<string, string[]> {
+  return new Map(emu.active(p.repo).map(v => [v.name, [...v.tags].sort()]));
+}
+
+async function cleanup(
+  p: GhcrImages,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  const run = await runBundledAction(
+    'ghcr-cleanup',
+    {
+      owner: p.owner,
+      packages: p.pkg,
+      token: GH_TOKEN,
+      'github-api-url': emu.apiUrl,
+      'registry-url': emu.host,
+      'deletes-per-minute': '6000',
+      ...inputs
+    },
+    {GITHUB_REPOSITORY: `${p.owner}/${p.pkg}`, ...env}
+  );
+  // After every real run, whatever its outcome, every tag left in the package pulls completely.
+  if (inputs['dry-run'] !== 'true') await assertTagsPull(p);
+  return run;
+}
+
+const ok = (run: ActionRun): void => expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+const deleted = (run: ActionRun): string[] =>
+  (JSON.parse(run.outputs.deleted) as Versioned[]).map(d => d.digest).sort();
+const all = (...ps: Pushed[]): string[] => ps.flatMap(p => [p.digest, ...p.children]).sort();
+
+/** Every tag still in the package pulls completely: skopeo reads it, and each manifest it names exists. */
+async function assertTagsPull(p: GhcrImages): Promise<void> {
+  for (const [digest, tags] of state(p)) {
+    for (const tag of tags) {
+      expect(await manifestDigest(`${emu.host}/${p.repo}:${tag}`, `tester:${GH_TOKEN}`)).toBe(digest);
+      const root = await p.client.getManifest(p.repo, tag);
+      const kids =
+        (JSON.parse((root as {body: Buffer}).body.toString()) as {manifests?: Array<{digest: string}>}).manifests ?? [];
+      for (const k of kids) expect(await p.client.headManifest(p.repo, k.digest)).toBeDefined();
+    }
+  }
+}
+
+describe('ghcr-cleanup: multi-arch images are the unit', () => {
+  maybe(
+    'delete-untagged removes an old index with its platforms and attestations, never a kept image’s platforms',
+    async () => {
+      const p = fresh();
+      emu.now = Date.now() - 10 * DAY;
+      const old = await p.image('old', ['main'], {attestations: true});
+      const current = await p.image('new', ['main', 'v1.0.0'], {attestations: true});
+      const single = await p.platform('lone', 'linux/amd64', 256);
+      const run = await cleanup(p, {'delete-untagged': 'true'});
+      ok(run);
+      expect(deleted(run)).toEqual([...all(old), single.digest].sort());
+      expect([...state(p).keys()].sort()).toEqual(all(current));
+      expect(state(p).get(current.digest)).toEqual(['main', 'v1.0.0']);
+      await assertTagsPull(p);
+      // Parents first: the index goes before its platform manifests.
+      const ids = new Map(emu.versions.get(p.repo)?.map(v => [v.name, v.id]));
+      const order = emu.calls
+        .filter(c => c.method === 'DELETE' && c.path.includes(`/${p.pkg}/`))
+        .map(c => Number(c.path.split('/').pop()));
+      expect(order.indexOf(ids.get(old.digest) as number)).toBeLessThan(
+        order.indexOf(ids.get(old.children[0]) as number)
+      );
+    }
+  );
+
+  maybe('a platform manifest shared by two indexes stays while one of them is kept', async () => {
+    const p = fresh();
+    const shared = await p.platform('shared', 'linux/amd64');
+    const a = await p.platform('only-a', 'linux/arm64');
+    const b = await p.platform('only-b', 'linux/arm64');
+    const first = await p.image('first', ['old'], {reuse: [shared, a]});
+    const second = await p.image('second', ['new'], {reuse: [shared, b]});
+    const run = await cleanup(p, {'delete-tags': 'old'});
+    ok(run);
+    expect(deleted(run)).toEqual([first.digest, a.digest].sort());
+    expect([...state(p).keys()].sort()).toEqual([second.digest, shared.digest, b.digest].sort());
+    await assertTagsPull(p);
+  });
+
+  maybe('keep-n-tagged counts images, not versions or tags', async () => {
+    const p = fresh();
+    const images: Pushed[] = [];
+    for (let i = 0; i < 5; i++)
+      images.push(await p.image(`img${i}`, [`build-${i}`, `alias-${i}`], {attestations: true}));
+    const run = await cleanup(p, {'keep-n-tagged': '2'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(images[0], images[1], images[2]));
+    expect([...state(p).keys()].sort()).toEqual(all(images[3], images[4]));
+    await assertTagsPull(p);
+  });
+
+  maybe('keep-semver keeps the highest release per major line; keep-n-tagged the newest others', async () => {
+    const p = fresh();
+    const made: Record<string, Pushed> = {};
+    for (const t of ['v1.0.0', 'v1.1.0', 'v2.0.0', 'v2.1.0', 'v3.0.0-rc.1', 'nightly', 'edge'])
+      made[t] = await p.image(t, [t]);
+    const run = await cleanup(p, {'keep-semver': '1', 'keep-n-tagged': '1'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(made['v1.0.0'], made['v2.0.0'], made['v3.0.0-rc.1'], made.nightly));
+    expect([...state(p).values()].flat().sort()).toEqual(['edge', 'v1.1.0', 'v2.1.0']);
+  });
+
+  maybe('exclude-tags and older-than beat every delete rule', async () => {
+    const p = fresh();
+    emu.now = Date.now() - 40 * DAY;
+    const protectedOld = await p.image('prod', ['prod-2026']);
+    const oldOne = await p.image('stale', ['feature-x']);
+    emu.now = Date.now() - DAY;
+    const young = await p.image('young', ['feature-y']);
+    const run = await cleanup(p, {'delete-tags': 'feature-*, prod-*', 'exclude-tags': 'prod-*', 'older-than': '30d'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(oldOne));
+    expect([...state(p).keys()].sort()).toEqual(all(protectedOld, young));
+    const kept = JSON.parse(run.outputs.kept) as Array<{digest: string; reason: string}>;
+    expect(kept.find(k => k.digest === young.digest)?.reason).toContain('newer than older-than');
+    expect(kept.find(k => k.digest === protectedOld.digest)?.reason).toContain('exclude-tags');
+  });
+
+  maybe('removing one tag of a multi-tagged image keeps the image and its other tags', async () => {
+    const p = fresh();
+    const img = await p.image('multi', ['v1.2.3', 'latest', 'pr-42']);
+    const before = emu.active(p.repo).length;
+    const run = await cleanup(p, {'delete-tags': 'pr-*'});
+    ok(run);
+    expect(deleted(run)).toEqual([]);
+    expect(JSON.parse(run.outputs.untagged)).toEqual([
+      expect.objectContaining({digest: img.digest, removed: ['pr-42']})
+    ]);
+    expect(state(p).get(img.digest)).toEqual(['latest', 'v1.2.3']);
+    expect(emu.active(p.repo)).toHaveLength(before);
+    expect(await p.client.headManifest(p.repo, 'pr-42')).toBeUndefined();
+    await assertTagsPull(p);
+  });
+
+  maybe('delete-tags deletes an image only when every tag matches', async () => {
+    const p = fresh();
+    const gone = await p.image('a', ['pr-1', 'pr-1-abc']);
+    const stays = await p.image('b', ['pr-2', 'v2.0.0']);
+    const run = await cleanup(p, {'delete-tags': 'pr-*'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(gone));
+    expect(state(p).get(stays.digest)).toEqual(['v2.0.0']);
+  });
+
+  maybe('ghost and partial indexes', async () => {
+    const p = fresh();
+    const ghost = await p.image('ghost', ['ghost']);
+    const partial = await p.image('partial', ['partial']);
+    const good = await p.image('good', ['good']);
+    // Break them as other tools do: delete platform versions through the API.
+    const ids = new Map(emu.versions.get(p.repo)?.map(v => [v.name, v.id]));
+    for (const d of [...ghost.children, partial.children[0]]) {
+      const res = await fetch(`${emu.apiUrl}/users/${p.owner}/packages/container/${p.pkg}/versions/${ids.get(d)}`, {
+        method: 'DELETE',
+        headers: {authorization: `token ${GH_TOKEN}`}
+      });
+      expect(res.status).toBe(204);
+    }
+    const ghosts = await cleanup(p, {'delete-ghosts': 'true'});
+    ok(ghosts);
+    expect(deleted(ghosts)).toEqual([ghost.digest]);
+    const partials = await cleanup(p, {'delete-partial': 'true'});
+    ok(partials);
+    expect(deleted(partials)).toEqual([partial.digest, partial.children[1]].sort());
+    expect([...state(p).keys()].sort()).toEqual(all(good));
+  });
+});
+
+describe('ghcr-cleanup: signatures follow their image', () => {
+  maybe('legacy and bundle signatures of a deleted image go with it; those of a kept image stay', async () => {
+    const p = fresh();
+    const doomed = await p.image('doomed', ['old']);
+    const legacyDoomed = await p.legacySignature(doomed.digest);
+    const bundleDoomed = await p.bundleSignature(doomed);
+    const kept = await p.image('kept', ['new']);
+    const legacyKept = await p.legacySignature(kept.digest);
+    const bundleKept = await p.bundleSignature(kept);
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    ok(run);
+    expect(deleted(run)).toEqual(
+      all(doomed, legacyDoomed, bundleDoomed.bundle, bundleDoomed.fallback).filter((d, i, a) => a.indexOf(d) === i)
+    );
+    expect([...state(p).keys()].sort()).toEqual(
+      [...all(kept), legacyKept.digest, bundleKept.bundle.digest, bundleKept.fallback.digest].sort()
+    );
+    await assertTagsPull(p);
+  });
+
+  maybe('an orphaned signature is kept unless delete-orphans; delete-untagged never touches signatures', async () => {
+    const p = fresh();
+    const img = await p.image('img', ['v1']);
+    const orphanSubject = `sha256:${'a'.repeat(64)}`;
+    const orphan = await p.legacySignature(orphanSubject);
+    const sig = await p.legacySignature(img.digest);
+    const untagged = await cleanup(p, {'delete-untagged': 'true'});
+    ok(untagged);
+    expect(deleted(untagged)).toEqual([]);
+    const orphans = await cleanup(p, {'delete-orphans': 'true'});
+    ok(orphans);
+    expect(deleted(orphans)).toEqual([orphan.digest]);
+    expect([...state(p).keys()].sort()).toEqual([...all(img), sig.digest].sort());
+  });
+});
+
+describe('ghcr-cleanup: policies users know', () => {
+  maybe('an ECR lifecycle policy document, evaluated with ECR semantics', async () => {
+    const p = fresh();
+    emu.now = Date.now() - 20 * DAY;
+    const releases: Pushed[] = [];
+    for (let i = 0; i < 4; i++) releases.push(await p.image(`r${i}`, [`release-${i}`]));
+    const oldUntagged = await p.platform('old-untagged');
+    emu.now = Date.now() - DAY;
+    const freshUntagged = await p.platform('fresh-untagged');
+    const dev = await p.image('dev', ['dev-1']);
+    const policy = JSON.stringify({
+      rules: [
+        {
+          rulePriority: 1,
+          description: 'keep 2 releases',
+          selection: {tagStatus: 'tagged', tagPrefixList: ['release'], countType: 'imageCountMoreThan', countNumber: 2},
+          action: {type: 'expire'}
+        },
+        {
+          rulePriority: 2,
+          selection: {tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7},
+          action: {type: 'expire'}
+        }
+      ]
+    });
+    const run = await cleanup(p, {policy});
+    ok(run);
+    expect(deleted(run)).toEqual([...all(releases[0], releases[1]), oldUntagged.digest].sort());
+    expect([...state(p).keys()].sort()).toEqual([...all(releases[2], releases[3], dev), freshUntagged.digest].sort());
+    const reasons = (JSON.parse(run.outputs.deleted) as Array<{digest: string; reason: string}>).find(
+      d => d.digest === releases[0].digest
+    );
+    expect(reasons?.reason).toBe('ECR rule 1 (keep 2 releases)');
+  });
+
+  maybe('ephemeral: images of closed pull requests go; open ones and releases stay', async () => {
+    const p = fresh();
+    emu.openPulls = [7];
+    const closed = await p.image('pr3', ['pr-3']);
+    const open = await p.image('pr7', ['pr-7']);
+    const release = await p.image('rel', ['v1.0.0']);
+    const run = await cleanup(p, {ephemeral: 'pull-requests'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(closed));
+    expect([...state(p).keys()].sort()).toEqual(all(open, release));
+  });
+
+  maybe('dry-run reports exactly what the real run then deletes, and changes nothing', async () => {
+    const p = fresh();
+    for (let i = 0; i < 4; i++) await p.image(`d${i}`, [`t${i}`], {attestations: i % 2 === 0});
+    await p.legacySignature((await p.image('signed', ['t-signed'])).digest);
+    const before = state(p);
+    const dry = await cleanup(p, {'keep-n-tagged': '2', 'dry-run': 'true'});
+    ok(dry);
+    expect(state(p)).toEqual(before);
+    expect(emu.calls.filter(c => c.method === 'DELETE' && c.path.includes(`/${p.pkg}/`))).toEqual([]);
+    const real = await cleanup(p, {'keep-n-tagged': '2'});
+    ok(real);
+    expect(deleted(real)).toEqual(deleted(dry));
+    expect(deleted(real).length).toBeGreaterThan(0);
+    expect(JSON.parse(real.outputs.counts)).toEqual(expect.objectContaining({deleted: deleted(dry).length, failed: 0}));
+  });
+
+  maybe('no rule at all: the action refuses instead of guessing', async () => {
+    const p = fresh();
+    await p.image('x', ['v1']);
+    const run = await cleanup(p, {'exclude-tags': 'v*'});
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run)).toEqual([expect.stringContaining('no cleanup rule given')]);
+  });
+});
+
+describe('ghcr-cleanup: failures are reported per package, never half-applied', () => {
+  maybe('GitHub refuses the last tagged version: reported, its children left in place, non-zero exit', async () => {
+    const p = fresh();
+    const only = await p.image('only', ['v1']);
+    const run = await cleanup(p, {'delete-tags': 'v1'});
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run).join('\n')).toContain('last tagged version');
+    expect([...state(p).keys()].sort()).toEqual(all(only));
+    await assertTagsPull(p);
+  });
+
+  maybe('a 404 on DELETE counts as already gone; a 429 and a secondary-limit 403 are waited out', async () => {
+    const p = fresh();
+    const a = await p.image('a', ['a']);
+    await p.image('b', ['b']);
+    const ids = new Map(emu.versions.get(p.repo)?.map(v => [v.name, v.id]));
+    emu.faults.push(
+      {method: 'DELETE', path: new RegExp(`/versions/${ids.get(a.children[0])}$`), status: 404, times: 1},
+      {
+        method: 'GET',
+        path: new RegExp(`/${p.pkg}/versions$`),
+        status: 403,
+        message: 'You have exceeded a secondary rate limit',
+        headers: {'retry-after': '1'},
+        times: 1
+      },
+      {
+        method: 'DELETE',
+        path: new RegExp(`/versions/${ids.get(a.children[1])}$`),
+        status: 429,
+        headers: {'retry-after': '1'},
+        times: 1
+      }
+    );
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    ok(run);
+    const counts = JSON.parse(run.outputs.counts) as {deleted: number; alreadyGone: number};
+    expect(counts).toEqual(expect.objectContaining({deleted: 2, alreadyGone: 1}));
+    expect(run.stdout).toContain('secondary rate limit');
+    expect(emu.faults.every(f => f.times === 0)).toBe(true);
+  });
+
+  maybe('an incomplete version list deletes nothing in that package', async () => {
+    const p = fresh();
+    for (let i = 0; i < 3; i++) await p.image(`i${i}`, [`t${i}`]);
+    const before = state(p);
+    emu.maxPerPage = 4;
+    const fault = {
+      method: 'GET',
+      path: new RegExp(`/${p.pkg.replace('/', '%2F')}/versions$`),
+      query: /page=2/,
+      status: 502,
+      times: 10
+    };
+    emu.faults.push(fault);
+    try {
+      const run = await cleanup(p, {'keep-n-tagged': '1'});
+      expect(state(p)).toEqual(before);
+      expect(run.stdout).toContain('nothing changed: the version list could not be read completely');
+      expect(fault.times).toBeLessThan(10);
+    } finally {
+      emu.maxPerPage = 100;
+      fault.times = 0;
+    }
+  });
+
+  maybe('several packages at once, one of them missing: the others are cleaned, the step fails naming it', async () => {
+    const a = fresh('acme-org', 'svc/api');
+    const b = fresh('acme-org', 'svc/web');
+    const oldA = await a.image('a0', ['a0']);
+    await a.image('a1', ['a1']);
+    const oldB = await b.image('b0', ['b0']);
+    await b.image('b1', ['b1']);
+    const run = await runBundledAction(
+      'ghcr-cleanup',
+      {
+        owner: 'acme-org',
+        packages: 'svc/*\nmissing-pkg',
+        token: GH_TOKEN,
+        'github-api-url': emu.apiUrl,
+        'registry-url': emu.host,
+        'keep-n-tagged': '1',
+        'deletes-per-minute': '6000'
+      },
+      {}
+    );
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run).join('\n')).toContain('missing-pkg: package not found');
+    expect(deleted(run)).toEqual([...all(oldA), ...all(oldB)].sort());
+  });
+
+  maybe('wildcards with a token that cannot list packages: says which token is needed', async () => {
+    const p = fresh();
+    await p.image('x', ['v1']);
+    emu.listingForbidden = true;
+    try {
+      const run = await cleanup(p, {packages: 'app*', 'keep-n-tagged': '1'});
+      expect(run.code).not.toBe(0);
+      expect(errorLines(run).join('\n')).toContain('GITHUB_TOKEN cannot list packages');
+    } finally {
+      emu.listingForbidden = false;
+    }
+  });
+
+  maybe('two runs at the same time on one package: both finish, nothing kept is broken', async () => {
+    const p = fresh();
+    const images: Pushed[] = [];
+    for (let i = 0; i < 6; i++) images.push(await p.image(`c${i}`, [`c${i}`], {attestations: true}));
+    const [one, two] = await Promise.all([cleanup(p, {'keep-n-tagged': '2'}), cleanup(p, {'keep-n-tagged': '2'})]);
+    ok(one);
+    ok(two);
+    expect([...state(p).keys()].sort()).toEqual(all(images[4], images[5]));
+    await assertTagsPull(p);
+  });
+});

@@ -1,0 +1,375 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import {Registry, startRegistry} from './registry.js';
+
+/**
+ * A local GHCR: the GitHub Packages REST API (users and orgs, versions with Link pagination, get,
+ * delete, restore, rate-limit headers, GitHub's 400 refusals, injected 429 and secondary-limit 403s),
+ * ghcr.io's /token endpoint, and a registry API served by a real docker-registry behind it. Every
+ * manifest pushed through it becomes a package version, as GHCR does, with ids and timestamps the test
+ * controls; pushing a tag moves it from the version that had it.
+ */
+
+export const GH_TOKEN = 'ghp_emulatortoken0123456789';
+
+export interface EmuVersion {
+  id: number;
+  name: string;
+  created_at: string;
+  updated_at: string;
+  tags: string[];
+  deleted: boolean;
+  downloads: number;
+  body: Buffer;
+  mediaType: string;
+  repo: string;
+}
+
+export interface Fault {
+  method?: string;
+  path: RegExp;
+  /** Matched against the query string too, when given (page=2). */
+  query?: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  message?: string;
+  /** How many requests it applies to. */
+  times: number;
+}
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface GhcrEmulator {
+  url: string;
+  apiUrl: string;
+  host: string;
+  registry: Registry;
+  /** Controlled clock (ms) for version timestamps; each push advances it by a second. */
+  now: number;
+  orgs: Set<string>;
+  versions: Map<string, EmuVersion[]>;
+  calls: ApiCall[];
+  registryCalls: number;
+  faults: Fault[];
+  openPulls: number[];
+  branches: string[];
+  /** Refuse package listing as GITHUB_TOKEN does. */
+  listingForbidden: boolean;
+  /** Caps per_page below GitHub's 100, to paginate small packages. */
+  maxPerPage: number;
+  active(pkgKey: string): EmuVersion[];
+  stop(): Promise<void>;
+}
+
+const key = (owner: string, pkg: string): string => `${owner}/${pkg}`.toLowerCase();
+
+export async function startGhcr(): Promise<GhcrEmulator | undefined> {
+  const registry = await startRegistry('none');
+  if (!registry) return undefined;
+  const tokens = new Set<string>();
+  let nextId = 1000;
+  let remaining = 5000;
+
+  const emu: GhcrEmulator = {
+    url: '',
+    apiUrl: '',
+    host: '',
+    registry,
+    now: Date.parse('2026-01-01T00:00:00Z'),
+    orgs: new Set(),
+    versions: new Map(),
+    calls: [],
+    registryCalls: 0,
+    faults: [],
+    openPulls: [],
+    branches: [],
+    listingForbidden: false,
+    maxPerPage: 100,
+    active: k => (emu.versions.get(k) ?? []).filter(v => !v.deleted),
+    stop: async () => {
+      await new Promise<void>(r => server.close(() => r()));
+      await registry.stop();
+    }
+  };
+
+  const json = (
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {}
+  ): void => {
+    res.writeHead(status, {'content-type': 'application/json', ...headers});
+    res.end(body === undefined ? '' : JSON.stringify(body));
+  };
+  const readBody = async (req: http.IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  const recordPush = (repo: string, ref: string, digest: string, body: Buffer, mediaType: string): void => {
+    const parts = repo.split('/');
+    const k = key(parts[0], parts.slice(1).join('/'));
+    const list = emu.versions.get(k) ?? [];
+    emu.versions.set(k, list);
+    const isTag = !ref.startsWith('sha256:');
+    if (isTag) for (const v of list) if (!v.deleted) v.tags = v.tags.filter(t => t !== ref);
+    let v = list.find(x => x.name === digest && !x.deleted);
+    if (!v) {
+      const at = new Date(emu.now).toISOString();
+      emu.now += 1000;
+      v = {
+        id: nextId++,
+        name: digest,
+        created_at: at,
+        updated_at: at,
+        tags: [],
+        deleted: false,
+        downloads: 0,
+        body,
+        mediaType,
+        repo
+      };
+      list.push(v);
+    }
+    if (isTag && !v.tags.includes(ref)) v.tags.push(ref);
+  };
+
+  const upstream = async (req: http.IncomingMessage, body: Buffer): Promise<Response> =>
+    fetch(`${registry.url}${req.url}`, {
+      method: req.method,
+      headers: Object.fromEntries(
+        Object.entries(req.headers).filter(
+          ([h]) => !['host', 'authorization', 'connection', 'content-length'].includes(h)
+        )
+      ) as Record<string, string>,
+      body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body,
+      redirect: 'manual'
+    });
+
+  const handleRegistry = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    emu.registryCalls++;
+    const auth = req.headers.authorization ?? '';
+    const m = (req.url ?? '').match(/^\/v2\/(.+?)\/(manifests|blobs|tags)\/(.*?)(\?.*)?$/);
+    if (!auth.startsWith('Bearer ') || !tokens.has(auth.slice(7))) {
+      const scope = m ? `repository:${m[1]}:pull,push` : '';
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="${emu.url}/token",service="ghcr-emulator"${scope ? `,scope="${scope}"` : ''}`,
+        'content-type': 'application/json'
+      });
+      res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      return;
+    }
+    const body = await readBody(req);
+    const up = await upstream(req, body);
+    const headers: Record<string, string> = {};
+    up.headers.forEach((v, h) => {
+      if (h === 'location' && v.startsWith(registry.url)) headers[h] = v.replace(registry.url, emu.url);
+      else if (!['content-encoding', 'transfer-encoding', 'connection'].includes(h)) headers[h] = v;
+    });
+    const out = Buffer.from(await up.arrayBuffer());
+    if (m && m[2] === 'manifests' && req.method === 'PUT' && up.status === 201) {
+      const digest = up.headers.get('docker-content-digest') as string;
+      recordPush(m[1], decodeURIComponent(m[3]), digest, body, req.headers['content-type'] ?? '');
+    }
+    if (m && m[2] === 'manifests' && req.method === 'GET' && up.status === 200) {
+      const v = [...emu.versions.values()]
+        .flat()
+        .find(x => x.name === up.headers.get('docker-content-digest') && !x.deleted);
+      if (v) v.downloads++;
+    }
+    res.writeHead(up.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : out);
+  };
+
+  const handleToken = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const auth = req.headers.authorization ?? '';
+    const [, password] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+      .toString('utf8')
+      .split(':');
+    if (!auth.startsWith('Basic ') || password !== GH_TOKEN) {
+      json(res, 401, {errors: [{code: 'UNAUTHORIZED', message: 'bad credentials'}]});
+      return;
+    }
+    const t = crypto.randomBytes(16).toString('hex');
+    tokens.add(t);
+    json(res, 200, {token: t, expires_in: 300});
+  };
+
+  const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', emu.url);
+    const path = url.pathname.replace(/^\/api/, '');
+    const method = req.method ?? 'GET';
+    const status = (s: number): number => {
+      emu.calls.push({method, path: `${path}${url.search}`, status: s});
+      return s;
+    };
+    remaining = Math.max(0, remaining - 1);
+    const rl = {
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-used': String(5000 - remaining)
+    };
+    if (req.headers.authorization !== `token ${GH_TOKEN}` && req.headers.authorization !== `Bearer ${GH_TOKEN}`) {
+      json(res, status(401), {message: 'Bad credentials'}, rl);
+      return;
+    }
+    const fault = emu.faults.find(
+      f =>
+        f.times > 0 && (!f.method || f.method === method) && f.path.test(path) && (!f.query || f.query.test(url.search))
+    );
+    if (fault) {
+      fault.times--;
+      json(res, status(fault.status), {message: fault.message ?? 'fault'}, {...rl, ...fault.headers});
+      return;
+    }
+    let m = path.match(/^\/users\/([^/]+)$/);
+    if (m) {
+      json(res, status(200), {login: m[1], type: emu.orgs.has(m[1]) ? 'Organization' : 'User'}, rl);
+      return;
+    }
+    m = path.match(/^\/(users|orgs)\/([^/]+)\/packages$/);
+    if (m) {
+      if (emu.listingForbidden) {
+        json(res, status(403), {message: 'Resource not accessible by integration'}, rl);
+        return;
+      }
+      const owner = m[2].toLowerCase();
+      const names = [...emu.versions.keys()].filter(k => k.startsWith(`${owner}/`)).map(k => k.slice(owner.length + 1));
+      json(
+        res,
+        status(200),
+        names.map(n => ({name: n, package_type: 'container'})),
+        rl
+      );
+      return;
+    }
+    m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/(pulls|branches)$/);
+    if (m) {
+      const body =
+        m[3] === 'pulls' ? emu.openPulls.map(n => ({number: n, state: 'open'})) : emu.branches.map(name => ({name}));
+      json(res, status(200), body, rl);
+      return;
+    }
+    m = path.match(/^\/(users|orgs)\/([^/]+)\/packages\/container\/([^/]+)\/versions(?:\/(\d+)(\/restore)?)?$/);
+    if (!m) {
+      json(res, status(404), {message: 'Not Found'}, rl);
+      return;
+    }
+    const [, kind, owner, rawPkg, id, restore] = m;
+    if ((kind === 'orgs') !== emu.orgs.has(owner)) {
+      json(res, status(404), {message: 'Not Found'}, rl);
+      return;
+    }
+    const k = key(owner, decodeURIComponent(rawPkg));
+    const all = emu.versions.get(k);
+    if (!all) {
+      json(res, status(404), {message: 'Package not found.'}, rl);
+      return;
+    }
+    const view = (v: EmuVersion): unknown => ({
+      id: v.id,
+      name: v.name,
+      url: `${emu.apiUrl}${path}`,
+      created_at: v.created_at,
+      updated_at: v.updated_at,
+      metadata: {package_type: 'container', container: {tags: v.tags}}
+    });
+    if (!id && method === 'GET') {
+      const perPage = Math.min(emu.maxPerPage, Number(url.searchParams.get('per_page') ?? 30));
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const wanted = url.searchParams.get('state') === 'deleted';
+      const list = all
+        .filter(v => v.deleted === wanted)
+        .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+      const last = Math.max(1, Math.ceil(list.length / perPage));
+      const link = (p: number, rel: string): string => {
+        const u = new URL(`${emu.apiUrl}${path}`);
+        url.searchParams.forEach((v, n) => u.searchParams.set(n, v));
+        u.searchParams.set('page', String(p));
+        return `<${u}>; rel="${rel}"`;
+      };
+      const links = [
+        ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+        ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])
+      ];
+      json(res, status(200), list.slice((page - 1) * perPage, page * perPage).map(view), {
+        ...rl,
+        ...(links.length ? {link: links.join(', ')} : {})
+      });
+      return;
+    }
+    const v = all.find(x => x.id === Number(id));
+    if (!v || (v.deleted && !restore)) {
+      json(res, status(404), {message: 'Package version not found.'}, rl);
+      return;
+    }
+    if (method === 'GET') {
+      json(res, status(200), view(v), rl);
+      return;
+    }
+    if (method === 'DELETE') {
+      if (v.downloads > 5000) {
+        json(
+          res,
+          status(400),
+          {message: 'Publicly visible package versions with more than 5000 downloads cannot be deleted.'},
+          rl
+        );
+        return;
+      }
+      if (v.tags.length && all.filter(x => !x.deleted && x.tags.length).length === 1) {
+        json(
+          res,
+          status(400),
+          {message: 'You cannot delete the last tagged version of a package. You must delete the package instead.'},
+          rl
+        );
+        return;
+      }
+      const del = await fetch(`${registry.url}/v2/${v.repo}/manifests/${v.name}`, {method: 'DELETE'});
+      await del.body?.cancel();
+      v.deleted = true;
+      res.writeHead(status(204), rl);
+      res.end();
+      return;
+    }
+    if (method === 'POST' && restore) {
+      const put = await fetch(`${registry.url}/v2/${v.repo}/manifests/${v.tags[0] ?? v.name}`, {
+        method: 'PUT',
+        headers: {'content-type': v.mediaType},
+        body: v.body
+      });
+      await put.body?.cancel();
+      v.deleted = false;
+      res.writeHead(status(204), rl);
+      res.end();
+      return;
+    }
+    json(res, status(405), {message: 'Method not allowed'}, rl);
+  };
+
+  const server = http.createServer((req, res) => {
+    const route = (req.url ?? '').startsWith('/v2/')
+      ? handleRegistry(req, res)
+      : (req.url ?? '').startsWith('/token')
+        ? Promise.resolve(handleToken(req, res))
+        : handleApi(req, res);
+    route.catch(err => {
+      res.writeHead(500);
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  emu.host = `127.0.0.1:${port}`;
+  emu.url = `http://${emu.host}`;
+  emu.apiUrl = `${emu.url}/api`;
+  return emu;
+}
