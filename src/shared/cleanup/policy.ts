@@ -105,7 +105,7 @@ export function compilePolicy(i: PolicyInputs): Policy {
     describe.push(`keep the ${i.keepNUntagged} newest untagged images`);
   }
   if (i.keepSemver) {
-    const m = i.keepSemver.trim().match(/^(\d+)(?:\s*(?:per|,)\s*(major|overall))?$/);
+    const m = i.keepSemver.trim().match(/^(\d+)(?:\s*,?\s*(?:per\s+)?(major|overall))?$/);
     if (!m) {
       throw new UserError(
         `keep-semver: "${i.keepSemver}" is not understood. Write N (the N highest releases per major line) or "N overall".`
