@@ -66,16 +66,27 @@ rows.push(['all bundles', `${(total / 1024).toFixed(0)} KiB`, 'dist/*/index.js']
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
-if (process.env.BENCH_PUSH !== '0') {
+if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0') {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
     {cwd: root, stdio: 'inherit'}
   );
+}
+if (process.env.BENCH_PUSH !== '0') {
   const env = {...process.env, PATH: `${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`};
   execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'push.js')], {
     cwd: root,
     stdio: 'inherit',
     env
+  });
+}
+
+// The cleanup benchmark: 10,000 versions in the local GHCR emulator (BENCH_CLEANUP_VERSIONS to change it,
+// BENCH_CLEANUP=0 to skip; the real run deletes one version at a time and takes minutes).
+if (process.env.BENCH_CLEANUP !== '0') {
+  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'cleanup.js')], {
+    cwd: root,
+    stdio: 'inherit'
   });
 }

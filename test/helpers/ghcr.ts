@@ -73,6 +73,8 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
   if (!registry) return undefined;
   const tokens = new Set<string>();
   let nextId = 1000;
+  const byDigest = new Map<string, EmuVersion>();
+  const tagHolder = new Map<string, EmuVersion>();
   let remaining = 5000;
 
   const emu: GhcrEmulator = {
@@ -118,8 +120,12 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     const list = emu.versions.get(k) ?? [];
     emu.versions.set(k, list);
     const isTag = !ref.startsWith('sha256:');
-    if (isTag) for (const v of list) if (!v.deleted) v.tags = v.tags.filter(t => t !== ref);
-    let v = list.find(x => x.name === digest && !x.deleted);
+    if (isTag) {
+      const holder = tagHolder.get(`${repo}:${ref}`);
+      if (holder) holder.tags = holder.tags.filter(t => t !== ref);
+    }
+    let v = byDigest.get(`${repo}@${digest}`);
+    if (v?.deleted) v = undefined;
     if (!v) {
       const at = new Date(emu.now).toISOString();
       emu.now += 1000;
@@ -136,8 +142,12 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
         repo
       };
       list.push(v);
+      byDigest.set(`${repo}@${digest}`, v);
     }
-    if (isTag && !v.tags.includes(ref)) v.tags.push(ref);
+    if (isTag && !v.tags.includes(ref)) {
+      v.tags.push(ref);
+      tagHolder.set(`${repo}:${ref}`, v);
+    }
   };
 
   const upstream = async (req: http.IncomingMessage, body: Buffer): Promise<Response> =>
@@ -178,10 +188,8 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       recordPush(m[1], decodeURIComponent(m[3]), digest, body, req.headers['content-type'] ?? '');
     }
     if (m && m[2] === 'manifests' && req.method === 'GET' && up.status === 200) {
-      const v = [...emu.versions.values()]
-        .flat()
-        .find(x => x.name === up.headers.get('docker-content-digest') && !x.deleted);
-      if (v) v.downloads++;
+      const v = byDigest.get(`${m[1]}@${up.headers.get('docker-content-digest')}`);
+      if (v && !v.deleted) v.downloads++;
     }
     res.writeHead(up.status, headers);
     res.end(req.method === 'HEAD' ? undefined : out);

@@ -85,6 +85,7 @@ export async function main(): Promise<void> {
     deletesPerMinute: parseInteger('deletes-per-minute', core.getInput('deletes-per-minute'), 150, 1, 6000),
     concurrency: parseInteger('concurrency', core.getInput('concurrency'), 8, 1, 64),
     verify: parseBoolean('verify', core.getInput('verify'), true),
+    recheck: parseBoolean('recheck', core.getInput('recheck'), true),
     now: now().getTime(),
     env: process.env,
     mask: s => core.setSecret(s),

@@ -93,7 +93,9 @@ function semverProtected(images: PackageVersion[], count: number, perMajor: bool
   const groups = new Map<string, Array<{digest: string; v: semver.SemVer}>>();
   for (const r of releases) {
     const k = perMajor ? String(r.v.major) : 'all';
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+    const list = groups.get(k) ?? [];
+    list.push(r);
+    groups.set(k, list);
   }
   const out = new Set<string>();
   for (const g of groups.values()) {
@@ -204,8 +206,8 @@ export function planCleanup(input: PlanInput): Plan {
   const candidates = new Set<string>();
   const own = (root: string): void => {
     const queue = [root];
-    while (queue.length) {
-      const d = queue.shift() as string;
+    for (let qi = 0; qi < queue.length; qi++) {
+      const d = queue[qi];
       if (candidates.has(d) || !g.byDigest.has(d)) continue;
       candidates.add(d);
       if (!owner.has(d)) owner.set(d, root);
@@ -227,8 +229,8 @@ export function planCleanup(input: PlanInput): Plan {
   // Everything reachable from what stays is kept: children, and the artifacts of kept subjects.
   const protectedSet = new Set<string>();
   const queue = input.versions.map(v => v.digest).filter(d => !candidates.has(d));
-  while (queue.length) {
-    const d = queue.shift() as string;
+  for (let qi = 0; qi < queue.length; qi++) {
+    const d = queue[qi];
     if (protectedSet.has(d)) continue;
     protectedSet.add(d);
     for (const c of facts(input.manifests.get(d))?.children ?? []) queue.push(c.digest);
@@ -336,23 +338,27 @@ export function planCleanup(input: PlanInput): Plan {
       );
       pending.set(d, ups.length);
       if (ups.length) dependsOn[idOf(d)] = ups.map(idOf);
-      for (const u of ups) next.set(u, [...(next.get(u) ?? []), d]);
+      for (const u of ups) {
+        const list = next.get(u) ?? [];
+        list.push(d);
+        next.set(u, list);
+      }
     }
     const byAge = (a: string, b: string): number =>
       newestFirst(g.byDigest.get(b) as PackageVersion, g.byDigest.get(a) as PackageVersion);
-    let ready = [...pending]
+    // Oldest first among those ready; what becomes ready follows in discovery order (deterministic).
+    const ready = [...pending]
       .filter(([, n]) => n === 0)
       .map(([d]) => d)
       .sort(byAge);
-    while (ready.length) {
-      const d = ready.shift() as string;
-      order.push((g.byDigest.get(d) as PackageVersion).id);
+    for (let qi = 0; qi < ready.length; qi++) {
+      const d = ready[qi];
+      order.push(idOf(d));
       for (const c of next.get(d) ?? []) {
         const n = (pending.get(c) as number) - 1;
         pending.set(c, n);
         if (n === 0) ready.push(c);
       }
-      ready = ready.sort(byAge);
     }
   }
 

@@ -40,6 +40,8 @@ export interface CleanupOptions {
   concurrency: number;
   /** Walk every kept tag after a real run. */
   verify: boolean;
+  /** Re-read an image's version right before deleting it (one API call per image deleted). */
+  recheck: boolean;
   now: number;
   env: NodeJS.ProcessEnv;
   mask: Mask;
@@ -231,7 +233,7 @@ async function cleanPackage(pkg: GhcrPackage, ctx: PackageContext): Promise<Pack
       continue;
     }
     try {
-      if (d.role === 'image') {
+      if (opts.recheck && d.role === 'image') {
         // Re-check an image right before deleting it: a run or a release at the same time may have tagged it.
         const now = await pkg.getVersion(id);
         if (!now) {

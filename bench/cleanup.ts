@@ -1,0 +1,136 @@
+// The cleanup benchmark: one package of BENCH_CLEANUP_VERSIONS versions (default 10,000), 20% of the
+// images multi-arch (index + 2 platforms + 2 attestation manifests), half the images tagged, in the
+// local GHCR emulator (real docker-registry behind it). Reports planning time (pure planner, median of
+// 5), then a dry run and a real run: GitHub API calls against pages + deletions, registry requests, time.
+import {GH_TOKEN, startGhcr} from '../test/helpers/ghcr.js';
+import {GhcrImages} from '../test/helpers/ghcr-images.js';
+import {compilePolicy} from '../src/shared/cleanup/policy.js';
+import {planCleanup} from '../src/shared/cleanup/plan.js';
+import {manifestFacts} from '../src/shared/cleanup/manifests.js';
+import {runCleanup} from '../src/shared/cleanup/run.js';
+import {ManifestState} from '../src/shared/cleanup/model.js';
+import {mapLimit} from '../src/shared/registry/limit.js';
+import {Logger} from '../src/shared/log.js';
+
+const target = Number(process.env.BENCH_CLEANUP_VERSIONS || 10000);
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const quiet: Logger = {
+  info: () => undefined,
+  warning: () => undefined,
+  debug: () => undefined,
+  group: (_n, fn) => fn()
+};
+
+const emu = await startGhcr();
+if (!emu) throw new Error('docker-registry is needed: run scripts/setup.sh');
+const p = new GhcrImages(emu, 'acme', 'big');
+const seedStart = Date.now();
+// Shared blobs, distinct manifests (an annotation makes each unique): the registry work is the manifests.
+const base = await p.platform('base', 'linux/amd64', 256);
+const raw = JSON.parse(base.body.toString()) as Record<string, unknown>;
+const manifest = (n: string): Promise<{digest: string; body: Buffer}> =>
+  p.manifest({...raw, annotations: {n}}, OCI_MANIFEST);
+let versions = 0;
+let image = 0;
+const jobs: Array<() => Promise<void>> = [];
+while (versions < target) {
+  const i = image++;
+  const multi = i % 5 === 0;
+  const tag = i % 2 === 0 ? `build-${i}` : undefined;
+  versions += multi ? 5 : 1;
+  jobs.push(async () => {
+    if (!multi) {
+      const m = await manifest(`single-${i}`);
+      if (tag) await p.client.putManifest(p.repo, tag, m.body, OCI_MANIFEST);
+      return;
+    }
+    const kids = await Promise.all([0, 1, 2, 3].map(k => manifest(`multi-${i}-${k}`)));
+    const index = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: kids.map((k, j) => ({
+        mediaType: OCI_MANIFEST,
+        digest: k.digest,
+        size: k.body.length,
+        platform: j < 2 ? {os: 'linux', architecture: j ? 'arm64' : 'amd64'} : {os: 'unknown', architecture: 'unknown'},
+        ...(j >= 2
+          ? {
+              annotations: {
+                'vnd.docker.reference.type': 'attestation-manifest',
+                'vnd.docker.reference.digest': kids[j - 2].digest
+              }
+            }
+          : {})
+      }))
+    };
+    await p.manifest(index, OCI_INDEX, tag);
+  });
+}
+await mapLimit(jobs, 16, j => j());
+const seeded = emu.active(p.repo);
+console.log(
+  `\ncleanup: ${seeded.length} versions, ${image} images (20% multi-arch), seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`
+);
+
+const policyInputs = {
+  keepNTagged: 100,
+  deleteTags: [],
+  excludeTags: [],
+  useRegex: false,
+  deleteUntagged: true,
+  deleteOrphans: true,
+  deleteGhosts: false,
+  deletePartial: false,
+  ephemeral: []
+};
+const policy = compilePolicy(policyInputs);
+
+// Planning alone, on the package's real versions and manifests.
+const manifests = new Map<string, ManifestState>();
+for (const v of seeded) manifests.set(v.name, manifestFacts(v.name, v.body, v.mediaType));
+const list = seeded.map(v => ({id: v.id, digest: v.name, tags: v.tags, createdAt: v.created_at}));
+const times: number[] = [];
+let planned = 0;
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  const plan = planCleanup({versions: list, manifests, policy, now: Date.now(), complete: true});
+  times.push(performance.now() - t0);
+  planned = plan.deleteOrder.length;
+}
+const median = [...times].sort((a, b) => a - b)[2];
+console.log(
+  `planning (pure, median of 5)   ${median.toFixed(0).padStart(8)} ms   target < 2000 ms; ${planned} versions to delete`
+);
+
+const common = {
+  owner: 'acme',
+  packages: ['big'],
+  token: GH_TOKEN,
+  apiUrl: emu.apiUrl,
+  registry: emu.host,
+  username: 'bench',
+  policy,
+  deletesPerMinute: 100000,
+  concurrency: 16,
+  verify: false,
+  recheck: true,
+  now: Date.now(),
+  env: process.env,
+  mask: () => undefined,
+  log: quiet
+};
+for (const dryRun of [true, false]) {
+  const calls0 = emu.calls.length;
+  const reg0 = emu.registryCalls;
+  const t0 = performance.now();
+  const res = await runCleanup({...common, dryRun});
+  const ms = performance.now() - t0;
+  const r = res.packages[0];
+  const calls = emu.calls.length - calls0;
+  const budget = r.pages + (dryRun ? 0 : r.deleted.length + r.alreadyGone);
+  console.log(
+    `${dryRun ? 'dry run' : 'real run'.padEnd(7)}  ${(ms / 1000).toFixed(1).padStart(6)} s   API calls ${calls} (owner lookup 1 + pages ${r.pages}${dryRun ? '' : ` + deletions ${r.deleted.length} + image re-checks ${calls - 1 - r.pages - r.deleted.length}`}; budget pages+deletions ${budget}), registry requests ${emu.registryCalls - reg0} (manifest reads ${r.manifestRequests}), ${dryRun ? 'would delete' : 'deleted'} ${r.deleted.length}`
+  );
+}
+await emu.stop();
