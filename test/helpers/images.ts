@@ -93,6 +93,27 @@ export class LayoutBuilder {
     return {...m, platform};
   }
 
+  /** One platform's image holding exactly the given files (one gzip layer). */
+  imageWithFiles(
+    platform: {os: string; architecture: string; variant?: string},
+    files: Array<{name: string; data: Buffer}>
+  ): Desc {
+    const raw = tar(files);
+    const layer = this.blob(zlib.gzipSync(raw, {level: 1}), 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const config = this.json(
+      {
+        architecture: platform.architecture,
+        os: platform.os,
+        variant: platform.variant,
+        rootfs: {type: 'layers', diff_ids: [`sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`]},
+        config: {}
+      },
+      'application/vnd.oci.image.config.v1+json'
+    );
+    const m = this.json({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer]}, OCI_MANIFEST);
+    return {...m, platform};
+  }
+
   index(manifests: Desc[]): Desc {
     return this.json({schemaVersion: 2, mediaType: OCI_INDEX, manifests}, OCI_INDEX);
   }

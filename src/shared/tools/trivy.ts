@@ -1,0 +1,97 @@
+import {execOk} from '../exec.js';
+import {ToolSpec} from './install.js';
+
+/** The trivy release the scan action pins by default (input trivy-version overrides it). */
+export const TRIVY_VERSION = 'v0.76.0';
+
+const ARCH: Record<string, string> = {x64: '64bit', arm64: 'ARM64', arm: 'ARM', ppc64: 'PPC64LE', s390x: 's390x'};
+const OS: Record<string, string> = {linux: 'Linux', darwin: 'macOS', freebsd: 'FreeBSD', win32: 'windows'};
+
+export const TRIVY: ToolSpec = {
+  name: 'trivy',
+  versionInput: 'trivy-version',
+  pathInput: 'trivy-path',
+  // JSON schema 2 with Status and the --download-db-only / repository-list flags we rely on.
+  minimum: '0.50.0',
+  releasesUrl: 'https://github.com/aquasecurity/trivy/releases/download',
+  releasesUrlEnv: 'REGISTRY_ACTIONS_TRIVY_RELEASES_URL',
+  asset: (version, platform, arch) => {
+    const v = version.replace(/^v/, '');
+    const ext = platform === 'win32' ? 'zip' : 'tar.gz';
+    return {
+      file: `trivy_${v}_${OS[platform] ?? platform}-${ARCH[arch] ?? arch}.${ext}`,
+      checksums: `trivy_${v}_checksums.txt`,
+      binaryInArchive: 'trivy'
+    };
+  },
+  version: async (binary, env) => {
+    const out = (await execOk({command: binary, args: ['version', '--format', 'json'], env, timeoutMs: 30000})).stdout;
+    const v = (JSON.parse(out) as {Version?: string}).Version;
+    if (!v) throw new Error('trivy version printed no Version');
+    return v;
+  }
+};
+
+/** Flags that keep trivy from reaching out on its own: we manage the DB, checks and telemetry. */
+export const OFFLINE_FLAGS = [
+  '--skip-db-update',
+  '--skip-java-db-update',
+  '--skip-check-update',
+  '--skip-version-check',
+  '--disable-telemetry'
+];
+
+export interface TrivyScanArgs {
+  /** A registry reference (repo@digest) or an OCI layout directory (input: true). */
+  target: string;
+  input: boolean;
+  cacheDir: string;
+  output: string;
+  scanners: string[];
+  insecure: boolean;
+  timeout: string;
+}
+
+/** `trivy image` arguments: one scan to JSON, every severity, no gate (ours decides). Pure. */
+export function trivyScanArgs(o: TrivyScanArgs): string[] {
+  return [
+    'image',
+    '--format',
+    'json',
+    '--output',
+    o.output,
+    '--cache-dir',
+    o.cacheDir,
+    ...OFFLINE_FLAGS,
+    '--offline-scan',
+    '--scanners',
+    o.scanners.join(','),
+    '--timeout',
+    o.timeout,
+    '--quiet',
+    ...(o.insecure ? ['--insecure'] : []),
+    ...(o.input ? ['--input', o.target] : [o.target])
+  ];
+}
+
+/** `trivy image --download-db-only` from one repository. Pure. */
+export function trivyDownloadArgs(o: {
+  cacheDir: string;
+  repository: string;
+  java: boolean;
+  insecure: boolean;
+}): string[] {
+  return [
+    'image',
+    o.java ? '--download-java-db-only' : '--download-db-only',
+    o.java ? '--java-db-repository' : '--db-repository',
+    o.repository,
+    '--cache-dir',
+    o.cacheDir,
+    '--skip-check-update',
+    '--skip-version-check',
+    '--disable-telemetry',
+    '--quiet',
+    ...(o.insecure ? ['--insecure'] : [])
+  ];
+}

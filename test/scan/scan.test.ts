@@ -1,0 +1,337 @@
+import {execFile} from 'node:child_process';
+import crypto from 'node:crypto';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {promisify} from 'node:util';
+import {Ajv2020} from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import {RegistryClient} from '../../src/shared/registry/client.js';
+import {LayoutBuilder, tar} from '../helpers/images.js';
+import {Proxy, startProxy} from '../helpers/proxy.js';
+import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {TOOLS, requireTool} from '../helpers/tools.js';
+
+const trivy = requireTool('trivy');
+const dbFixture = requireTool('trivy-db-fixture', path.join(TOOLS, 'bin', 'trivy-db-fixture'));
+const ready = !!trivy && !!dbFixture && !!requireTool('docker-registry') && !!requireTool('skopeo');
+const maybe = ready ? test : test.skip;
+
+let reg: Registry;
+let mirror: Registry;
+let limited: Proxy;
+let layout: string;
+let indexDigest: string;
+let amd64: string;
+let arm64: string;
+let work: string;
+
+/** The test DB: openssl (libcrypto3) HIGH fixed in 3.1.5-r0, busybox CRITICAL only below 1.36.1-r10, zlib MEDIUM unfixed. */
+const DB_SPEC = {
+  sources: [
+    {
+      bucket: 'alpine 3.19',
+      id: 'alpine',
+      name: 'Alpine Secdb',
+      url: 'https://secdb.alpinelinux.org/',
+      advisories: [
+        {package: 'openssl', id: 'CVE-2026-1111', fixed: '3.1.5-r0'},
+        {package: 'busybox', id: 'CVE-2026-2222', fixed: '1.36.1-r10'},
+        {package: 'zlib', id: 'CVE-2026-3333', fixed: ''}
+      ]
+    }
+  ],
+  vulnerabilities: [
+    {id: 'CVE-2026-1111', severity: 'HIGH', title: 'libcrypto3: buffer overflow in the test fixture', source: 'alpine'},
+    {id: 'CVE-2026-2222', severity: 'CRITICAL', title: 'busybox: old bug', source: 'alpine'},
+    {id: 'CVE-2026-3333', severity: 'MEDIUM', title: 'zlib: no fix yet', source: 'alpine'}
+  ]
+};
+
+function apk(pkgs: Array<[string, string, string]>): Buffer {
+  return Buffer.from(
+    pkgs
+      .map(
+        ([name, version, origin]) =>
+          `C:Q1${crypto.createHash('sha1').update(name).digest('base64')}\nP:${name}\nV:${version}\nA:x86_64\nS:100\nI:200\nT:${name}\nU:https://example.org\nL:MIT\no:${origin}\nm:Test\nt:1700000000\nc:abc\n\n`
+      )
+      .join('')
+  );
+}
+
+function alpineFiles(openssl: string): Array<{name: string; data: Buffer}> {
+  return [
+    {name: 'etc/alpine-release', data: Buffer.from('3.19.1\n')},
+    {name: 'etc/os-release', data: Buffer.from('NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\n')},
+    {
+      name: 'lib/apk/db/installed',
+      data: apk([
+        ['libcrypto3', openssl, 'openssl'],
+        ['busybox', '1.36.1-r15', 'busybox'],
+        ['zlib', '1.3.1-r0', 'zlib']
+      ])
+    }
+  ];
+}
+
+/** Builds the DB with trivy-db's own packages and pushes it as trivy's OCI artifact (tag 2). */
+async function pushDb(host: string, repo: string): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trivy-db-'));
+  fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(DB_SPEC));
+  await promisify(execFile)(dbFixture as string, [path.join(dir, 'spec.json'), path.join(dir, 'out')]);
+  const layer = zlib.gzipSync(
+    tar([
+      {name: 'trivy.db', data: fs.readFileSync(path.join(dir, 'out', 'trivy.db'))},
+      {name: 'metadata.json', data: fs.readFileSync(path.join(dir, 'out', 'metadata.json'))}
+    ])
+  );
+  const client = new RegistryClient({registry: host, credential: async () => ({kind: 'anonymous'})});
+  const put = async (data: Buffer): Promise<string> => {
+    const digest = `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
+    await client.putUpload(repo, await client.startUpload(repo), digest, data.length, data);
+    return digest;
+  };
+  const config = Buffer.from('{}');
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {mediaType: 'application/vnd.aquasec.trivy.config.v1+json', digest: await put(config), size: config.length},
+    layers: [
+      {
+        mediaType: 'application/vnd.aquasec.trivy.db.layer.v1.tar+gzip',
+        digest: await put(layer),
+        size: layer.length,
+        annotations: {'org.opencontainers.image.title': 'db.tar.gz'}
+      }
+    ]
+  };
+  await client.putManifest(repo, '2', Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+}
+
+const scan = (
+  inputs: Record<string, string>,
+  cacheDir = fs.mkdtempSync(path.join(work, 'cache-'))
+): Promise<ActionRun> =>
+  runBundledAction('scan', {
+    'db-repository': `${reg.host}/trivy-db:2`,
+    'cache-dir': cacheDir,
+    cache: 'false',
+    'trivy-path': trivy as string,
+    ...inputs
+  });
+
+beforeAll(async () => {
+  if (!ready) return;
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'scan-test-'));
+  [reg, mirror] = (await Promise.all([startRegistry('none'), startRegistry('none')])) as Registry[];
+  limited = await startProxy(mirror.url);
+  await pushDb(reg.host, 'trivy-db');
+  await pushDb(mirror.host, 'trivy-db');
+  const b = new LayoutBuilder();
+  const a = b.imageWithFiles({os: 'linux', architecture: 'amd64'}, alpineFiles('3.1.4-r0'));
+  const r = b.imageWithFiles({os: 'linux', architecture: 'arm64'}, alpineFiles('3.1.5-r0'));
+  const index = b.index([a, r]);
+  b.tag(index, 'v1');
+  layout = b.dir;
+  [indexDigest, amd64, arm64] = [index.digest, a.digest, r.digest];
+  await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${reg.host}/app:v1`]);
+}, 120000);
+
+afterAll(async () => {
+  await limited?.stop();
+  await Promise.all([reg, mirror].filter(Boolean).map(x => x.stop()));
+});
+
+interface TargetOut {
+  target: string;
+  platform: string;
+  passed: boolean;
+  counts: Record<string, number>;
+}
+
+describe('scan with real trivy, offline, on loopback', () => {
+  maybe(
+    'each platform is scanned by digest and reported; HIGH fails the gate naming the finding; SARIF validates',
+    async () => {
+      const run = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'HIGH'});
+      expect(run.code).toBe(1);
+      expect(run.outputs.db).toBe('download');
+      const targets = JSON.parse(run.outputs.targets) as TargetOut[];
+      expect(targets.map(t => [t.target, t.platform, t.passed])).toEqual([
+        [`${reg.host}/app@${amd64}`, 'linux/amd64', false],
+        [`${reg.host}/app@${arm64}`, 'linux/arm64', true]
+      ]);
+      expect(targets[0].counts).toEqual(expect.objectContaining({HIGH: 1, MEDIUM: 1, CRITICAL: 0}));
+      expect(targets[1].counts).toEqual(expect.objectContaining({HIGH: 0, MEDIUM: 1}));
+      expect(run.outputs.result).toBe('fail');
+      expect(run.outputs.high).toBe('1');
+      const errors = errorLines(run);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('CVE-2026-1111 HIGH libcrypto3 3.1.4-r0 (fixed in 3.1.5-r0)');
+      expect(errors[0]).not.toContain('scanner error');
+      expect(run.summary).toContain('libcrypto3');
+
+      // SARIF 2.1.0: valid against the schema, the gate's set (HIGH and above) and nothing else.
+      const sarif = JSON.parse(fs.readFileSync(run.outputs.sarif, 'utf8')) as {
+        runs: Array<{results: Array<{ruleId: string}>}>;
+      };
+      const schemaFile = path.join(ROOT, 'node_modules', '@microsoft', 'sarif-multitool-linux', 'sarif-2.1.0.json');
+      const ajv = new Ajv2020({strict: false, allErrors: true});
+      addFormats.default(ajv);
+      const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object);
+      expect(validate(sarif) ? [] : validate.errors).toEqual([]);
+      expect(sarif.runs.map(r => r.results.map(x => x.ruleId))).toEqual([['CVE-2026-1111'], []]);
+      const combined = JSON.parse(fs.readFileSync(run.outputs.json, 'utf8')) as {targets: Array<{findings: unknown[]}>};
+      expect(combined.targets[0].findings).toHaveLength(2);
+    }
+  );
+
+  maybe('CRITICAL passes; the second run uses the cached DB and downloads nothing', async () => {
+    const cacheDir = fs.mkdtempSync(path.join(work, 'cache-'));
+    const first = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL'}, cacheDir);
+    expect({code: first.code, errors: errorLines(first), result: first.outputs.result, db: first.outputs.db}).toEqual({
+      code: 0,
+      errors: [],
+      result: 'pass',
+      db: 'download'
+    });
+    // No repository can answer now: a download attempt would fail the step.
+    const second = await scan(
+      {targets: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL', 'db-repository': '127.0.0.1:9/none:2'},
+      cacheDir
+    );
+    expect({code: second.code, db: second.outputs.db, result: second.outputs.result}).toEqual({
+      code: 0,
+      db: 'local',
+      result: 'pass'
+    });
+  });
+
+  maybe(
+    'ignore files: a .trivyignore entry ignores; an expired YAML entry stops ignoring and is reported',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(work, 'ignores-'));
+      fs.writeFileSync(
+        path.join(dir, '.trivyignore'),
+        '# accepted until the base image moves\nCVE-2026-1111 exp:2999-01-01 # waiting for 3.19.2\n'
+      );
+      fs.writeFileSync(
+        path.join(dir, 'ignore.yaml'),
+        'vulnerabilities:\n  - id: CVE-2026-3333\n    reason: no fix upstream\n    expires: 2020-01-01\n'
+      );
+      const run = await scan({
+        targets: `${reg.host}/app:v1`,
+        platforms: 'linux/amd64',
+        'severity-threshold': 'MEDIUM',
+        'ignore-files': `${path.join(dir, '.trivyignore')}\n${path.join(dir, 'ignore.yaml')}`
+      });
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.outputs.targets)).toHaveLength(1);
+      expect(errorLines(run)[0]).toContain('CVE-2026-3333 MEDIUM zlib');
+      expect(errorLines(run)[0]).not.toContain('CVE-2026-1111');
+      expect(JSON.parse(run.outputs['expired-ignores'])).toEqual([
+        expect.objectContaining({id: 'CVE-2026-3333', expires: '2020-01-01', reason: 'no fix upstream'})
+      ]);
+      expect(run.stdout).toContain('::warning::');
+      expect(run.stdout).toMatch(/ignore entry for CVE-2026-3333 expired on 2020-01-01/);
+      // ignore-unfixed leaves zlib out too: the gate passes.
+      const unfixed = await scan({
+        targets: `${reg.host}/app:v1`,
+        'severity-threshold': 'MEDIUM',
+        'ignore-unfixed': 'true',
+        'ignore-files': path.join(dir, '.trivyignore')
+      });
+      expect({code: unfixed.code, result: unfixed.outputs.result}).toEqual({code: 0, result: 'pass'});
+    }
+  );
+
+  maybe('an OCI layout is scanned before anything is pushed, one platform at a time', async () => {
+    const run = await scan({targets: `oci:${layout}:v1`, platforms: 'linux/arm64', 'severity-threshold': 'HIGH'});
+    expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+    expect(JSON.parse(run.outputs.targets)).toEqual([
+      expect.objectContaining({digest: arm64, platform: 'linux/arm64', passed: true})
+    ]);
+    expect(indexDigest).toMatch(/^sha256:/);
+  });
+});
+
+describe('scan: DB and scanner failures are never mistaken for findings', () => {
+  maybe('a rate-limited first mirror: the next repository serves the DB', async () => {
+    limited.rules.push({
+      path: /.*/,
+      fault: {kind: 'status', status: 503, body: '{"errors":[{"code":"UNAVAILABLE"}]}'},
+      times: 1000
+    });
+    try {
+      const run = await scan({
+        targets: `${reg.host}/app:v1`,
+        'severity-threshold': 'CRITICAL',
+        'db-repository': `${limited.host}/trivy-db:2\n${reg.host}/trivy-db:2`
+      });
+      expect({code: run.code, db: run.outputs.db, errors: errorLines(run)}).toEqual({
+        code: 0,
+        db: 'download',
+        errors: []
+      });
+      expect(run.stdout).toContain(`${limited.host}/trivy-db:2 failed`);
+      expect(run.stdout).toContain(`from ${reg.host}/trivy-db:2`);
+    } finally {
+      limited.rules.length = 0;
+    }
+  });
+
+  maybe('every DB repository failing is a DB error, with no result', async () => {
+    limited.rules.push({
+      path: /.*/,
+      fault: {
+        kind: 'status',
+        status: 429,
+        headers: {'retry-after': '0'},
+        body: '{"errors":[{"code":"TOOMANYREQUESTS"}]}'
+      },
+      times: 1000
+    });
+    try {
+      const run = await scan({targets: `${reg.host}/app:v1`, 'db-repository': `${limited.host}/trivy-db:2`});
+      expect(run.code).toBe(1);
+      expect(errorLines(run)).toEqual([expect.stringContaining('This is a DB problem, not a finding')]);
+      expect(run.outputs.result).toBeUndefined();
+    } finally {
+      limited.rules.length = 0;
+    }
+  });
+
+  maybe('trivy failing on a target is a scanner error, not a finding', async () => {
+    const b = new LayoutBuilder();
+    const broken = b.blob(Buffer.from('this is not gzip'), 'application/vnd.oci.image.layer.v1.tar+gzip');
+    const config = b.json(
+      {architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: [broken.digest]}},
+      'application/vnd.oci.image.config.v1+json'
+    );
+    const m = b.json(
+      {schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [broken]},
+      'application/vnd.oci.image.manifest.v1+json'
+    );
+    b.tag(m, 'bad');
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${b.dir}:bad`, `docker://${reg.host}/broken:bad`]);
+    const run = await scan({targets: `${reg.host}/broken:bad`});
+    expect(run.code).toBe(1);
+    expect(errorLines(run)).toEqual([expect.stringContaining('This is a scanner error, not a finding')]);
+    expect(run.outputs.result).toBeUndefined();
+  });
+
+  maybe('bad input names the input and the fix', async () => {
+    const threshold = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'SEVERE'});
+    expect(errorLines(threshold)).toEqual([expect.stringContaining('severity-threshold: "SEVERE" is not one of')]);
+    const ignore = await scan({targets: `${reg.host}/app:v1`, 'ignore-files': '/nonexistent/.trivyignore'});
+    expect(errorLines(ignore)).toEqual([
+      expect.stringContaining('ignore-files: /nonexistent/.trivyignore cannot be read')
+    ]);
+    const missing = await scan({targets: `${reg.host}/app:nope`});
+    expect(errorLines(missing)).toEqual([expect.stringContaining(`${reg.host}/app:nope: not found`)]);
+    expect(missing.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
