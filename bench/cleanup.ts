@@ -104,6 +104,7 @@ console.log(
 );
 
 const common = {
+  backend: 'ghcr' as const,
   owner: 'acme',
   packages: ['big'],
   token: GH_TOKEN,

@@ -80,7 +80,7 @@ export class GhcrImages {
   async image(
     seed: string,
     tags: string[],
-    opts: {platforms?: string[]; attestations?: boolean; reuse?: Pushed[]} = {}
+    opts: {platforms?: string[]; attestations?: boolean; reuse?: Pushed[]; created?: string} = {}
   ): Promise<Pushed> {
     const platforms = opts.platforms ?? ['linux/amd64', 'linux/arm64'];
     const kids = opts.reuse ?? (await Promise.all(platforms.map(p => this.platform(`${seed}-${p}`, p))));
@@ -107,7 +107,12 @@ export class GhcrImages {
         children.push(a.digest);
       }
     }
-    const index = {schemaVersion: 2, mediaType: OCI_INDEX, manifests: descs};
+    const index = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: descs,
+      ...(opts.created ? {annotations: {'org.opencontainers.image.created': opts.created}} : {})
+    };
     const pushed = await this.manifest(index, OCI_INDEX, tags[0]);
     for (const t of tags.slice(1)) await this.client.putManifest(this.repo, t, pushed.body, OCI_INDEX);
     return {...pushed, children};

@@ -3,6 +3,7 @@ import {coreLogger, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
 import {compilePolicy} from '../../shared/cleanup/policy.js';
+import {loginMap, parseLogins} from '../../shared/push/destinations.js';
 import {CleanupResult, runCleanup} from '../../shared/cleanup/run.js';
 import {now} from '../../shared/time.js';
 
@@ -46,12 +47,17 @@ async function summary(res: CleanupResult, dryRun: boolean): Promise<void> {
 }
 
 export async function main(): Promise<void> {
+  const backend = (core.getInput('backend') || 'ghcr').trim();
+  if (backend !== 'ghcr' && backend !== 'oci') throw new UserError(`backend: "${backend}" is not one of ghcr, oci.`);
   const token = core.getInput('token');
   if (token) core.setSecret(token);
-  if (!token) throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
+  if (!token && backend === 'ghcr') {
+    throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
+  }
+  const logins = loginMap(parseLogins(getMultiline('logins'), 'logins'), process.env, s => core.setSecret(s), 'logins');
   const repository = core.getInput('repository') || process.env.GITHUB_REPOSITORY || '';
   const owner = core.getInput('owner') || process.env.GITHUB_REPOSITORY_OWNER || repository.split('/')[0];
-  if (!owner) throw new UserError('owner: give the user or organisation that owns the packages.');
+  if (!owner && backend === 'ghcr') throw new UserError('owner: give the user or organisation that owns the packages.');
   const packages = list('packages');
   if (packages.length === 0 && repository) packages.push(repository.split('/')[1]);
   if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
@@ -73,6 +79,8 @@ export async function main(): Promise<void> {
   const dryRun = parseBoolean('dry-run', core.getInput('dry-run'), false);
   core.info(`policy: ${policy.describe.join('; ')}${dryRun ? ' (dry run)' : ''}`);
   const res = await runCleanup({
+    backend,
+    logins,
     owner,
     packages,
     token,

@@ -6,6 +6,7 @@ import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
 import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
+import {CleanupBackend} from './oci-backend.js';
 
 const GitHub = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHub>;
@@ -115,13 +116,30 @@ export function packageError(pkg: string, err: unknown): string {
 }
 
 /** One GHCR container package through the Packages REST API. */
-export class GhcrPackage {
+export class GhcrPackage implements CleanupBackend {
   constructor(
     private readonly octokit: GitHubClient,
     private readonly kind: OwnerKind,
     readonly owner: string,
     readonly name: string
   ) {}
+
+  get repository(): string {
+    return `${this.owner}/${this.name}`.toLowerCase();
+  }
+
+  /** The throwaway manifest's version appears in the listing shortly after the push: find it, delete it. */
+  async deleteThrowaway(digest: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = (await this.newest()).find(v => v.digest === digest);
+      if (found) {
+        await this.deleteVersion(found.id);
+        return;
+      }
+      await new Promise(r => setTimeout(r, 1000 * (attempt + 1)));
+    }
+    throw new UserError(`the package version of the throwaway manifest ${digest} did not appear; delete it by hand.`);
+  }
 
   private get base(): string {
     return `/${this.kind}/{owner}/packages/container/{name}/versions`;

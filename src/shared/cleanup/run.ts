@@ -3,7 +3,7 @@ import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
 import {Clients} from '../registry/clients.js';
 import {RegistryClient} from '../registry/client.js';
-import {Mask} from '../registry/credentials.js';
+import {Mask, RegistryLogin} from '../registry/credentials.js';
 import {sha256} from '../registry/digest.js';
 import {mapLimit} from '../registry/limit.js';
 import {MEDIA} from '../registry/media.js';
@@ -18,6 +18,7 @@ import {
   repositoryState
 } from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
+import {CleanupBackend, OciRepositoryBackend} from './oci-backend.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Policy} from './policy.js';
@@ -26,6 +27,10 @@ export interface CleanupOptions {
   owner: string;
   packages: string[];
   token: string;
+  /** ghcr: GitHub's Packages API; oci: any registry's OCI API (tags, manifests, DELETE). */
+  backend: 'ghcr' | 'oci';
+  /** Registry logins for the oci backend. */
+  logins?: Map<string, RegistryLogin>;
   /** GitHub REST API base (GitHub Enterprise Server: https://HOST/api/v3). */
   apiUrl: string;
   /** The container registry host (ghcr.io, or containers.HOST on GHES). */
@@ -84,14 +89,9 @@ export interface CleanupResult {
 
 const report = (d: Decision): VersionReport => ({id: d.id, digest: d.digest, tags: d.tags, reason: d.reason});
 
-/** Removes tags from an image without deleting it: a throwaway manifest takes the tags, then that version is deleted. */
-async function untag(
-  client: RegistryClient,
-  repository: string,
-  pkg: GhcrPackage,
-  tags: string[],
-  log: Logger
-): Promise<void> {
+/** Removes tags from an image without deleting it: a throwaway manifest takes the tags, then it is deleted. */
+async function untag(client: RegistryClient, backend: CleanupBackend, tags: string[], log: Logger): Promise<void> {
+  const repository = backend.repository;
   const empty = Buffer.from('{}');
   const emptyDigest = sha256(empty);
   if ((await client.headBlob(repository, emptyDigest)) === undefined) {
@@ -111,18 +111,12 @@ async function untag(
   );
   const digest = sha256(body);
   for (const tag of tags) await client.putManifest(repository, tag, body, MEDIA.ociManifest);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const found = (await pkg.newest()).find(v => v.digest === digest);
-    if (found) {
-      await pkg.deleteVersion(found.id);
-      log.debug(`untagged ${tags.join(', ')} through throwaway version ${found.id}`);
-      return;
-    }
-    await new Promise(r => setTimeout(r, 1000 * (attempt + 1)));
+  try {
+    await backend.deleteThrowaway(digest);
+  } catch (err) {
+    throw new UserError(`${tags.join(', ')} now point at the throwaway manifest ${digest}: ${errorMessage(err)}`);
   }
-  throw new UserError(
-    `${tags.join(', ')} now point at a throwaway manifest (${digest}) whose package version did not appear; delete that version by hand.`
-  );
+  log.debug(`untagged ${tags.join(', ')} through throwaway manifest ${digest}`);
 }
 
 /** Walks a tag completely (index, platforms, blobs by HEAD); a description of what is broken, or undefined. */
@@ -163,7 +157,7 @@ interface PackageContext {
   state?: {openPullRequests: Set<number>; branches: Set<string>};
 }
 
-async function cleanPackage(pkg: GhcrPackage, ctx: PackageContext): Promise<PackageReport> {
+async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
   const {opts} = ctx;
   const rep: PackageReport = {
     package: pkg.name,
@@ -179,9 +173,9 @@ async function cleanPackage(pkg: GhcrPackage, ctx: PackageContext): Promise<Pack
     pages: 0,
     manifestRequests: 0
   };
-  const repository = `${opts.owner}/${pkg.name}`.toLowerCase();
+  const repository = pkg.repository;
   const client = ctx.clients.get(opts.registry);
-  let listing: Awaited<ReturnType<GhcrPackage['listVersions']>>;
+  let listing: Awaited<ReturnType<CleanupBackend['listVersions']>>;
   try {
     listing = await pkg.listVersions();
   } catch (err) {
@@ -217,7 +211,7 @@ async function cleanPackage(pkg: GhcrPackage, ctx: PackageContext): Promise<Pack
 
   for (const u of [...rep.untagged]) {
     try {
-      await untag(client, repository, pkg, u.removed, opts.log);
+      await untag(client, pkg, u.removed, opts.log);
     } catch (err) {
       rep.untagged = rep.untagged.filter(x => x !== u);
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
@@ -296,12 +290,29 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
     deletesPerMinute: opts.deletesPerMinute,
     log: opts.log
   });
+  const oci = opts.backend === 'oci';
   const clients = new Clients(
     {env: opts.env, mask: opts.mask, log: opts.log, retry: DEFAULT_RETRY, concurrency: opts.concurrency},
-    new Map([[opts.registry, {provider: 'basic', username: opts.username, password: opts.token}]])
+    oci
+      ? (opts.logins ?? new Map())
+      : new Map([[opts.registry, {provider: 'basic', username: opts.username, password: opts.token}]])
   );
-  const kind = await ownerKind(octokit, opts.owner);
-  const names = await matchPackages(octokit, kind, opts.owner, opts.packages);
+  let backendFor: (name: string) => CleanupBackend;
+  let names: string[];
+  if (oci) {
+    const wild = opts.packages.filter(p => /[*?]/.test(p));
+    if (wild.length) {
+      throw new UserError(
+        `packages: wildcards (${wild.join(', ')}) need GHCR's package listing; with backend: oci name the repositories.`
+      );
+    }
+    names = opts.packages;
+    backendFor = name => new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency);
+  } else {
+    const kind = await ownerKind(octokit, opts.owner);
+    names = await matchPackages(octokit, kind, opts.owner, opts.packages);
+    backendFor = name => new GhcrPackage(octokit, kind, opts.owner, name);
+  }
   if (names.length === 0)
     throw new UserError(`packages: nothing matches ${opts.packages.join(', ')} for ${opts.owner}.`);
   let state: PackageContext['state'];
@@ -318,7 +329,7 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   }
   const ctx: PackageContext = {opts, clients, cache: new Map(), state};
   const packages = await mapLimit(names, 3, async name => {
-    const pkg = new GhcrPackage(octokit, kind, opts.owner, name);
+    const pkg = backendFor(name);
     try {
       return await cleanPackage(pkg, ctx);
     } catch (err) {

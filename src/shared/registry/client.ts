@@ -309,6 +309,24 @@ export class RegistryClient {
     return res.headers.get('docker-content-digest') ?? '';
   }
 
+  /** Deletes a manifest by digest (and with it every tag on it): 'deleted', or 'gone' when it was not there. */
+  async deleteManifest(repository: string, digest: string): Promise<'deleted' | 'gone'> {
+    const res = await this.request({
+      method: 'DELETE',
+      repository,
+      path: `manifests/${digest}`,
+      scopes: [scope(repository, ['pull', 'push', 'delete'])],
+      ok: [404, 405]
+    });
+    await res.body?.cancel();
+    if (res.status === 405) {
+      throw new UserError(
+        `${this.registry}/${repository}: the registry does not allow deleting manifests (HTTP 405); enable deletes (distribution: storage.delete.enabled: true).`
+      );
+    }
+    return res.status === 404 ? 'gone' : 'deleted';
+  }
+
   /** The blob's size when the repository has it, undefined when not. */
   async headBlob(repository: string, digest: string, scopes?: string[]): Promise<number | undefined> {
     const res = await this.request({

@@ -1,0 +1,146 @@
+import {errorMessage} from '../errors.js';
+import {RegistryClient} from '../registry/client.js';
+import {mapLimit} from '../registry/limit.js';
+import {manifestFacts} from './manifests.js';
+import {PackageVersion} from './model.js';
+
+/** Where versions live and how one is deleted: GHCR's Packages API, or a registry's OCI API. */
+export interface CleanupBackend {
+  /** The package or repository, for reports. */
+  readonly name: string;
+  /** The repository path in the registry. */
+  readonly repository: string;
+  listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}>;
+  /** The version as it is now (undefined: gone), for the re-check before a delete. */
+  getVersion(id: number): Promise<PackageVersion | undefined>;
+  deleteVersion(id: number): Promise<'deleted' | 'gone'>;
+  /** Deletes the throwaway manifest that took the tags being removed. */
+  deleteThrowaway(digest: string): Promise<void>;
+}
+
+/**
+ * Any registry with the OCI distribution API and deletes enabled (distribution, Harbor, Artifact
+ * Registry): versions are the tagged manifests, plus what they reference (platform manifests,
+ * attestation manifests, referrers), since untagged manifests cannot be listed. Creation times come
+ * from the org.opencontainers.image.created annotation or the image config.
+ */
+export class OciRepositoryBackend implements CleanupBackend {
+  private byId = new Map<number, PackageVersion>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    readonly repository: string,
+    private readonly concurrency = 8
+  ) {}
+
+  get name(): string {
+    return this.repository;
+  }
+
+  private async created(body: Buffer): Promise<string | undefined> {
+    const m = JSON.parse(body.toString('utf8')) as {
+      annotations?: Record<string, string>;
+      config?: {digest: string; mediaType?: string};
+    };
+    const annotated = m.annotations?.['org.opencontainers.image.created'];
+    if (annotated) return annotated;
+    if (!m.config || !/config/.test(m.config.mediaType ?? '')) return undefined;
+    try {
+      const res = await this.client.getBlob(this.repository, m.config.digest);
+      const config = (await res.json()) as {created?: string};
+      return config.created;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
+    let tags: string[];
+    try {
+      tags = await this.client.listTags(this.repository);
+    } catch (err) {
+      return {
+        versions: [],
+        complete: false,
+        pages: 1,
+        error: `${this.repository}: tags could not be listed (${errorMessage(err)})`
+      };
+    }
+    const byDigest = new Map<string, {tags: string[]; body?: Buffer; mediaType?: string}>();
+    let complete = true;
+    await mapLimit(tags, this.concurrency, async tag => {
+      try {
+        const m = await this.client.getManifest(this.repository, tag);
+        if (!m) return;
+        const entry = byDigest.get(m.digest) ?? {tags: [], body: m.body, mediaType: m.mediaType};
+        entry.tags.push(tag);
+        byDigest.set(m.digest, entry);
+      } catch {
+        complete = false;
+      }
+    });
+    // What the tagged manifests reference is part of the package too (it can only be found this way).
+    const queue = [...byDigest.entries()];
+    for (let i = 0; i < queue.length; i++) {
+      const [digest, entry] = queue[i];
+      const facts = entry.body ? manifestFacts(digest, entry.body, entry.mediaType) : undefined;
+      for (const c of facts?.children ?? []) {
+        if (byDigest.has(c.digest)) continue;
+        const child = await this.client.getManifest(this.repository, c.digest).catch(() => undefined);
+        if (!child) continue;
+        const e = {tags: [], body: child.body, mediaType: child.mediaType};
+        byDigest.set(c.digest, e);
+        queue.push([c.digest, e]);
+      }
+      for (const r of (await this.client.referrers(this.repository, digest).catch(() => undefined)) ?? []) {
+        if (byDigest.has(r.digest)) continue;
+        const ref = await this.client.getManifest(this.repository, r.digest).catch(() => undefined);
+        if (!ref) continue;
+        const e = {tags: [], body: ref.body, mediaType: ref.mediaType};
+        byDigest.set(r.digest, e);
+        queue.push([r.digest, e]);
+      }
+    }
+    const digests = [...byDigest.keys()].sort();
+    const createdOf = new Map<string, string | undefined>();
+    await mapLimit(digests, this.concurrency, async d => {
+      const body = byDigest.get(d)?.body;
+      createdOf.set(d, body ? await this.created(body) : undefined);
+    });
+    // An index without a date of its own takes its newest platform's.
+    for (const d of digests) {
+      if (createdOf.get(d)) continue;
+      const body = byDigest.get(d)?.body;
+      const kids = body
+        ? manifestFacts(d, body)
+            .children.map(c => createdOf.get(c.digest))
+            .filter((x): x is string => !!x)
+        : [];
+      createdOf.set(d, kids.sort().pop());
+    }
+    const versions = digests.map((digest, i) => ({
+      id: i + 1,
+      digest,
+      tags: (byDigest.get(digest)?.tags ?? []).sort(),
+      createdAt: createdOf.get(digest) ?? new Date(0).toISOString()
+    }));
+    this.byId = new Map(versions.map(v => [v.id, v]));
+    return {versions, complete, pages: 1};
+  }
+
+  async getVersion(id: number): Promise<PackageVersion | undefined> {
+    const v = this.byId.get(id);
+    if (!v) return undefined;
+    return (await this.client.headManifest(this.repository, v.digest)) ? v : undefined;
+  }
+
+  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+    const v = this.byId.get(id);
+    if (!v) return 'gone';
+    return this.client.deleteManifest(this.repository, v.digest);
+  }
+
+  async deleteThrowaway(digest: string): Promise<void> {
+    await this.client.deleteManifest(this.repository, digest);
+  }
+}

@@ -1,0 +1,65 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {GhcrEmulator} from '../helpers/ghcr.js';
+import {GhcrImages} from '../helpers/ghcr-images.js';
+import {Registry, manifestDigest, startRegistry} from '../helpers/registry.js';
+import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {requireTool} from '../helpers/tools.js';
+
+const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
+const maybe = ready ? test : test.skip;
+let reg: Registry;
+
+beforeAll(async () => {
+  if (ready) reg = (await startRegistry('none')) as Registry;
+});
+afterAll(async () => reg?.stop());
+
+/** The image helper speaks plain registry API, so it can fill any registry. */
+const images = (repo: string): GhcrImages => new GhcrImages({host: reg.host} as GhcrEmulator, 'team', repo);
+
+const cleanup = (repo: string, inputs: Record<string, string>): Promise<ActionRun> =>
+  runBundledAction('ghcr-cleanup', {
+    backend: 'oci',
+    'registry-url': reg.host,
+    packages: `team/${repo}`,
+    token: '',
+    ...inputs
+  });
+
+async function present(p: GhcrImages, digest: string): Promise<boolean> {
+  return (await p.client.headManifest(p.repo, digest)) !== undefined;
+}
+
+describe('cleanup on any OCI registry (backend: oci) with the same planner', () => {
+  maybe(
+    'keep-n-tagged removes old images with their platforms and signatures; dry run agrees; kept tags pull',
+    async () => {
+      const p = images('app');
+      const a = await p.image('a', ['v1'], {created: '2026-01-01T00:00:00Z', attestations: true});
+      const b = await p.image('b', ['v2'], {created: '2026-02-01T00:00:00Z'});
+      const sigB = await p.legacySignature(b.digest);
+      const c = await p.image('c', ['v3', 'latest'], {created: '2026-03-01T00:00:00Z'});
+      const sigC = await p.legacySignature(c.digest);
+      const dry = await cleanup('app', {'keep-n-tagged': '1', 'dry-run': 'true'});
+      expect({code: dry.code, errors: errorLines(dry)}).toEqual({code: 0, errors: []});
+      const planned = (JSON.parse(dry.outputs.deleted) as Array<{digest: string}>).map(d => d.digest).sort();
+      expect(planned).toEqual([a.digest, ...a.children, b.digest, ...b.children, sigB.digest].sort());
+      const run = await cleanup('app', {'keep-n-tagged': '1'});
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      expect((JSON.parse(run.outputs.deleted) as Array<{digest: string}>).map(d => d.digest).sort()).toEqual(planned);
+      for (const d of planned) expect(await present(p, d)).toBe(false);
+      for (const d of [c.digest, ...c.children, sigC.digest]) expect(await present(p, d)).toBe(true);
+      expect(await manifestDigest(`${reg.host}/team/app:v3`)).toBe(c.digest);
+    }
+  );
+
+  maybe('removing one tag keeps the image and its other tags', async () => {
+    const p = images('untag');
+    const img = await p.image('x', ['v1.0.0', 'latest', 'pr-9']);
+    const run = await cleanup('untag', {'delete-tags': 'pr-*'});
+    expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+    expect((await p.client.listTags(p.repo)).sort()).toEqual(['latest', 'v1.0.0']);
+    expect(await manifestDigest(`${reg.host}/team/untag:latest`)).toBe(img.digest);
+    for (const d of img.children) expect(await present(p, d)).toBe(true);
+  });
+});
