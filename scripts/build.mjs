@@ -8,6 +8,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const actions = fs
   .readdirSync(path.join(root, 'src', 'actions'))
   .filter(a => fs.existsSync(path.join(root, 'src', 'actions', a, 'index.ts')));
+// The command-line tool is bundled like an action (dist/cli), from src/cli.
+const entries = [...actions.map(a => ({name: a, dir: path.join('actions', a)})), {name: 'cli', dir: 'cli'}];
 // usage: build.mjs [--out DIR] [action …]   (--out builds elsewhere, for the dist freshness test)
 const argv = process.argv.slice(2);
 const outIdx = argv.indexOf('--out');
@@ -25,11 +27,11 @@ execFileSync(
   }
 );
 const ncc = path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
-for (const action of actions.filter(a => only.length === 0 || only.includes(a))) {
+for (const {name: action, dir} of entries.filter(e => only.length === 0 || only.includes(e.name))) {
   const out = path.join(distRoot, action);
   fs.rmSync(out, {recursive: true, force: true});
   for (const entry of ['index', 'post']) {
-    const src = path.join(libDir, 'actions', action, `${entry}.js`);
+    const src = path.join(libDir, dir, `${entry}.js`);
     if (!fs.existsSync(src)) continue;
     const target = entry === 'index' ? out : path.join(out, entry);
     execFileSync(

@@ -2,10 +2,16 @@
 export interface GitHubApi {
   apiUrl: string;
   token?: string;
+  /** Outside GitHub (GitLab CI, Azure DevOps, Jenkins, a laptop) there is no GitHub repository to ask. */
+  disabled?: boolean;
 }
 
 export function githubApiFromEnv(env: NodeJS.ProcessEnv, token?: string): GitHubApi {
-  return {apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''), token: token || undefined};
+  return {
+    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    token: token || undefined,
+    disabled: env.REGISTRY_ACTIONS_NO_GITHUB_API === 'true'
+  };
 }
 
 export async function githubGet<T>(api: GitHubApi, path: string, timeoutMs = 10000): Promise<T> {

@@ -28,13 +28,14 @@ const LIST = {ignoreComma: true, comment: '#'};
 
 async function repoInfo(api: GitHubApi, repository: string, env: NodeJS.ProcessEnv, log: Logger): Promise<RepoInfo> {
   if (!repository) return {};
+  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
+  if (api.disabled) return {name: repository.split('/').pop(), html_url: `${server}/${repository}`};
   try {
     return await githubGet<RepoInfo>(api, `/repos/${repository}`);
   } catch (err) {
     log.warning(
       `could not read repository data for ${repository} (${errorMessage(err)}); OCI labels use what the environment gives. Set github-token if the repository is private.`
     );
-    const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
     return {name: repository.split('/')[1], html_url: `${server}/${repository}`};
   }
 }
@@ -47,7 +48,7 @@ async function commitDate(
 ): Promise<Date> {
   const fromPayload = commitDateFromPayload(ctx.payload, ctx.sha);
   if (fromPayload) return fromPayload;
-  if (!ctx.sha || !ctx.repository) return fallback;
+  if (!ctx.sha || !ctx.repository || api.disabled) return fallback;
   try {
     const c = await githubGet<{commit?: {committer?: {date?: string}}}>(
       api,

@@ -1,0 +1,129 @@
+/** Command-line parsing for registry-actions: flags map one to one to the action inputs. Pure. */
+
+export interface InputSpec {
+  name: string;
+  description: string;
+  default?: string;
+  required?: boolean;
+}
+
+export interface CommandSpec {
+  command: string;
+  action: string;
+  summary: string;
+  /** Inputs the command sets itself (verify = sign with verify: true). */
+  fixed?: Record<string, string>;
+}
+
+export const COMMANDS: CommandSpec[] = [
+  {command: 'tag', action: 'tag', summary: 'derive tags, labels and annotations from the CI context'},
+  {command: 'push', action: 'push-multi', summary: 'copy an image, every platform by digest, to many registries'},
+  {command: 'sign', action: 'sign', summary: 'sign images by digest with cosign'},
+  {command: 'verify', action: 'sign', summary: 'verify cosign signatures of images', fixed: {verify: 'true'}},
+  {command: 'scan', action: 'scan', summary: 'scan images with trivy and gate on the findings'},
+  {command: 'cleanup', action: 'ghcr-cleanup', summary: 'apply retention policies to GHCR or any OCI registry'}
+];
+
+export class UsageError extends Error {}
+
+export interface Parsed {
+  values: Record<string, string>;
+  json: boolean;
+  verbose: boolean;
+  help: boolean;
+}
+
+/** The environment variable that gives an input's default: REGISTRY_ACTIONS_SEVERITY_THRESHOLD. */
+export const envName = (input: string): string => `REGISTRY_ACTIONS_${input.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
+/**
+ * Parses `--name value`, `--name=value`, and `--flag` alone (true) for a command's inputs. A repeated
+ * flag adds a line (multi-line inputs: destinations, tags). Unknown flags are usage errors.
+ */
+export function parseArgs(argv: string[], inputs: InputSpec[], command: string): Parsed {
+  const names = new Set(inputs.map(i => i.name));
+  const out: Parsed = {values: {}, json: false, verbose: false, help: false};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') out.json = true;
+    else if (a === '--verbose' || a === '-v') out.verbose = true;
+    else if (a === '--help' || a === '-h') out.help = true;
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (!names.has(name)) {
+        const near = [...names].filter(n => n.includes(name) || name.includes(n)).slice(0, 3);
+        throw new UsageError(
+          `${command}: unknown option --${name}${near.length ? ` (did you mean ${near.map(n => `--${n}`).join(', ')}?)` : ''}; see registry-actions ${command} --help`
+        );
+      }
+      let value: string;
+      if (eq > 0) value = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
+      else value = 'true';
+      out.values[name] = out.values[name] !== undefined ? `${out.values[name]}\n${value}` : value;
+    } else {
+      throw new UsageError(`${command}: unexpected argument "${a}"; options are written --name value`);
+    }
+  }
+  return out;
+}
+
+/** The inputs an action receives: flags, then REGISTRY_ACTIONS_* variables, then action.yml defaults. Pure. */
+export function resolveInputs(
+  inputs: InputSpec[],
+  given: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  fixed: Record<string, string> = {}
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const i of inputs) {
+    const fromEnv = env[envName(i.name)];
+    let v = given[i.name] ?? fromEnv;
+    if (v === undefined && i.default !== undefined) {
+      // Workflow expressions have no meaning outside Actions: ${{ github.token }} becomes $GITHUB_TOKEN.
+      v = /\$\{\{\s*github\.token\s*\}\}/.test(i.default) ? (env.GITHUB_TOKEN ?? '') : i.default;
+    }
+    if (v !== undefined) out[i.name] = v;
+  }
+  return {...out, ...fixed};
+}
+
+/** `--help` text for one command, from the action's inputs. Pure. */
+export function commandHelp(spec: CommandSpec, inputs: InputSpec[], outputs: InputSpec[]): string {
+  const lines = [
+    `registry-actions ${spec.command}: ${spec.summary}`,
+    '',
+    `Usage: registry-actions ${spec.command} [--<input> <value>]… [--json] [--verbose]`,
+    '',
+    'Options (each also read from the environment variable shown):'
+  ];
+  for (const i of inputs.filter(x => !(spec.fixed && x.name in spec.fixed))) {
+    lines.push(
+      `  --${i.name}${i.required ? ' (required)' : ''}  [${envName(i.name)}]${i.default !== undefined && i.default !== '' ? ` default: ${i.default}` : ''}`
+    );
+    lines.push(`      ${i.description}`);
+  }
+  lines.push('', 'Outputs (printed; with --json as one JSON object):');
+  for (const o of outputs) lines.push(`  ${o.name}: ${o.description}`);
+  lines.push(
+    '',
+    'A repeated option adds a line (multi-line inputs). Exit codes: 0 ok, 1 failed, 2 usage error, 3 scan gate failed (findings).'
+  );
+  return lines.join('\n');
+}
+
+export function usage(version: string): string {
+  return [
+    `registry-actions ${version}: tag, publish, sign, scan and clean up container images in any CI or on a laptop`,
+    '',
+    'Usage: registry-actions <command> [--<input> <value>]… [--json] [--verbose]',
+    '',
+    'Commands:',
+    ...COMMANDS.map(c => `  ${c.command.padEnd(8)} ${c.summary}`),
+    '',
+    "registry-actions <command> --help lists the command's options: the inputs of the GitHub Action of the same job.",
+    'CI context is read from GitHub Actions, GitLab CI, Azure DevOps, Jenkins or plain git.',
+    'Exit codes: 0 ok, 1 failed, 2 usage error, 3 scan gate failed (findings).'
+  ].join('\n');
+}
