@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {describe, expect, test} from '@jest/globals';
+import YAML from 'yaml';
+import {COMMANDS} from '../src/cli/args.js';
+import {ROOT} from './helpers/run-action.js';
+
+interface ActionYml {
+  inputs?: Record<string, {required?: boolean; default?: string}>;
+  outputs?: Record<string, unknown>;
+}
+const action = (name: string): ActionYml =>
+  YAML.parse(fs.readFileSync(path.join(ROOT, name, 'action.yml'), 'utf8')) as ActionYml;
+
+function files(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, dir), {withFileTypes: true})
+    .flatMap(e => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+interface Step {
+  id?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+}
+
+describe('example workflows use only inputs and outputs that exist', () => {
+  const workflows = [...files('examples/github'), '.github/workflows/release.yml', '.github/workflows/ci.yml'];
+  test.each(workflows)('%s', file => {
+    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as {jobs: Record<string, {steps: Step[]}>};
+    expect(Object.keys(doc.jobs).length).toBeGreaterThan(0);
+    for (const job of Object.values(doc.jobs)) {
+      const actions = new Map<string, string>();
+      for (const step of job.steps) {
+        const m = step.uses?.match(/^(?:org\/registry-actions\/|\.\/)([a-z-]+)(?:@v1)?$/);
+        if (!m) continue;
+        const spec = action(m[1]);
+        if (step.id) actions.set(step.id, m[1]);
+        for (const key of Object.keys(step.with ?? {}))
+          expect({file, action: m[1], input: key, known: key in (spec.inputs ?? {})}).toEqual(
+            expect.objectContaining({known: true})
+          );
+        for (const [name, i] of Object.entries(spec.inputs ?? {})) {
+          if (i.required)
+            expect({file, action: m[1], required: name, given: name in (step.with ?? {})}).toEqual(
+              expect.objectContaining({given: true})
+            );
+        }
+        // steps.<id>.outputs.<name> must name an output of that step's action.
+        for (const v of Object.values(step.with ?? {})) {
+          for (const ref of String(v).matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
+            const source = actions.get(ref[1]);
+            if (source)
+              expect({file, ref: ref[0], known: ref[2] in (action(source).outputs ?? {})}).toEqual(
+                expect.objectContaining({known: true})
+              );
+          }
+        }
+      }
+    }
+  });
+
+  test.each([...files('examples/gitlab'), ...files('examples/azure')])(
+    '%s: every registry-actions flag is an input of its command',
+    file => {
+      const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+      YAML.parse(text);
+      const calls = [...text.matchAll(/(?:registry-actions|\$REGISTRY_ACTIONS) (\w+)([^\n]*)/g)].filter(c =>
+        COMMANDS.some(x => x.command === c[1])
+      );
+      expect(calls.length).toBeGreaterThan(0);
+      for (const [, command, rest] of calls) {
+        const spec = COMMANDS.find(c => c.command === command);
+        const inputs = action(spec?.action as string).inputs ?? {};
+        for (const flag of rest.matchAll(/ --([a-z-]+)/g)) {
+          expect({
+            file,
+            command,
+            flag: flag[1],
+            known: flag[1] in inputs || ['json', 'verbose', 'help'].includes(flag[1])
+          }).toEqual(expect.objectContaining({known: true}));
+        }
+      }
+    }
+  );
+});
