@@ -77,3 +77,36 @@ export async function execOk(cmd: Command): Promise<ExecResult> {
   }
   return res;
 }
+
+/** What any tool needs from the job's environment: paths, locale, TLS roots and proxies. */
+const BASE_ENV = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'LANG',
+  'LC_ALL',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'SYSTEMROOT'
+];
+
+/**
+ * An environment built from scratch for an external tool: the basics above, the named variables and
+ * prefixes, nothing else, so no stray setting of the job (COSIGN_*, TRIVY_*) changes the tool's flags. Pure.
+ */
+export function toolEnv(env: NodeJS.ProcessEnv, also: {names?: string[]; prefixes?: string[]} = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (BASE_ENV.includes(k) || also.names?.includes(k) || also.prefixes?.some(p => k.startsWith(p))) out[k] = v;
+  }
+  return out;
+}

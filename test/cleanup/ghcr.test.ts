@@ -314,6 +314,67 @@ describe('ghcr-cleanup: policies users know', () => {
   });
 });
 
+describe('ghcr-cleanup: more policies', () => {
+  maybe(
+    'keep-n-untagged keeps the newest untagged images and deletes the older ones with their platforms',
+    async () => {
+      const p = fresh();
+      const old = await p.image('u-old', []);
+      const mid = await p.image('u-mid', []);
+      const newest = await p.image('u-new', []);
+      const tagged = await p.image('t', ['v1']);
+      const run = await cleanup(p, {'keep-n-untagged': '1'});
+      ok(run);
+      expect(deleted(run)).toEqual(all(old, mid));
+      expect([...state(p).keys()].sort()).toEqual(all(newest, tagged));
+    }
+  );
+
+  maybe('kind:immutable protects full releases while floating tags are cleaned', async () => {
+    const p = fresh();
+    const release = await p.image('rel', ['v2.4.1']);
+    const floating = await p.image('float', ['nightly']);
+    const sha = await p.image('sha', ['sha-1a2b3c4']);
+    const run = await cleanup(p, {'delete-tags': '*', 'exclude-tags': 'kind:immutable'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(floating));
+    expect([...state(p).keys()].sort()).toEqual(all(release, sha));
+  });
+
+  maybe('a public version with more than 5,000 downloads is refused by GitHub: reported, others deleted', async () => {
+    const p = fresh();
+    const popular = await p.image('popular', ['v1']);
+    const other = await p.image('other', ['v2']);
+    await p.image('keep', ['v3']);
+    const v = emu.active(p.repo).find(x => x.name === popular.digest);
+    if (v) v.downloads = 6000;
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    expect(run.code).not.toBe(0);
+    expect(errorLines(run).join('\n')).toContain('5,000 downloads');
+    expect(deleted(run)).toEqual(all(other));
+    // The refused index keeps its platforms: nothing under it was deleted.
+    for (const d of all(popular)) expect(state(p).has(d)).toBe(true);
+  });
+
+  maybe('a deleted version can be restored through the API and pulls again', async () => {
+    const p = fresh();
+    const img = await p.image('r', ['v1'], {platforms: ['linux/amd64']});
+    await p.image('r2', ['v2'], {platforms: ['linux/amd64']});
+    const run = await cleanup(p, {'delete-tags': 'v1'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(img));
+    for (const d of [...img.children, img.digest]) {
+      const id = emu.versions.get(p.repo)?.find(v => v.name === d)?.id;
+      const res = await fetch(`${emu.apiUrl}/users/${p.owner}/packages/container/${p.pkg}/versions/${id}/restore`, {
+        method: 'POST',
+        headers: {authorization: `token ${GH_TOKEN}`}
+      });
+      expect(res.status).toBe(204);
+    }
+    expect(await manifestDigest(`${emu.host}/${p.repo}:v1`, `tester:${GH_TOKEN}`)).toBe(img.digest);
+  });
+});
+
 describe('ghcr-cleanup: failures are reported per package, never half-applied', () => {
   maybe('GitHub refuses the last tagged version: reported, its children left in place, non-zero exit', async () => {
     const p = fresh();

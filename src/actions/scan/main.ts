@@ -13,6 +13,7 @@ import {FindingKind, SEVERITIES, Severity} from '../../shared/scan/report.js';
 import {TargetResult, scanTargets} from '../../shared/scan/scan.js';
 import {toSarif} from '../../shared/scan/sarif.js';
 import {now} from '../../shared/time.js';
+import {toolEnv} from '../../shared/exec.js';
 import {TRIVY, TRIVY_VERSION} from '../../shared/tools/trivy.js';
 import {resolveTool} from '../../shared/tools/install.js';
 
@@ -132,7 +133,8 @@ export async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(base, 'registry-actions-scan-work-'));
   const t = now().getTime();
   const actionsCache = parseBoolean('cache', core.getInput('cache'), true);
-  const dbEnv = {PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR};
+  // trivy downloads the DB in a clean environment that keeps proxies and TLS roots.
+  const dbEnv = toolEnv(process.env);
   try {
     const db = await ensureDb({
       trivy: tool.path,

@@ -157,22 +157,24 @@ interface PackageContext {
   state?: {openPullRequests: Set<number>; branches: Set<string>};
 }
 
+const emptyReport = (name: string): PackageReport => ({
+  package: name,
+  deleted: [],
+  untagged: [],
+  kept: [],
+  alreadyGone: 0,
+  skipped: [],
+  failed: [],
+  bytesReclaimed: 0,
+  broken: [],
+  warnings: [],
+  pages: 0,
+  manifestRequests: 0
+});
+
 async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
   const {opts} = ctx;
-  const rep: PackageReport = {
-    package: pkg.name,
-    deleted: [],
-    untagged: [],
-    kept: [],
-    alreadyGone: 0,
-    skipped: [],
-    failed: [],
-    bytesReclaimed: 0,
-    broken: [],
-    warnings: [],
-    pages: 0,
-    manifestRequests: 0
-  };
+  const rep = emptyReport(pkg.name);
   const repository = pkg.repository;
   const client = ctx.clients.get(opts.registry);
   let listing: Awaited<ReturnType<CleanupBackend['listVersions']>>;
@@ -333,21 +335,7 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
     try {
       return await cleanPackage(pkg, ctx);
     } catch (err) {
-      return {
-        package: name,
-        deleted: [],
-        untagged: [],
-        kept: [],
-        alreadyGone: 0,
-        skipped: [],
-        failed: [],
-        bytesReclaimed: 0,
-        broken: [],
-        warnings: [],
-        pages: 0,
-        manifestRequests: 0,
-        error: err instanceof UserError ? err.message : packageError(name, err)
-      } satisfies PackageReport;
+      return {...emptyReport(name), error: err instanceof UserError ? err.message : packageError(name, err)};
     }
   });
   const failed = packages

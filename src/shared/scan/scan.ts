@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
-import {exec, execOk} from '../exec.js';
+import {exec, execOk, toolEnv} from '../exec.js';
 import {Logger} from '../log.js';
 import {Credential} from '../registry/auth.js';
 import {Clients} from '../registry/clients.js';
@@ -57,28 +57,9 @@ export interface ScanOptions {
   concurrency: number;
 }
 
-const PASS = [
-  'PATH',
-  'HOME',
-  'TMPDIR',
-  'TMP',
-  'TEMP',
-  'LANG',
-  'LC_ALL',
-  'SSL_CERT_FILE',
-  'SSL_CERT_DIR',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy'
-];
-
 /** trivy's environment: built from scratch (no stray TRIVY_* setting changes a flag), with one registry's login. Pure. */
 export function trivyEnv(env: NodeJS.ProcessEnv, dockerConfig: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const k of PASS) if (env[k] !== undefined) out[k] = env[k];
+  const out = toolEnv(env);
   out.DOCKER_CONFIG = dockerConfig;
   return out;
 }

@@ -1,4 +1,4 @@
-import {execOk} from '../exec.js';
+import {execOk, toolEnv} from '../exec.js';
 import {ToolSpec} from './install.js';
 
 /** The cosign release the actions pin by default (input cosign-version overrides it). */
@@ -163,25 +163,6 @@ export function verifyFailure(code: number, detail: string): string {
   }
 }
 
-const PASS_THROUGH = [
-  'PATH',
-  'HOME',
-  'TMPDIR',
-  'TMP',
-  'TEMP',
-  'LANG',
-  'LC_ALL',
-  'SSL_CERT_FILE',
-  'SSL_CERT_DIR',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy',
-  'TUF_ROOT',
-  'SYSTEMROOT'
-];
 /** Prefixes a KMS or a private Sigstore deployment reads its settings from. */
 const PASS_PREFIXES = ['SIGSTORE_', 'AWS_', 'AZURE_', 'GOOGLE_', 'GCP_', 'CLOUDSDK_', 'VAULT_'];
 
@@ -194,11 +175,7 @@ export function cosignEnv(
   env: NodeJS.ProcessEnv,
   opts: {dockerConfig: string; password?: string; extra?: Record<string, string>}
 ): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) continue;
-    if (PASS_THROUGH.includes(k) || PASS_PREFIXES.some(p => k.startsWith(p))) out[k] = v;
-  }
+  const out = toolEnv(env, {names: ['TUF_ROOT'], prefixes: PASS_PREFIXES});
   out.DOCKER_CONFIG = opts.dockerConfig;
   out.COSIGN_PASSWORD = opts.password ?? '';
   return {...out, ...opts.extra};
