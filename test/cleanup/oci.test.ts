@@ -3,7 +3,7 @@ import {GhcrEmulator} from '../helpers/ghcr.js';
 import {GhcrImages} from '../helpers/ghcr-images.js';
 import {Registry, manifestDigest, startRegistry} from '../helpers/registry.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
-import {requireTool} from '../helpers/tools.js';
+import {nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
@@ -61,5 +61,22 @@ describe('cleanup on any OCI registry (backend: oci) with the same planner', () 
     expect((await p.client.listTags(p.repo)).sort()).toEqual(['latest', 'v1.0.0']);
     expect(await manifestDigest(`${reg.host}/team/untag:latest`)).toBe(img.digest);
     for (const d of img.children) expect(await present(p, d)).toBe(true);
+  });
+
+  describe.each(nodeRuntimes())('on %s (action.yml declares node24)', (_label, node) => {
+    (ready && node ? test : test.skip)('a dry run plans without changing anything', async () => {
+      const p = images('runtime');
+      const old = await p.image('o', ['old'], {created: '2026-01-01T00:00:00Z'});
+      await p.image('n', ['new'], {created: '2026-02-01T00:00:00Z'});
+      const run = await runBundledAction(
+        'ghcr-cleanup',
+        {backend: 'oci', 'registry-url': reg.host, packages: 'team/runtime', 'keep-n-tagged': '1', 'dry-run': 'true'},
+        {},
+        {node}
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      expect((JSON.parse(run.outputs.deleted) as Array<{digest: string}>).map(d => d.digest)).toContain(old.digest);
+      expect(await present(p, old.digest)).toBe(true);
+    });
   });
 });

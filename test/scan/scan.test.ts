@@ -13,7 +13,7 @@ import {LayoutBuilder, tar} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
-import {TOOLS, requireTool} from '../helpers/tools.js';
+import {TOOLS, nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const trivy = requireTool('trivy');
 const dbFixture = requireTool('trivy-db-fixture', path.join(TOOLS, 'bin', 'trivy-db-fixture'));
@@ -333,5 +333,25 @@ describe('scan: DB and scanner failures are never mistaken for findings', () => 
     const missing = await scan({targets: `${reg.host}/app:nope`});
     expect(errorLines(missing)).toEqual([expect.stringContaining(`${reg.host}/app:nope: not found`)]);
     expect(missing.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
+
+describe.each(nodeRuntimes())('scan on %s (action.yml declares node24)', (_label, node) => {
+  (ready && node ? test : test.skip)('scans a layout and gates', async () => {
+    const run = await runBundledAction(
+      'scan',
+      {
+        targets: `oci:${layout}:v1`,
+        'db-repository': `${reg.host}/trivy-db:2`,
+        'cache-dir': fs.mkdtempSync(path.join(work, 'cache-')),
+        cache: 'false',
+        'trivy-path': trivy as string
+      },
+      {},
+      {node}
+    );
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('fail');
+    expect(errorLines(run)[0]).toContain('CVE-2026-1111 HIGH libcrypto3');
   });
 });

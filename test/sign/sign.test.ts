@@ -7,7 +7,7 @@ import {promisify} from 'node:util';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {PASSWORD, Registry, USER, skopeo, startRegistry} from '../helpers/registry.js';
 import {errorLines, runBundledAction} from '../helpers/run-action.js';
-import {requireTool} from '../helpers/tools.js';
+import {nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const cosign = requireTool('cosign');
 const ready = !!cosign && !!requireTool('docker-registry') && !!requireTool('skopeo');
@@ -303,5 +303,28 @@ describe('sign: bad input fails before anything is signed', () => {
     const run = await runBundledAction('sign', {}, {'STATE_temp-dir': dir}, {entry: 'post'});
     expect(run.code).toBe(0);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe.each(nodeRuntimes())('sign on %s (action.yml declares node24)', (_label, node) => {
+  (ready && node ? test : test.skip)('signs and verifies by digest', async () => {
+    await push(fixture.dir, 'v1', `${anon.host}/runtime-${(node as string).length}:v1`);
+    const image = `${anon.host}/runtime-${(node as string).length}:v1`;
+    const signed = await runBundledAction('sign', signInputs(image, {recursive: 'false'}), {}, {node});
+    expect({code: signed.code, errors: errorLines(signed)}).toEqual({code: 0, errors: []});
+    const verified = await runBundledAction(
+      'sign',
+      {
+        images: image,
+        verify: 'true',
+        recursive: 'false',
+        key: keys.pub,
+        'tlog-upload': 'false',
+        'cosign-path': cosign as string
+      },
+      {},
+      {node}
+    );
+    expect({code: verified.code, errors: errorLines(verified)}).toEqual({code: 0, errors: []});
   });
 });
