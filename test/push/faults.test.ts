@@ -65,6 +65,44 @@ describe('push-multi through a faulty network', () => {
     }
   );
 
+  maybe(
+    'three destinations share one download of each blob; a failed upload on one leaves the others alone',
+    async () => {
+      const third = (await startRegistry('none')) as Registry;
+      const thirdProxy = await startProxy(third.host);
+      try {
+        const before = srcProxy.log.length;
+        // One destination's first blob upload fails: it retries with a download of its own.
+        thirdProxy.rules.push({
+          method: 'PUT',
+          path: /\/blobs\/uploads\//,
+          fault: {kind: 'status', status: 503},
+          times: 1
+        });
+        const run = await runBundledAction('push-multi', {
+          source: `${srcProxy.host}/app:v1`,
+          destinations: [`${dstProxy.host}/shared/a`, `${dst.host}/shared/b`, `${thirdProxy.host}/shared/c`].join('\n'),
+          tags: 'v1'
+        });
+        expect({code: run.code, errors: run.stdout.split('\n').filter(l => l.startsWith('::error'))}).toEqual({
+          code: 0,
+          errors: []
+        });
+        const blobGets = srcProxy.log.slice(before).filter(l => l.method === 'GET' && /\/blobs\/sha256:/.test(l.path));
+        const blobs = new Set(blobGets.map(l => l.path));
+        // Each blob read once for the three destinations, plus one more read for the retried upload.
+        expect(blobGets.length).toBe(blobs.size + 1);
+        for (const repo of [`${dst.host}/shared/a`, `${dst.host}/shared/b`, `${third.host}/shared/c`]) {
+          expect(await digestOf(`${repo}:v1`)).toBe(fixture.digest);
+          for (const m of fixture.manifests) expect(await digestOf(`${repo}@${m.digest}`)).toBe(m.digest);
+        }
+      } finally {
+        await thirdProxy.stop();
+        await third.stop();
+      }
+    }
+  );
+
   maybe('a refused mount (401) falls back to an upload', async () => {
     srcProxy.rules.push({
       method: 'POST',

@@ -11,6 +11,7 @@ import {parseReference, repositoryName} from '../registry/reference.js';
 import {RegistryRepository} from '../registry/repo-store.js';
 import {RetryPolicy} from '../registry/retry.js';
 import {ImageSource, ImageTarget} from '../registry/store.js';
+import {TeeSource} from '../registry/tee.js';
 import {Destination, loginMap, tagsFor} from './destinations.js';
 
 export interface PushOptions {
@@ -148,6 +149,10 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     `source ${name}@${root.digest}: ${graph.imageOrder.length} manifest(s), ${graph.platforms.length || 1} platform(s)${graph.referrerOrder.length ? `, ${graph.referrerOrder.length} referrer manifest(s)` : ''}`
   );
 
+  // A registry source is read once for all destinations that upload (those in its own registry mount).
+  const uploaders = opts.destinations.filter(d => d.registry !== source.mountFrom?.registry).length;
+  const shared = source.mountFrom && !opts.dryRun ? new TeeSource(source, uploaders) : source;
+
   const results = await Promise.all(
     opts.destinations.map(async (dest): Promise<DestinationResult> => {
       const started = Date.now();
@@ -170,7 +175,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
         const target = targetFor(dest, clients);
         let lastLog = 0;
-        const {plan, counters} = await copyGraph(source, target, graph, {
+        const {plan, counters} = await copyGraph(shared, target, graph, {
           tags,
           concurrency: opts.concurrency,
           retry: opts.retry,

@@ -1,7 +1,7 @@
 import {Readable} from 'node:stream';
 import {errorMessage} from '../errors.js';
 import {StreamAuthRetry} from './client.js';
-import {VerifyingStream} from './digest.js';
+import {VerifyingStream, verifiedUpstream} from './digest.js';
 import {ImageGraph} from './graph.js';
 import {mapLimit} from './limit.js';
 import {Descriptor} from './media.js';
@@ -105,11 +105,15 @@ async function copyBlob(
     let sent = 0;
     try {
       await target.putBlob(blob.digest, blob.size, async () => {
-        const verify = new VerifyingStream(blob.digest, n => {
-          sent += n;
-          progress(n);
-        });
         const input: Readable = await source.openBlob(blob.digest, blob.size);
+        const verify = new VerifyingStream(
+          blob.digest,
+          n => {
+            sent += n;
+            progress(n);
+          },
+          !verifiedUpstream.has(input)
+        );
         input.on('error', err => verify.destroy(err));
         return input.pipe(verify);
       });

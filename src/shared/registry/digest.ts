@@ -25,24 +25,31 @@ export class DigestMismatchError extends Error {
  * differs from what was expected, so nothing unverified is ever committed.
  */
 export class VerifyingStream extends Transform {
-  private readonly hash = crypto.createHash('sha256');
+  private readonly hash?: crypto.Hash;
   bytes = 0;
   constructor(
     private readonly expected: string,
-    private readonly onBytes?: (n: number) => void
+    private readonly onBytes?: (n: number) => void,
+    /** False when the bytes were verified upstream already (a download shared by several uploads). */
+    hashing = true
   ) {
     super();
+    if (hashing) this.hash = crypto.createHash('sha256');
   }
   _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     cb(null, chunk);
   }
   _flush(cb: TransformCallback): void {
+    if (!this.hash) return cb();
     const actual = `sha256:${this.hash.digest('hex')}`;
     if (this.expected.startsWith('sha256:') && actual !== this.expected)
       cb(new DigestMismatchError(this.expected, actual, this.bytes));
     else cb();
   }
 }
+
+/** Streams whose bytes a VerifyingStream upstream checks (their readers need not hash them again). */
+export const verifiedUpstream = new WeakSet<object>();
