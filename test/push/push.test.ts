@@ -200,6 +200,37 @@ describe('push-multi against real registries', () => {
     expect(`sha256:${crypto.createHash('sha256').update(sig).digest('hex')}`).toBe(fixture.signature.digest);
   });
 
+  maybe('platforms picks a subset: a new index with only those platforms, each platform byte for byte', async () => {
+    const run = await runBundledAction('push-multi', {
+      source: `${anon.host}/app:v1`,
+      destinations: `${anon.host}/subset/app`,
+      tags: 'arm',
+      platforms: 'linux/arm64, linux/arm/v7'
+    });
+    expect({code: run.code, errors: run.stdout.split('\n').filter(l => l.startsWith('::error'))}).toEqual({
+      code: 0,
+      errors: []
+    });
+    expect(run.outputs.digest).not.toBe(fixture.digest);
+    expect(run.stdout).toContain(`the source is ${fixture.digest}`);
+    const raw = JSON.parse(
+      await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${anon.host}/subset/app:arm`])
+    ) as {
+      manifests: Array<{digest: string; platform: {architecture: string}}>;
+    };
+    expect(raw.manifests.map(m => m.digest)).toEqual(fixture.manifests.slice(1).map(m => m.digest));
+    expect(await manifestDigest(`${anon.host}/subset/app:arm`)).toBe(run.outputs.digest);
+    const none = await runBundledAction('push-multi', {
+      source: `${anon.host}/app:v1`,
+      destinations: `${anon.host}/subset/none`,
+      platforms: 'windows/amd64'
+    });
+    expect(none.code).not.toBe(0);
+    expect(none.stdout).toContain(
+      'platforms: none of windows/amd64 is in the source (it has linux/amd64, linux/arm64, linux/arm/v7)'
+    );
+  });
+
   maybe('bad input is refused before anything is copied, naming the input', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [

@@ -70,18 +70,17 @@ export async function main(): Promise<void> {
   const tags = getMultiline('tags')
     .flatMap(l => l.split(',').map(s => s.trim()))
     .filter(Boolean);
-  const platforms = core.getInput('platforms').trim();
-  if (platforms && platforms !== 'all') {
-    throw new UserError(
-      'platforms: filtering platforms would change the image digest; this version copies every platform (leave platforms empty or "all").'
-    );
-  }
+  const platforms = getMultiline('platforms')
+    .flatMap(l => l.split(','))
+    .map(s => s.trim())
+    .filter(Boolean);
   const result = await pushMulti({
     source,
     sourceUsername: core.getInput('source-username') || undefined,
     sourcePassword: sourcePassword || undefined,
     destinations,
     tags,
+    platforms,
     copyReferrers: parseBoolean('copy-referrers', core.getInput('copy-referrers'), true),
     concurrency: parseInteger('concurrency', core.getInput('concurrency'), 4, 1, 64),
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', core.getInput('retries'), DEFAULT_RETRY.retries, 0, 20)},

@@ -10,7 +10,9 @@ import {ensureEcrRepository, parseEcrHost} from '../registry/providers/ecr.js';
 import {parseReference, repositoryName} from '../registry/reference.js';
 import {RegistryRepository} from '../registry/repo-store.js';
 import {RetryPolicy} from '../registry/retry.js';
-import {ImageSource, ImageTarget} from '../registry/store.js';
+import {ImageSource, ImageTarget, StoredManifest} from '../registry/store.js';
+import {sha256} from '../registry/digest.js';
+import {ImageIndex, isIndex, platformString} from '../registry/media.js';
 import {TeeSource} from '../registry/tee.js';
 import {Destination, loginMap, tagsFor} from './destinations.js';
 
@@ -21,6 +23,8 @@ export interface PushOptions {
   destinations: Destination[];
   tags: string[];
   copyReferrers: boolean;
+  /** Platforms to copy (os/arch[/variant]); empty or all: every platform, the source digest kept. */
+  platforms?: string[];
   concurrency: number;
   retry: RetryPolicy;
   dryRun: boolean;
@@ -130,15 +134,47 @@ async function createRepository(dest: Destination, opts: PushOptions): Promise<v
 }
 
 /**
+ * The index restricted to the given platforms (os/arch[/variant]), with the buildx attestation manifests
+ * of those platforms; the manifest itself when no filter applies. The result is a new index with its own
+ * digest: the exact bytes of the source cannot be kept when platforms are dropped. Pure.
+ */
+export function selectPlatforms(root: StoredManifest, platforms: string[]): StoredManifest {
+  if (platforms.length === 0 || platforms.includes('all') || !isIndex(root.mediaType)) return root;
+  const index = JSON.parse(root.body.toString('utf8')) as ImageIndex;
+  const kept = index.manifests.filter(d => d.platform && platforms.includes(platformString(d.platform)));
+  const keptDigests = new Set(kept.map(d => d.digest));
+  const attestations = index.manifests.filter(
+    d =>
+      d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' &&
+      keptDigests.has(d.annotations['vnd.docker.reference.digest'] ?? '')
+  );
+  if (kept.length === 0) {
+    const have = index.manifests
+      .filter(d => d.platform && d.platform.os !== 'unknown')
+      .map(d => platformString(d.platform));
+    throw new UserError(`platforms: none of ${platforms.join(', ')} is in the source (it has ${have.join(', ')}).`);
+  }
+  const wanted = new Set([...kept, ...attestations]);
+  const body = Buffer.from(JSON.stringify({...index, manifests: index.manifests.filter(d => wanted.has(d))}));
+  return {body, digest: sha256(body), mediaType: root.mediaType};
+}
+
+/**
  * Copies the source image, every platform and (by default) its signatures and attestations, to every
  * destination at once. Every destination is attempted; failures are collected, never hidden.
  */
 export async function pushMulti(opts: PushOptions): Promise<PushResult> {
   const clients = new Clients(opts, registryLogins(opts));
   const {source, ref, name} = await openSource(opts, clients);
-  const root = await source.resolve(ref).catch(err => {
+  const original = await source.resolve(ref).catch(err => {
     throw new UserError(`source: cannot read ${name}${ref ? `:${ref}` : ''}: ${errorMessage(err)}`);
   });
+  const root = selectPlatforms(original, opts.platforms ?? []);
+  if (root !== original) {
+    opts.log.warning(
+      `platforms: copying ${opts.platforms?.join(', ')} only makes a new index ${root.digest} (the source is ${original.digest}); signatures of the source index do not apply to it, those of each platform still do.`
+    );
+  }
   const missing: string[] = [];
   const graph: ImageGraph = await walkGraph(source, root, {
     copyReferrers: opts.copyReferrers,
