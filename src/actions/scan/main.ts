@@ -183,7 +183,8 @@ export async function main(): Promise<void> {
       mask: s => core.setSecret(s),
       log: coreLogger,
       getIdToken: audience => core.getIDToken(audience),
-      concurrency: 2
+      // One trivy at a time: runs sharing a cache directory contend for its lock.
+      concurrency: 1
     });
 
     const counts = Object.fromEntries(
