@@ -58,6 +58,9 @@ export class TeeSource implements ImageSource {
     group.started = true;
     clearTimeout(group.timer);
     if (this.groups.get(digest) === group) this.groups.delete(digest);
+    // A consumer may have given up while waiting (its upload failed before reading): leave it out.
+    group.outs = group.outs.filter(o => !o.destroyed);
+    if (group.outs.length === 0) return;
     this.source.openBlob(digest, group.size).then(
       raw => {
         // Hashed once here for every consumer; a mismatch fails them all before their uploads commit.
