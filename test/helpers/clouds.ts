@@ -50,6 +50,18 @@ export async function startClouds(registryPassword: string): Promise<Clouds> {
         const audience = new URL(path, 'http://x').searchParams.get('audience');
         return json(200, {value: `oidc-token-for-${audience}`});
       }
+      if (target === 'SpencerFrontendService.GetAuthorizationToken') {
+        return json(
+          200,
+          {
+            authorizationData: {
+              authorizationToken: Buffer.from(`AWS:${registryPassword}`).toString('base64'),
+              expiresAt: Date.now() / 1000 + 43200
+            }
+          },
+          'application/x-amz-json-1.1'
+        );
+      }
       if (target?.startsWith('AmazonEC2ContainerRegistry_V20150921.')) {
         const op = target.split('.')[1];
         const input = JSON.parse(body || '{}') as {repositoryName?: string; repositoryNames?: string[]};

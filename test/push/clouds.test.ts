@@ -84,6 +84,28 @@ describe('cloud registry logins through their real APIs (local servers)', () => 
     expect(run.stdout).toContain(`::add-mask::${CLOUD_PASSWORD}`);
   });
 
+  maybe('ECR Public: a SigV4-signed GetAuthorizationToken with the assumed role, user AWS', async () => {
+    const from = clouds.requests.length;
+    const run = await runBundledAction(
+      'push-multi',
+      {
+        source: `oci:${fixture.dir}:v1`,
+        destinations: `${ecr.host}/public/app,provider=ecr-public,role=arn:aws:iam::123456789012:role/push`,
+        tags: 'v1'
+      },
+      env({AWS_ENDPOINT_URL_ECR_PUBLIC: clouds.url})
+    );
+    expect({code: run.code, errors: errors(run)}).toEqual({code: 0, errors: []});
+    const call = clouds.requests.slice(from).find(r => r.target === 'SpencerFrontendService.GetAuthorizationToken');
+    expect(call?.authorization).toMatch(
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${STS_KEY}/\\d{8}/us-east-1/ecr-public/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-target[a-z0-9;-]*, Signature=[0-9a-f]{64}$`
+      )
+    );
+    expect(clouds.requests.slice(from).some(r => r.action === 'AssumeRoleWithWebIdentity')).toBe(true);
+    expect(run.stdout).toContain(`::add-mask::${CLOUD_PASSWORD}`);
+  });
+
   maybe('ECR with a role but no id-token permission fails at once with the permissions block', async () => {
     const run = await runBundledAction(
       'push-multi',

@@ -8,6 +8,7 @@ import {isDockerHub} from './reference.js';
 import {acrCredential} from './providers/acr.js';
 import {ProviderContext} from './providers/context.js';
 import {ecrCredential, parseEcrHost} from './providers/ecr.js';
+import {ecrPublicCredential} from './providers/ecr-public.js';
 import {garCredential, isGarHost} from './providers/gar.js';
 
 /** Called on every secret the moment it is read (core.setSecret in actions). */
@@ -125,6 +126,7 @@ export interface RegistryLogin {
 
 function cloudProvider(registry: string, env: NodeJS.ProcessEnv): string | undefined {
   if (parseEcrHost(registry)) return 'ecr';
+  if (registry === 'public.ecr.aws' && (env.AWS_ACCESS_KEY_ID || env.AWS_ROLE_ARN)) return 'ecr-public';
   if (registry.endsWith('.azurecr.io') && (env.AZURE_CLIENT_ID || env.AZURE_ACCESS_TOKEN)) return 'acr';
   if (isGarHost(registry) && (env.GCP_WORKLOAD_IDENTITY_PROVIDER || env.GOOGLE_OAUTH_ACCESS_TOKEN)) return 'gar';
   return undefined;
@@ -140,6 +142,8 @@ async function fromProvider(
   switch (provider) {
     case 'ecr':
       return ecrCredential({registry, region: o.region, roleArn: o.role}, ctx);
+    case 'ecr-public':
+      return ecrPublicCredential({registry, roleArn: o.role}, ctx);
     case 'acr':
       return acrCredential({registry, tenantId: o.tenant, clientId: o['client-id']}, ctx);
     case 'gar':
@@ -187,6 +191,7 @@ export async function resolveCredential(
         missing('set GITHUB_TOKEN in the step env (and permissions: packages: write)')
       );
     case 'ecr':
+    case 'ecr-public':
     case 'acr':
     case 'gar':
       return fromProvider(login.provider, registry, login, ctx);

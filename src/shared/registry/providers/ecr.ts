@@ -16,7 +16,7 @@ export interface EcrOptions {
   roleArn?: string;
 }
 
-interface AwsCredentials {
+export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
@@ -30,7 +30,11 @@ function regionFor(opts: EcrOptions, ctx: ProviderContext): string {
   return region;
 }
 
-async function assumeRole(opts: EcrOptions, region: string, ctx: ProviderContext): Promise<AwsCredentials | undefined> {
+export async function assumeRole(
+  opts: EcrOptions,
+  region: string,
+  ctx: ProviderContext
+): Promise<AwsCredentials | undefined> {
   const roleArn = opts.roleArn || ctx.env.AWS_ROLE_ARN;
   if (!roleArn) return undefined;
   const token = await oidcToken(ctx, 'sts.amazonaws.com', opts.registry);
