@@ -137,14 +137,13 @@ describe('planner: table of situations', () => {
   ])('%s', (_name, p, expected) => {
     const pkg = new Pkg();
     // t0 oldest (40 days) … t3 newest (10 days)
-    const images = [0, 1, 2, 3].map(i => pkg.image([`t${i}`], 1, 40 - i * 10));
+    for (const i of [0, 1, 2, 3]) pkg.image([`t${i}`], 1, 40 - i * 10);
     const plan = pkg.plan(policy(p as Partial<PolicyInputs>));
     const deletedTags = plan.decisions
       .filter(d => d.action === 'delete' && d.tags.length)
       .flatMap(d => d.tags)
       .sort();
     expect(deletedTags).toEqual(expected);
-    expect(images).toHaveLength(4);
   });
 
   test('untag: only matching tags go; older-than also protects from untagging', () => {
@@ -162,7 +161,7 @@ describe('planner: table of situations', () => {
   test('keep-semver per major line and overall; pre-releases never count', () => {
     const p = new Pkg();
     const tags = ['v1.0.0', 'v1.2.0', 'v2.0.0', 'v2.0.1', 'v3.0.0-rc.1'];
-    const imgs = Object.fromEntries(tags.map((t, i) => [t, p.image([t], 1, 50 - i).index]));
+    tags.forEach((t, i) => p.image([t], 1, 50 - i));
     const perMajor = p.plan(policy({keepSemver: '1', keepNTagged: 0}));
     expect(
       perMajor.decisions
@@ -177,7 +176,6 @@ describe('planner: table of situations', () => {
         .flatMap(d => d.tags)
         .sort()
     ).toEqual(['v2.0.0', 'v2.0.1']);
-    expect(imgs['v3.0.0-rc.1']).toBeDefined();
   });
 
   test('ghost and partial indexes', () => {

@@ -24,7 +24,6 @@ let reg: Registry;
 let mirror: Registry;
 let limited: Proxy;
 let layout: string;
-let indexDigest: string;
 let amd64: string;
 let arm64: string;
 let work: string;
@@ -136,7 +135,7 @@ beforeAll(async () => {
   const index = b.index([a, r]);
   b.tag(index, 'v1');
   layout = b.dir;
-  [indexDigest, amd64, arm64] = [index.digest, a.digest, r.digest];
+  [amd64, arm64] = [a.digest, r.digest];
   await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${reg.host}/app:v1`]);
 }, 120000);
 
@@ -254,7 +253,6 @@ describe('scan with real trivy, offline, on loopback', () => {
     expect(JSON.parse(run.outputs.targets)).toEqual([
       expect.objectContaining({digest: arm64, platform: 'linux/arm64', passed: true})
     ]);
-    expect(indexDigest).toMatch(/^sha256:/);
   });
 });
 

@@ -84,21 +84,14 @@ export class OciRepositoryBackend implements CleanupBackend {
     for (let i = 0; i < queue.length; i++) {
       const [digest, entry] = queue[i];
       const facts = entry.body ? manifestFacts(digest, entry.body, entry.mediaType) : undefined;
-      for (const c of facts?.children ?? []) {
-        if (byDigest.has(c.digest)) continue;
-        const child = await this.client.getManifest(this.repository, c.digest).catch(() => undefined);
-        if (!child) continue;
-        const e = {tags: [], body: child.body, mediaType: child.mediaType};
-        byDigest.set(c.digest, e);
-        queue.push([c.digest, e]);
-      }
-      for (const r of (await this.client.referrers(this.repository, digest).catch(() => undefined)) ?? []) {
-        if (byDigest.has(r.digest)) continue;
-        const ref = await this.client.getManifest(this.repository, r.digest).catch(() => undefined);
-        if (!ref) continue;
-        const e = {tags: [], body: ref.body, mediaType: ref.mediaType};
-        byDigest.set(r.digest, e);
-        queue.push([r.digest, e]);
+      const referrers = (await this.client.referrers(this.repository, digest).catch(() => undefined)) ?? [];
+      for (const d of [...(facts?.children ?? []).map(c => c.digest), ...referrers.map(r => r.digest)]) {
+        if (byDigest.has(d)) continue;
+        const m = await this.client.getManifest(this.repository, d).catch(() => undefined);
+        if (!m) continue;
+        const e = {tags: [], body: m.body, mediaType: m.mediaType};
+        byDigest.set(d, e);
+        queue.push([d, e]);
       }
     }
     const digests = [...byDigest.keys()].sort();

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import {UserError, errorMessage} from '../../errors.js';
 import {Credential} from '../auth.js';
 import {ProviderContext} from './context.js';
-import {AwsCredentials, assumeRole} from './ecr.js';
+import {AwsCredentials, assumeRole, authorizationToken} from './ecr.js';
 
 /** ECR Public's API lives in us-east-1 only, whatever region the images are served from. */
 const REGION = 'us-east-1';
@@ -78,12 +78,7 @@ export async function ecrPublicCredential(opts: EcrPublicOptions, ctx: ProviderC
     const token = (JSON.parse(text) as {authorizationData?: {authorizationToken?: string}}).authorizationData
       ?.authorizationToken;
     if (!token) throw new Error('no authorization data');
-    const decoded = Buffer.from(token, 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    const password = decoded.slice(i + 1);
-    ctx.mask(token);
-    ctx.mask(password);
-    return {kind: 'basic', username: decoded.slice(0, i), password};
+    return authorizationToken(token, ctx);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(

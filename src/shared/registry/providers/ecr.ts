@@ -73,6 +73,16 @@ async function ecrClient(opts: EcrOptions, ctx: ProviderContext) {
   return {ecr, client: new ecr.ECRClient({region, ...(credentials ? {credentials} : {})})};
 }
 
+/** ECR's (and ECR Public's) authorization token: base64 of user:password, both parts masked. */
+export function authorizationToken(token: string, ctx: ProviderContext): Credential {
+  ctx.mask(token);
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  const password = decoded.slice(i + 1);
+  ctx.mask(password);
+  return {kind: 'basic', username: decoded.slice(0, i), password};
+}
+
 /** Registry credentials from ECR's GetAuthorizationToken: user AWS, a 12-hour password. */
 export async function ecrCredential(opts: EcrOptions, ctx: ProviderContext): Promise<Credential> {
   const {ecr, client} = await ecrClient(opts, ctx);
@@ -81,12 +91,7 @@ export async function ecrCredential(opts: EcrOptions, ctx: ProviderContext): Pro
     const out = await client.send(new ecr.GetAuthorizationTokenCommand(account ? {registryIds: [account]} : {}));
     const data = out.authorizationData?.[0]?.authorizationToken;
     if (!data) throw new Error('no authorization data');
-    const decoded = Buffer.from(data, 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    const password = decoded.slice(i + 1);
-    ctx.mask(password);
-    ctx.mask(data);
-    return {kind: 'basic', username: decoded.slice(0, i), password};
+    return authorizationToken(data, ctx);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(
