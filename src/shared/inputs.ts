@@ -67,3 +67,29 @@ export function parseInteger(
   }
   return Number(v);
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1048576,
+  mb: 1000000,
+  mib: 1048576,
+  g: 1073741824,
+  gb: 1000000000,
+  gib: 1073741824
+};
+
+/** A byte size: a number with an optional unit (B, KB/KiB, MB/MiB, GB/GiB; K, M, G are binary). */
+export function parseSize(name: string, value: string, min = 1): number {
+  const m = value.trim().match(/^(\d+(?:\.\d+)?)\s*([a-z]*)$/i);
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || Math.floor(Number(m[1]) * unit) < min) {
+    throw new UserError(
+      `${name}: "${value}" is not a size of at least ${min} bytes. Write a number with an optional unit, such as 16MiB or 100MB.`
+    );
+  }
+  return Math.floor(Number(m[1]) * unit);
+}

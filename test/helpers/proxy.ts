@@ -21,7 +21,15 @@ export interface Proxy {
   stats: {requests: number; bytesIn: number; bytesOut: number};
   /** Requests answered by the test itself instead of the registry (extra endpoints such as ACR's). */
   handlers: Array<{path: RegExp; handle: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void}>;
-  log: Array<{method: string; path: string; status: number | 'reset'; faulted: boolean}>;
+  log: Array<{
+    method: string;
+    path: string;
+    status: number | 'reset';
+    faulted: boolean;
+    /** Content-Length and Content-Range of the request, when it had them. */
+    length?: number;
+    range?: string;
+  }>;
   rules: FaultRule[];
   stop(): Promise<void>;
 }
@@ -31,6 +39,11 @@ export interface ProxyOptions {
   bandwidth?: number;
   /** Added to every request, in milliseconds. */
   latencyMs?: number;
+  /**
+   * Refuses request bodies over this many bytes with 413 as soon as the headers arrive, then reads and
+   * drops the body (nginx's client_max_body_size with its lingering close).
+   */
+  maxBodyBytes?: number;
 }
 
 /** Passes bytes through at most `bytesPerSecond`, and stops after `limit` bytes (then onLimit). */
@@ -79,11 +92,21 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
       return;
     }
     if (opts.latencyMs) await new Promise(r => setTimeout(r, opts.latencyMs));
+    const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    const range = req.headers['content-range'];
+    if (opts.maxBodyBytes !== undefined && (length ?? 0) > opts.maxBodyBytes) {
+      req.resume();
+      log.push({method: req.method ?? '', path, status: 413, faulted: true, length, range});
+      // Answered at once; the connection stays open while the rest of the body is read and dropped.
+      res.writeHead(413, {'content-type': 'text/html'});
+      res.end('<html><head><title>413 Request Entity Too Large</title></head></html>');
+      return;
+    }
     const rule = rules.find(r => r.times > 0 && (!r.method || r.method === req.method) && r.path.test(path));
     if (rule?.fault.kind === 'status') {
       rule.times--;
       req.resume();
-      log.push({method: req.method ?? '', path, status: rule.fault.status, faulted: true});
+      log.push({method: req.method ?? '', path, status: rule.fault.status, faulted: true, length, range});
       res.writeHead(rule.fault.status, {'content-type': 'application/json', ...(rule.fault.headers ?? {})});
       res.end(rule.fault.body ?? '{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}');
       return;
@@ -94,7 +117,14 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
       {host: uhost, port: Number(uport), method: req.method, path, headers: req.headers},
       upRes => {
         const limit = reset && reset.fault.kind === 'reset-response' ? reset.fault.afterBytes : Infinity;
-        log.push({method: req.method ?? '', path, status: reset ? 'reset' : (upRes.statusCode ?? 0), faulted: !!reset});
+        log.push({
+          method: req.method ?? '',
+          path,
+          status: reset ? 'reset' : (upRes.statusCode ?? 0),
+          faulted: !!reset,
+          length,
+          range
+        });
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes
           .pipe(

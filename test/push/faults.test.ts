@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
-import {pushResults, runBundledAction} from '../helpers/run-action.js';
+import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
 const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
@@ -102,6 +102,141 @@ describe('push-multi through a faulty network', () => {
       }
     }
   );
+
+  describe('a registry behind a request size limit (413 on large bodies, as nginx client_max_body_size)', () => {
+    const MiB = 1048576;
+    let big: Fixture;
+    let limited: Registry;
+    beforeAll(async () => {
+      if (!ready) return;
+      limited = (await startRegistry('none')) as Registry;
+      big = multiPlatformFixture({platforms: ['linux/amd64', 'linux/arm64'], layerSize: 1.5 * MiB, seed: 'big'});
+      await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${big.dir}:v1`, `docker://${src.host}/big:v1`]);
+    }, 60000);
+    afterAll(async () => {
+      await limited?.stop();
+    });
+
+    /** Every upload session's PATCHes start at 0 and follow each other without gaps or overlaps. */
+    function expectContiguous(log: Proxy['log']): void {
+      const sessions = new Map<string, string[]>();
+      for (const l of log.filter(x => x.method === 'PATCH' && x.status === 202)) {
+        const uuid = l.path.match(/\/blobs\/uploads\/([^/?]+)/)?.[1] ?? '';
+        sessions.set(uuid, [...(sessions.get(uuid) ?? []), l.range ?? '']);
+      }
+      expect(sessions.size).toBeGreaterThan(0);
+      for (const ranges of sessions.values()) {
+        let next = 0;
+        for (const r of ranges) {
+          const [start, end] = r.split('-').map(Number);
+          expect({start, end: end >= start}).toEqual({start: next, end: true});
+          next = end + 1;
+        }
+      }
+    }
+
+    maybe(
+      'a refused whole-blob PUT switches that registry to chunked uploads; the other destination keeps its shared download',
+      async () => {
+        const proxy = await startProxy(limited.host, {maxBodyBytes: MiB});
+        try {
+          const before = srcProxy.log.length;
+          const run = await runBundledAction('push-multi', {
+            source: `${srcProxy.host}/big:v1`,
+            destinations: `${proxy.host}/chunked/app\n${dst.host}/unlimited/app`,
+            tags: 'v1'
+          });
+          expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+          const refused = proxy.log.filter(l => l.status === 413);
+          // The four 1.5 MiB layers were refused whole, once each, and then sent in chunks under the limit.
+          expect(refused.map(l => [l.method, (l.length ?? 0) > MiB])).toEqual(Array(4).fill(['PUT', true]));
+          const patches = proxy.log.filter(l => l.method === 'PATCH');
+          expect(patches.length).toBeGreaterThanOrEqual(8);
+          expect(patches.every(l => l.status === 202 && (l.length ?? 0) <= MiB)).toBe(true);
+          expectContiguous(proxy.log);
+          expect(run.stdout).toMatch(/refused as too large \(HTTP 413\); uploading in chunks of 786432 bytes/);
+          // Each refused layer was read twice: once shared by both destinations, once more for the restart.
+          const gets = srcProxy.log.slice(before).filter(l => l.method === 'GET' && /\/blobs\/sha256:/.test(l.path));
+          const layers = refused.map(l => decodeURIComponent(l.path.match(/digest=([^&]+)/)?.[1] ?? ''));
+          expect(new Set(layers).size).toBe(4);
+          for (const d of layers) expect([d, gets.filter(l => l.path.endsWith(`/blobs/${d}`)).length]).toEqual([d, 2]);
+          const byDest = Object.fromEntries(results(run).map(r => [r.destination, r]));
+          expect(byDest[`${proxy.host}/chunked/app`].counters).toMatchObject({blobsUploaded: 6, tagsWritten: 1});
+          expect(byDest[`${dst.host}/unlimited/app`].counters).toMatchObject({blobsUploaded: 6, tagsWritten: 1});
+          for (const repo of [`${limited.host}/chunked/app`, `${dst.host}/unlimited/app`]) {
+            expect(await digestOf(`${repo}:v1`)).toBe(big.digest);
+            for (const m of big.manifests) expect(await digestOf(`${repo}@${m.digest}`)).toBe(m.digest);
+          }
+        } finally {
+          await proxy.stop();
+        }
+      }
+    );
+
+    maybe('chunk-size= sends chunks from the start, and a chunk refused with 413 is split in place', async () => {
+      const proxy = await startProxy(limited.host, {maxBodyBytes: 700000});
+      try {
+        const run = await runBundledAction('push-multi', {
+          source: `${src.host}/big:v1`,
+          destinations: `${proxy.host}/forced/app,chunk-size=1MiB`,
+          tags: 'v1'
+        });
+        expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+        // No whole-blob PUT was tried; 1 MiB chunks were refused and split into 512 KiB ones.
+        expect(proxy.log.filter(l => l.method === 'PUT' && (l.length ?? 0) > 700000)).toEqual([]);
+        const refused = proxy.log.filter(l => l.status === 413);
+        expect(refused.length).toBeGreaterThan(0);
+        expect(refused.every(l => l.method === 'PATCH' && l.length === MiB)).toBe(true);
+        const sent = proxy.log.filter(l => l.method === 'PATCH' && l.status === 202);
+        expect(sent.every(l => (l.length ?? 0) <= 512 * 1024)).toBe(true);
+        expectContiguous(proxy.log);
+        expect(await digestOf(`${limited.host}/forced/app:v1`)).toBe(big.digest);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
+    maybe('a limit too small to chunk under fails that destination, naming the fix, with no tag written', async () => {
+      const proxy = await startProxy(limited.host, {maxBodyBytes: 100000});
+      try {
+        const run = await runBundledAction('push-multi', {
+          source: `${src.host}/big:v1`,
+          destinations: `${proxy.host}/tiny/app\n${dst.host}/fine/app`,
+          tags: 'v1',
+          retries: '1'
+        });
+        expect(run.code).toBe(1);
+        const byDest = Object.fromEntries(results(run).map(r => [r.destination, r]));
+        expect(byDest[`${proxy.host}/tiny/app`].status).toBe('failed');
+        expect(byDest[`${proxy.host}/tiny/app`].error).toMatch(
+          /refuses a request of \d+ bytes \(HTTP 413\).*client_max_body_size.*chunk-size=/
+        );
+        expect(byDest[`${dst.host}/fine/app`].status).toBe('copied');
+        await expect(
+          skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${limited.host}/tiny/app:v1`])
+        ).rejects.toThrow(/manifest unknown|not found/i);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  });
+
+  maybe('two destinations in one registry each report their own requests', async () => {
+    const before = dstProxy.log.length;
+    const run = await runBundledAction('push-multi', {
+      source: `${src.host}/app:v1`,
+      destinations: `${dstProxy.host}/counts/a\n${dstProxy.host}/counts/b`,
+      tags: 'v1'
+    });
+    expect(run.code).toBe(0);
+    const seen = dstProxy.log.slice(before);
+    const own = (repo: string): number => seen.filter(l => l.path.startsWith(`/v2/${repo}/`)).length;
+    expect(own('counts/a')).toBeGreaterThan(10);
+    expect(results(run).map(r => [r.destination, r.requests])).toEqual([
+      [`${dstProxy.host}/counts/a`, own('counts/a')],
+      [`${dstProxy.host}/counts/b`, own('counts/b')]
+    ]);
+  });
 
   maybe('a refused mount (401) falls back to an upload', async () => {
     srcProxy.rules.push({

@@ -5,6 +5,9 @@ import {parseReference} from '../../src/shared/registry/reference.js';
 import {backoffMs, retryAfterMs} from '../../src/shared/registry/retry.js';
 import {parseDestinations, tagsFor} from '../../src/shared/push/destinations.js';
 import {parseSource} from '../../src/shared/push/push.js';
+import {chunksOf} from '../../src/shared/registry/chunks.js';
+import {parseSize} from '../../src/shared/inputs.js';
+import {Readable} from 'node:stream';
 
 describe('WWW-Authenticate', () => {
   test.each([
@@ -108,9 +111,15 @@ describe('destinations', () => {
     ['ghcr.io/acme/app:1.0', /includes a tag or digest/],
     ['ghcr.io/acme/app,colour=red', /unknown option "colour=red"/],
     ['ghcr.io/acme/app,provider=quay', /unknown provider "quay"/],
-    ['username=x', /must start with a repository/]
+    ['username=x', /must start with a repository/],
+    ['ghcr.io/acme/app,chunk-size=lots', /chunk-size "lots" is not a size of at least 256KiB in .*16MiB/],
+    ['ghcr.io/acme/app,chunk-size=64KiB', /chunk-size "64KiB" is not a size/]
   ])('%s is refused', (line, message) => {
     expect(() => parseDestinations([line])).toThrow(message);
+  });
+  test('chunk-size applies to the registry and keeps its unit', () => {
+    const [a] = parseDestinations(['harbor.example/team/app,chunk-size=100MB']);
+    expect(a.chunkSize).toBe(100000000);
   });
   test('the same repository twice is refused', () => {
     expect(() => parseDestinations(['ghcr.io/a/b', 'ghcr.io/a/b'])).toThrow(/listed twice/);
@@ -159,5 +168,52 @@ describe('Docker Hub rate limit', () => {
     server.close();
     expect(head?.digest).toBe(`sha256:${'b'.repeat(64)}`);
     expect(client.stats.rateLimitRemaining).toBe('97;w=21600');
+  });
+});
+
+describe('sizes', () => {
+  test.each([
+    ['16MiB', 16777216],
+    ['16M', 16777216],
+    ['100MB', 100000000],
+    ['1.5 MiB', 1572864],
+    ['512kib', 524288],
+    ['4096', 4096],
+    ['1GiB', 1073741824]
+  ])('%s is %d bytes', (text, bytes) => {
+    expect(parseSize('chunk-size', text)).toBe(bytes);
+  });
+  test.each(['', 'MiB', '-1MiB', '10 parsecs', '0'])('"%s" is refused', text => {
+    expect(() => parseSize('chunk-size', text)).toThrow(/chunk-size: ".*" is not a size of at least 1 bytes/);
+  });
+});
+
+describe('upload chunks', () => {
+  const collect = async (pieces: number[], size: () => number): Promise<number[]> => {
+    const data = Buffer.from(Array.from({length: pieces.reduce((a, b) => a + b, 0)}, (_v, i) => i % 251));
+    let at = 0;
+    const parts = pieces.map(n => data.subarray(at, (at += n)));
+    const out: Buffer[] = [];
+    for await (const c of chunksOf(Readable.from(parts), size)) out.push(Buffer.from(c));
+    expect(Buffer.concat(out).equals(data)).toBe(true);
+    return out.map(c => c.length);
+  };
+  test.each([
+    ['pieces smaller than a chunk', [3, 3, 3, 3, 3], 4, [4, 4, 4, 3]],
+    ['one piece spanning several chunks', [10], 4, [4, 4, 2]],
+    ['an exact fit', [4, 4], 4, [4, 4]],
+    ['less than one chunk', [2], 4, [2]],
+    ['nothing', [], 4, []]
+  ])('%s', async (_name, pieces, size, lengths) => {
+    expect(await collect(pieces, () => size)).toEqual(lengths);
+  });
+  test('a size that shrinks on the way applies from the next chunk', async () => {
+    let size = 8;
+    const lengths: number[] = [];
+    for await (const c of chunksOf(Readable.from([Buffer.alloc(20)]), () => size)) {
+      lengths.push(c.length);
+      size = 4;
+    }
+    expect(lengths).toEqual([8, 4, 4, 4]);
   });
 });

@@ -1,6 +1,7 @@
 import {UserError, inputError} from '../errors.js';
 import {Mask, RegistryLogin} from '../registry/credentials.js';
-import {parseFields} from '../inputs.js';
+import {parseFields, parseSize} from '../inputs.js';
+import {MIN_CHUNK} from '../registry/client.js';
 import {Reference, parseReference} from '../registry/reference.js';
 
 export const PROVIDERS = [
@@ -29,12 +30,14 @@ export interface Destination {
   passwordEnv?: string;
   password?: string;
   insecure?: boolean;
+  /** Upload blobs larger than this in chunks (for registries behind a request size limit). */
+  chunkSize?: number;
   /** Cloud provider settings: region, role (AWS); tenant, client-id (Azure); workload-identity-provider, service-account (Google). */
   options: Record<string, string>;
 }
 
 const PROVIDER_KEYS = ['region', 'role', 'tenant', 'client-id', 'workload-identity-provider', 'service-account'];
-const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure', ...PROVIDER_KEYS];
+const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure', 'chunk-size', ...PROVIDER_KEYS];
 
 /** Applies `key=value` login options (username, password-env, provider, cloud settings) to an entry. */
 function applyOptions(d: Destination, fields: string[], input: string): void {
@@ -50,7 +53,18 @@ function applyOptions(d: Destination, fields: string[], input: string): void {
     else if (key === 'password') d.password = value;
     else if (key === 'password-env') d.passwordEnv = value;
     else if (key === 'insecure') d.insecure = value === 'true';
-    else if (PROVIDER_KEYS.includes(key)) d.options[key] = value;
+    else if (key === 'chunk-size') {
+      try {
+        d.chunkSize = parseSize('chunk-size', value, MIN_CHUNK);
+      } catch {
+        throw inputError(
+          input,
+          line,
+          `chunk-size "${value}" is not a size of at least 256KiB`,
+          'Write a number with an optional unit, such as 16MiB or 100MB.'
+        );
+      }
+    } else if (PROVIDER_KEYS.includes(key)) d.options[key] = value;
     else if (key === 'provider') {
       if (!(PROVIDERS as readonly string[]).includes(value)) {
         throw inputError(input, line, `unknown provider "${value}"`, `Allowed providers: ${PROVIDERS.join(', ')}.`);
@@ -191,6 +205,7 @@ export function loginMap(
       username: d.username ?? prev?.username,
       password: password ?? prev?.password,
       insecure: d.insecure ?? prev?.insecure,
+      chunkSize: d.chunkSize ?? prev?.chunkSize,
       options: {...prev?.options, ...d.options}
     });
   }

@@ -114,9 +114,10 @@ async function openSource(
   };
 }
 
+/** A destination's target; a registry's gets its own view of the client, so its requests are its own. */
 function targetFor(dest: Destination, clients: Clients): ImageTarget {
   if (dest.registry === 'oci') return new OciLayout(dest.repository, true);
-  return new RegistryRepository(clients.get(dest.registry), dest.repository);
+  return new RegistryRepository(clients.get(dest.registry).view(), dest.repository);
 }
 
 async function createRepository(dest: Destination, opts: PushOptions): Promise<void> {
@@ -193,9 +194,8 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     opts.destinations.map(async (dest): Promise<DestinationResult> => {
       const started = Date.now();
       const tags = tagsFor(dest, opts.tags);
-      const client = dest.registry === 'oci' ? undefined : clients.get(dest.registry);
-      const before = client?.stats.requests ?? 0;
-      const retriesBefore = client?.stats.retries ?? 0;
+      const target = targetFor(dest, clients);
+      const client = target instanceof RegistryRepository ? target.client : undefined;
       const result: DestinationResult = {
         destination: dest.name,
         status: 'copied',
@@ -209,7 +209,6 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       };
       try {
         if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
-        const target = targetFor(dest, clients);
         let lastLog = 0;
         const {plan, counters} = await copyGraph(shared, target, graph, {
           tags,
@@ -232,8 +231,8 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         result.status = 'failed';
         result.error = errorMessage(err);
       }
-      result.requests = (client?.stats.requests ?? 0) - before;
-      result.retries = (client?.stats.retries ?? 0) - retriesBefore;
+      result.requests = client?.stats.requests ?? 0;
+      result.retries = client?.stats.retries ?? 0;
       result.rateLimitRemaining = client?.stats.rateLimitRemaining;
       result.durationMs = Date.now() - started;
       return result;

@@ -11,6 +11,7 @@ import {
   parseChallenge,
   scope
 } from './auth.js';
+import {chunksOf} from './chunks.js';
 import {sha256} from './digest.js';
 import {streamRequest} from './stream-request.js';
 import {RegistryError, registryError} from './errors.js';
@@ -51,7 +52,26 @@ export interface ClientOptions {
   tokens?: TokenCache;
   /** For tests: called before every HTTP request with its method and URL. */
   onRequest?: (method: string, url: string, headers: Record<string, string>) => void;
+  /** Upload blobs in chunks of this many bytes (PATCH), for registries that refuse large requests. */
+  chunkSize?: number;
 }
+
+/** What every view of one registry's client shares: the challenge, the credential, the limit, the upload mode. */
+interface Session {
+  limiter: Limiter;
+  tokens: TokenCache;
+  challenge?: Challenge;
+  credential?: Promise<Credential>;
+  /** Chunk size for uploads: from the chunk-size option, or learned from a 413. */
+  chunkSize?: number;
+  /** The registry's OCI-Chunk-Min-Length, when it announced one. */
+  minChunk?: number;
+}
+
+/** Chunk size chosen when a registry first refuses a whole blob in one request. */
+export const DEFAULT_CHUNK = 16 * 1048576;
+/** Below this, a registry that still answers 413 is refused with an error rather than trickled into. */
+export const MIN_CHUNK = 256 * 1024;
 
 type Body = Buffer | string | (() => Readable);
 
@@ -83,19 +103,41 @@ export interface ManifestInfo {
 export class RegistryClient {
   readonly stats: RequestStats = {requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0, tokenRequests: 0};
   readonly base: string;
-  private readonly limiter: Limiter;
   private readonly retry: RetryPolicy;
-  private readonly tokens: TokenCache;
-  private challenge: Challenge | undefined;
-  private credential: Promise<Credential> | undefined;
+  private readonly session: Session;
 
-  constructor(readonly opts: ClientOptions) {
+  constructor(
+    readonly opts: ClientOptions,
+    session?: Session,
+    private readonly parent?: RegistryClient
+  ) {
     const host = apiHost(opts.registry);
     const insecure = opts.insecure ?? isLoopback(host);
     this.base = `${insecure ? 'http' : 'https'}://${host}`;
-    this.limiter = new Limiter(opts.concurrency ?? 8);
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.tokens = opts.tokens ?? new TokenCache();
+    this.session = session ?? {
+      limiter: new Limiter(opts.concurrency ?? 8),
+      tokens: opts.tokens ?? new TokenCache(),
+      chunkSize: opts.chunkSize
+    };
+  }
+
+  /**
+   * The same client (credential, tokens, request limit) counting its own requests, so that two
+   * destinations in one registry each report what they cost; the counts also add up here.
+   */
+  view(): RegistryClient {
+    return new RegistryClient(this.opts, this.session, this);
+  }
+
+  private count(key: 'requests' | 'bytesSent' | 'bytesReceived' | 'retries' | 'tokenRequests', n = 1): void {
+    this.stats[key] += n;
+    this.parent?.count(key, n);
+  }
+
+  private noteRateLimit(remaining: string): void {
+    this.stats.rateLimitRemaining = remaining;
+    this.parent?.noteRateLimit(remaining);
   }
 
   get registry(): string {
@@ -103,8 +145,8 @@ export class RegistryClient {
   }
 
   private cred(): Promise<Credential> {
-    this.credential ??= this.opts.credential();
-    return this.credential;
+    this.session.credential ??= this.opts.credential();
+    return this.session.credential;
   }
 
   private url(req: RegistryRequest): string {
@@ -114,16 +156,16 @@ export class RegistryClient {
   }
 
   private async authHeader(scopes: string[]): Promise<string | undefined> {
-    const c = this.challenge;
+    const c = this.session.challenge;
     if (!c) return undefined;
     const cred = await this.cred();
     if (c.scheme === 'basic') return basicHeader(cred);
     if (c.scheme !== 'bearer') return undefined;
     if (cred.kind === 'bearer') return `Bearer ${cred.token}`;
     const wanted = mergeScopes([...scopes]);
-    const cached = this.tokens.find(this.registry, wanted);
+    const cached = this.session.tokens.find(this.registry, wanted);
     if (cached) return `Bearer ${cached}`;
-    this.stats.tokenRequests++;
+    this.count('tokenRequests');
     const token = await fetchToken(
       c,
       wanted.scopes,
@@ -131,7 +173,7 @@ export class RegistryClient {
       (u, init) => this.send(init.method ?? 'GET', u, init),
       this.registry
     );
-    this.tokens.set(`${this.registry} ${wanted.key}`, token);
+    this.session.tokens.set(`${this.registry} ${wanted.key}`, token);
     return `Bearer ${token.token}`;
   }
 
@@ -140,14 +182,14 @@ export class RegistryClient {
     let current = url;
     let headers = {...(init.headers as Record<string, string>)};
     for (let hop = 0; hop < 6; hop++) {
-      this.stats.requests++;
+      this.count('requests');
       this.opts.onRequest?.(method, current, headers);
       const res =
         init.body instanceof Readable
           ? await streamRequest(method, current, headers, init.body)
           : await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
       const remaining = res.headers.get('ratelimit-remaining');
-      if (remaining) this.stats.rateLimitRemaining = remaining;
+      if (remaining) this.noteRateLimit(remaining);
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
         await res.body?.cancel();
@@ -179,10 +221,10 @@ export class RegistryClient {
       let body: Buffer | string | Readable | undefined;
       if (typeof req.body === 'function') body = req.body();
       else body = req.body;
-      if (Buffer.isBuffer(body) || typeof body === 'string') this.stats.bytesSent += Buffer.byteLength(body);
+      if (Buffer.isBuffer(body) || typeof body === 'string') this.count('bytesSent', Buffer.byteLength(body));
       let res: Response;
       try {
-        res = await this.limiter.run(() =>
+        res = await this.session.limiter.run(() =>
           this.send(req.method, url, {
             headers,
             body: body as RequestInit['body'],
@@ -191,7 +233,7 @@ export class RegistryClient {
         );
       } catch (err) {
         if (replayable && attempt < this.retry.retries && isRetryableError(err)) {
-          this.stats.retries++;
+          this.count('retries');
           await sleep(backoffMs(attempt, this.retry));
           continue;
         }
@@ -203,7 +245,7 @@ export class RegistryClient {
           await res.body?.cancel();
           const extra = challenge.params.scope ? challenge.params.scope.split(' ') : [];
           req = {...req, scopes: [...req.scopes, ...extra]};
-          this.challenge = challenge;
+          this.session.challenge = challenge;
           authRetried = true;
           // A streamed body is spent: the caller replays the whole transfer, now authenticated.
           if (!replayable) throw new StreamAuthRetry();
@@ -215,7 +257,7 @@ export class RegistryClient {
       if (RETRYABLE_STATUS.has(res.status) && replayable && attempt < this.retry.retries) {
         const wait = retryAfterMs(res.headers.get('retry-after'), this.retry.maxMs) ?? backoffMs(attempt, this.retry);
         await res.body?.cancel();
-        this.stats.retries++;
+        this.count('retries');
         this.opts.log?.debug(`${req.method} ${url}: ${res.status}, retrying in ${wait} ms`);
         await sleep(wait);
         continue;
@@ -236,7 +278,7 @@ export class RegistryClient {
 
   private async json<T>(res: Response): Promise<T> {
     const buf = Buffer.from(await res.arrayBuffer());
-    this.stats.bytesReceived += buf.length;
+    this.count('bytesReceived', buf.length);
     return JSON.parse(buf.toString('utf8')) as T;
   }
 
@@ -287,7 +329,7 @@ export class RegistryClient {
       return undefined;
     }
     const body = Buffer.from(await res.arrayBuffer());
-    this.stats.bytesReceived += body.length;
+    this.count('bytesReceived', body.length);
     const digest = sha256(body);
     if (ref.startsWith('sha256:') && digest !== ref) {
       throw new Error(`${this.registry}/${repository}@${ref}: the registry returned a manifest with digest ${digest}`);
@@ -369,6 +411,8 @@ export class RegistryClient {
   private location(res: Response): string {
     const loc = res.headers.get('location');
     if (!loc) throw new Error(`${this.registry}: upload started without a Location header`);
+    const min = Number(res.headers.get('oci-chunk-min-length'));
+    if (min > 0) this.session.minChunk = Math.max(this.session.minChunk ?? 0, min);
     return new URL(loc, this.base).toString();
   }
 
@@ -384,6 +428,34 @@ export class RegistryClient {
     return this.location(res);
   }
 
+  /** Bytes per chunk while this registry takes uploads in chunks; undefined while whole blobs go in one PUT. */
+  get chunkSize(): number | undefined {
+    const c = this.session.chunkSize;
+    return c === undefined ? undefined : Math.max(c, this.session.minChunk ?? 0);
+  }
+
+  /**
+   * The registry (or a proxy in front of it, such as nginx's client_max_body_size or a CDN's limit)
+   * refused a request of `bytes` with 413: chunks from now on are at most half of that. Every view of
+   * the registry learns it once.
+   */
+  private shrinkChunks(repository: string, bytes: number): number {
+    const current = this.session.chunkSize ?? DEFAULT_CHUNK;
+    const next = Math.min(current, Math.floor(bytes / 2 / 65536) * 65536);
+    if (next < Math.max(MIN_CHUNK, this.session.minChunk ?? 0)) {
+      throw new UserError(
+        `${this.registry}/${repository}: the registry, or a proxy in front of it, refuses a request of ${bytes} bytes (HTTP 413) and smaller chunks are not worth sending; raise its request size limit (nginx: client_max_body_size) or set chunk-size= on the destination to a size it accepts.`
+      );
+    }
+    if (next !== this.session.chunkSize) {
+      this.session.chunkSize = next;
+      this.opts.log?.info(
+        `${this.registry}: a request of ${bytes} bytes was refused as too large (HTTP 413); uploading in chunks of ${next} bytes`
+      );
+    }
+    return next;
+  }
+
   /** Completes an upload with one streaming PUT (digest appended to the location's own query). */
   async putUpload(repository: string, location: string, digest: string, size: number, body: Body): Promise<void> {
     const u = new URL(location);
@@ -394,10 +466,72 @@ export class RegistryClient {
       path: u.toString(),
       scopes: this.push(repository),
       headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
-      body
+      body,
+      ok: [413]
     });
-    this.stats.bytesSent += typeof body === 'function' ? size : 0;
     await res.body?.cancel();
+    if (res.status === 413) {
+      this.shrinkChunks(repository, size);
+      throw new RestartUpload(`${this.registry} refused ${size} bytes in one request; starting again in chunks`);
+    }
+    if (typeof body === 'function') this.count('bytesSent', size);
+  }
+
+  /**
+   * Uploads a blob in chunks read from the stream as it goes (PATCH with Content-Range, each to the
+   * location the last answer gave), then completes it with an empty PUT naming the digest. An upload
+   * the registry lost track of part way (a retried chunk it had already taken, an expired session) is
+   * started again from the beginning by the caller.
+   */
+  async putUploadChunked(repository: string, location: string, digest: string, stream: Readable): Promise<void> {
+    let offset = 0;
+    let loc = location;
+    try {
+      for await (const chunk of chunksOf(stream, () => this.chunkSize ?? DEFAULT_CHUNK)) {
+        loc = await this.patchChunk(repository, loc, offset, chunk);
+        offset += chunk.length;
+      }
+    } catch (err) {
+      if (offset > 0 && err instanceof RegistryError && [400, 404, 416].includes(err.status)) {
+        throw new RestartUpload(`upload interrupted after ${offset} bytes: ${err.message}`);
+      }
+      throw err;
+    }
+    const u = new URL(loc);
+    u.searchParams.set('digest', digest);
+    const res = await this.request({
+      method: 'PUT',
+      repository,
+      path: u.toString(),
+      scopes: this.push(repository),
+      headers: {'content-type': 'application/octet-stream'},
+      body: Buffer.alloc(0)
+    });
+    await res.body?.cancel();
+  }
+
+  /** Sends bytes [offset, offset + chunk.length) of an upload; a 413 splits the chunk and teaches the new size. */
+  private async patchChunk(repository: string, location: string, offset: number, chunk: Buffer): Promise<string> {
+    const res = await this.request({
+      method: 'PATCH',
+      repository,
+      path: location,
+      scopes: this.push(repository),
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-range': `${offset}-${offset + chunk.length - 1}`
+      },
+      body: chunk,
+      ok: [413]
+    });
+    await res.body?.cancel();
+    if (res.status !== 413) return this.location(res);
+    const size = this.shrinkChunks(repository, chunk.length);
+    let loc = location;
+    for (let i = 0; i < chunk.length; i += size) {
+      loc = await this.patchChunk(repository, loc, offset + i, chunk.subarray(i, i + size));
+    }
+    return loc;
   }
 
   /** All tags, following Link pagination (order as the registry gives it; never assume sorted). */
@@ -439,8 +573,11 @@ export class RegistryClient {
   }
 }
 
+/** The blob upload has to start again from its first byte (with a fresh read of the source). */
+export class RestartUpload extends Error {}
+
 /** Thrown when a streamed request met its first auth challenge: the caller replays it once. */
-export class StreamAuthRetry extends Error {
+export class StreamAuthRetry extends RestartUpload {
   constructor() {
     super('authentication challenge on a streamed request');
   }

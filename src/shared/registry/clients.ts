@@ -49,6 +49,7 @@ export class Clients {
         registry,
         credential: () => this.credential(registry),
         insecure: login.insecure,
+        chunkSize: login.chunkSize,
         retry: this.opts.retry,
         concurrency: Math.max(8, this.opts.concurrency * 2),
         log: this.opts.log,

@@ -1,6 +1,6 @@
 import {Readable} from 'node:stream';
 import {errorMessage} from '../errors.js';
-import {StreamAuthRetry} from './client.js';
+import {RestartUpload} from './client.js';
 import {VerifyingStream, verifiedUpstream} from './digest.js';
 import {ImageGraph} from './graph.js';
 import {mapLimit} from './limit.js';
@@ -115,6 +115,11 @@ async function copyBlob(
           !verifiedUpstream.has(input)
         );
         input.on('error', err => verify.destroy(err));
+        // An upload that stops reading (refused, reset) lets go of the source: a shared download goes
+        // on for the other destinations, a download of its own is closed.
+        verify.on('close', () => {
+          if (!input.readableEnded) input.destroy();
+        });
         return input.pipe(verify);
       });
       counters.blobsUploaded++;
@@ -125,7 +130,7 @@ async function copyBlob(
       const status = err instanceof RegistryError ? err.status : undefined;
       if (
         attempt < retry.retries &&
-        (isRetryableError(err) || err instanceof StreamAuthRetry || (status && RETRYABLE_STATUS.has(status)))
+        (isRetryableError(err) || err instanceof RestartUpload || (status && RETRYABLE_STATUS.has(status)))
       ) {
         await sleep(backoffMs(attempt, retry));
         continue;

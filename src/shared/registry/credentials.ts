@@ -121,6 +121,8 @@ export interface RegistryLogin {
   username?: string;
   password?: string;
   insecure?: boolean;
+  /** Upload blobs in chunks of this many bytes. */
+  chunkSize?: number;
   options?: Record<string, string>;
 }
 

@@ -70,7 +70,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     this.openUploads.delete(digest);
     const location = opened ?? (await this.client.startUpload(this.repository));
     const stream = await open();
-    await this.client.putUpload(this.repository, location, digest, size, () => stream);
+    const chunk = this.client.chunkSize;
+    if (chunk !== undefined && size > chunk) {
+      await this.client.putUploadChunked(this.repository, location, digest, stream);
+    } else {
+      await this.client.putUpload(this.repository, location, digest, size, () => stream);
+    }
   }
 
   async hasManifest(digest: string): Promise<boolean> {

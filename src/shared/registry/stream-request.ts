@@ -22,6 +22,12 @@ export function streamRequest(
         if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
       }
       const status = res.statusCode ?? 502;
+      // Answered before the body was sent (413, 401, an error): stop sending it.
+      if (!body.readableEnded) {
+        body.unpipe(req);
+        body.destroy();
+        res.on('end', () => req.destroy());
+      }
       const hasBody = status !== 204 && status !== 304 && method !== 'HEAD';
       resolve(new Response(hasBody ? (Readable.toWeb(res) as ReadableStream) : null, {status, headers: h}));
     });
