@@ -46,8 +46,8 @@ export class OciRepositoryBackend implements CleanupBackend {
     if (annotated) return annotated;
     if (!m.config || !/config/.test(m.config.mediaType ?? '')) return undefined;
     try {
-      const res = await this.client.getBlob(this.repository, m.config.digest);
-      const config = (await res.json()) as {created?: string};
+      const stream = await this.client.getBlob(this.repository, m.config.digest);
+      const config = JSON.parse(Buffer.concat(await stream.toArray()).toString('utf8')) as {created?: string};
       return config.created;
     } catch {
       return undefined;

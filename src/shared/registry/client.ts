@@ -1,4 +1,5 @@
 import {Readable} from 'node:stream';
+import type {ReadableStream as WebReadable} from 'node:stream/web';
 import {UserError} from '../errors.js';
 import {Logger} from '../log.js';
 import {
@@ -13,7 +14,7 @@ import {
 } from './auth.js';
 import {chunksOf} from './chunks.js';
 import {sha256} from './digest.js';
-import {streamRequest} from './stream-request.js';
+import {rawBody, streamRequest} from './stream-request.js';
 import {RegistryError, registryError} from './errors.js';
 import {Limiter} from './limit.js';
 import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
@@ -86,6 +87,8 @@ export interface RegistryRequest {
   body?: Body;
   /** Statuses that are not errors (besides 2xx). */
   ok?: number[];
+  /** Keep a successful body as a node stream (rawBody): blob downloads. */
+  raw?: boolean;
 }
 
 export function isLoopback(host: string): boolean {
@@ -178,15 +181,15 @@ export class RegistryClient {
   }
 
   /** One HTTP exchange with manual redirects: Authorization never follows to another host. */
-  private async send(method: string, url: string, init: RequestInit): Promise<Response> {
+  private async send(method: string, url: string, init: RequestInit, raw = false): Promise<Response> {
     let current = url;
     let headers = {...(init.headers as Record<string, string>)};
     for (let hop = 0; hop < 6; hop++) {
       this.count('requests');
       this.opts.onRequest?.(method, current, headers);
       const res =
-        init.body instanceof Readable
-          ? await streamRequest(method, current, headers, init.body)
+        init.body instanceof Readable || raw
+          ? await streamRequest(method, current, headers, init.body as Readable | undefined, raw)
           : await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
       const remaining = res.headers.get('ratelimit-remaining');
       if (remaining) this.noteRateLimit(remaining);
@@ -225,11 +228,16 @@ export class RegistryClient {
       let res: Response;
       try {
         res = await this.session.limiter.run(() =>
-          this.send(req.method, url, {
-            headers,
-            body: body as RequestInit['body'],
-            duplex: body instanceof Readable ? 'half' : undefined
-          } as RequestInit)
+          this.send(
+            req.method,
+            url,
+            {
+              headers,
+              body: body as RequestInit['body'],
+              duplex: body instanceof Readable ? 'half' : undefined
+            } as RequestInit,
+            req.raw
+          )
         );
       } catch (err) {
         if (replayable && attempt < this.retry.retries && isRetryableError(err)) {
@@ -382,8 +390,17 @@ export class RegistryClient {
     return Number(res.headers.get('content-length') ?? 0);
   }
 
-  async getBlob(repository: string, digest: string): Promise<Response> {
-    return this.request({method: 'GET', repository, path: `blobs/${digest}`, scopes: this.pull(repository)});
+  /** A blob's bytes as they arrive (the caller verifies the digest). */
+  async getBlob(repository: string, digest: string): Promise<Readable> {
+    const res = await this.request({
+      method: 'GET',
+      repository,
+      path: `blobs/${digest}`,
+      scopes: this.pull(repository),
+      raw: true
+    });
+    const stream = rawBody(res) ?? (res.body ? Readable.fromWeb(res.body as WebReadable<Uint8Array>) : undefined);
+    return stream ?? Readable.from([]);
   }
 
   /**

@@ -39,10 +39,8 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     return this.client.getManifest(this.repository, digest);
   }
 
-  async openBlob(digest: string): Promise<Readable> {
-    const res = await this.client.getBlob(this.repository, digest);
-    if (!res.body) return Readable.from([]);
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  openBlob(digest: string): Promise<Readable> {
+    return this.client.getBlob(this.repository, digest);
   }
 
   listTags(): Promise<string[]> {
