@@ -196,6 +196,38 @@ describe('push-multi through a faulty network', () => {
       }
     });
 
+    maybe('a long copy logs progress (bytes, blobs, rate) and folds each destination into a group', async () => {
+      const slow = await startProxy(limited.host, {bandwidth: 2 * MiB});
+      try {
+        const run = await runBundledAction(
+          'push-multi',
+          {source: `${src.host}/big:v1`, destinations: `${slow.host}/progress/app`, tags: 'v1'},
+          {REGISTRY_ACTIONS_PROGRESS_SECONDS: '0.25'}
+        );
+        expect(run.code).toBe(0);
+        const lines = run.stdout.split('\n');
+        const progress = lines.filter(l => l.startsWith(`${slow.host}/progress/app: `) && l.includes('MiB sent'));
+        expect(progress.length).toBeGreaterThan(0);
+        for (const l of progress)
+          expect(l).toMatch(/: \d+\.\d of 6\.0 MiB sent, [0-5] of 6 blobs done \(\d+ MiB\/s\)$/);
+        const group = lines.indexOf(
+          lines.find(l => l.startsWith(`::group::${slow.host}/progress/app: copied, 6.0 MiB sent in `)) ?? ''
+        );
+        expect(group).toBeGreaterThan(-1);
+        expect(lines.slice(group + 1, group + 8)).toEqual([
+          'tags: v1',
+          `digest: ${big.digest}`,
+          'blobs: 0 present, 0 mounted, 6 uploaded',
+          'manifests: 3 written, 0 present',
+          'tags: 1 written, 0 already right',
+          expect.stringMatching(/^requests: \d+$/),
+          '::endgroup::'
+        ]);
+      } finally {
+        await slow.stop();
+      }
+    });
+
     maybe('a limit too small to chunk under fails that destination, naming the fix, with no tag written', async () => {
       const proxy = await startProxy(limited.host, {maxBodyBytes: 100000});
       try {

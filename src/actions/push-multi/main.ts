@@ -8,7 +8,7 @@ import {parseBoolean, parseInteger} from '../../shared/inputs.js';
 import {describe, execOk} from '../../shared/exec.js';
 import {buildxCommand} from '../../shared/push/buildx.js';
 import {parseDestinations} from '../../shared/push/destinations.js';
-import {PushResult, pushMulti} from '../../shared/push/push.js';
+import {DestinationResult, PushResult, pushMulti} from '../../shared/push/push.js';
 import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
 
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
@@ -31,6 +31,22 @@ async function summary(res: PushResult): Promise<void> {
     .addHeading('push-multi', 3)
     .addTable([head, ...rows])
     .write();
+}
+
+/** One destination's outcome: a folded group of details under a one-line heading; errors stay visible. */
+function report(r: DestinationResult): void {
+  const c = r.counters;
+  const time = `${(r.durationMs / 1000).toFixed(1)} s`;
+  core.startGroup(`${r.destination}: ${r.status}, ${mib(c.bytesSent)} sent in ${time}`);
+  core.info(`tags: ${r.tags.join(', ') || '(none: by digest only)'}`);
+  core.info(`digest: ${r.digest}`);
+  core.info(`blobs: ${c.blobsSkipped} present, ${c.blobsMounted} mounted, ${c.blobsUploaded} uploaded`);
+  core.info(`manifests: ${c.manifestsWritten} written, ${c.manifestsSkipped} present`);
+  core.info(`tags: ${c.tagsWritten} written, ${c.tagsSkipped} already right`);
+  core.info(`requests: ${r.requests}${r.retries ? ` (${r.retries} retried)` : ''}`);
+  if (r.rateLimitRemaining) core.info(`registry pull rate limit remaining: ${r.rateLimitRemaining}`);
+  core.endGroup();
+  if (r.error) core.error(`${r.destination}: ${r.error}`);
 }
 
 export async function main(): Promise<void> {
@@ -89,16 +105,10 @@ export async function main(): Promise<void> {
     env: process.env,
     mask: s => core.setSecret(s),
     log: coreLogger,
-    getIdToken: audience => core.getIDToken(audience)
+    getIdToken: audience => core.getIDToken(audience),
+    progressMs: Number(process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS || 10) * 1000
   });
-  for (const r of result.results) {
-    const c = r.counters;
-    const line = `${r.destination}: ${r.status}; blobs ${c.blobsSkipped} present, ${c.blobsMounted} mounted, ${c.blobsUploaded} uploaded (${mib(c.bytesSent)}); manifests ${c.manifestsWritten} written, ${c.manifestsSkipped} present; tags ${c.tagsWritten} written, ${c.tagsSkipped} already right; ${r.requests} requests in ${(r.durationMs / 1000).toFixed(1)} s`;
-    if (r.error) core.error(`${r.destination}: ${r.error}`);
-    else core.info(line);
-    if (r.rateLimitRemaining)
-      core.info(`${r.destination}: registry pull rate limit remaining: ${r.rateLimitRemaining}`);
-  }
+  for (const r of result.results) report(r);
   core.setOutput('digest', result.digest);
   core.setOutput('refs', result.refs.join('\n'));
   core.setOutput('results', JSON.stringify(result.results));

@@ -34,6 +34,8 @@ export interface PushOptions {
   mask: Mask;
   log: Logger;
   getIdToken?: (audience: string) => Promise<string>;
+  /** Milliseconds between progress lines of a long copy (default 10 s). */
+  progressMs?: number;
 }
 
 export interface DestinationResult {
@@ -209,17 +211,20 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       };
       try {
         if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
-        let lastLog = 0;
+        let lastLog = started;
         const {plan, counters} = await copyGraph(shared, target, graph, {
           tags,
           concurrency: opts.concurrency,
           retry: opts.retry,
           dryRun: opts.dryRun,
-          onProgress: (sent, total) => {
+          onProgress: (sent, total, c, blobs) => {
             const now = Date.now();
-            if (total > 0 && (now - lastLog > 5000 || sent === total)) {
+            if (total > 0 && now - lastLog >= (opts.progressMs ?? 10000) && sent < total) {
               lastLog = now;
-              opts.log.info(`${dest.name}: ${(sent / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB sent`);
+              const done = c.blobsUploaded + c.blobsMounted;
+              opts.log.info(
+                `${dest.name}: ${(sent / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB sent, ${done} of ${blobs} blobs done (${Math.round((sent / 1048576 / Math.max(now - started, 1)) * 1000)} MiB/s)`
+              );
             }
           }
         });

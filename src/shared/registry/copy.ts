@@ -26,8 +26,8 @@ export interface CopyOptions {
   concurrency: number;
   retry?: RetryPolicy;
   dryRun?: boolean;
-  /** Progress: bytes sent so far and in all for this target. */
-  onProgress?: (sent: number, total: number, counters: CopyCounters) => void;
+  /** Progress: bytes sent so far and in all for this target, and how many blobs it needs in all. */
+  onProgress?: (sent: number, total: number, counters: CopyCounters, blobs: number) => void;
   onLog?: (message: string) => void;
 }
 
@@ -158,7 +158,7 @@ export async function copyGraph(
   let sent = 0;
   const progress = (n: number): void => {
     sent += n;
-    opts.onProgress?.(sent, total, counters);
+    opts.onProgress?.(sent, total, counters, plan.blobs.length);
   };
   const retry = opts.retry ?? DEFAULT_RETRY;
   // Large blobs first, so the longest transfers start early.
