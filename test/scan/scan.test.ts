@@ -13,6 +13,7 @@ import {LayoutBuilder, tar} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {startActionsCache} from '../helpers/actions-cache.js';
 import {TOOLS, nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const trivy = requireTool('trivy');
@@ -208,6 +209,60 @@ describe('scan with real trivy, offline, on loopback', () => {
       result: 'pass'
     });
   });
+
+  maybe(
+    'a downloaded DB is saved to the Actions cache; a job on a fresh machine restores it and downloads nothing',
+    async () => {
+      const service = await startActionsCache();
+      try {
+        const cacheDir = path.join(work, 'actions-cache-db');
+        const run = (repository: string): Promise<ActionRun> =>
+          runBundledAction(
+            'scan',
+            {
+              targets: `${reg.host}/app:v1`,
+              'severity-threshold': 'CRITICAL',
+              'db-repository': repository,
+              'cache-dir': cacheDir,
+              'trivy-path': trivy as string
+            },
+            service.env
+          );
+        const first = await run(`${reg.host}/trivy-db:2`);
+        expect({code: first.code, db: first.outputs.db, errors: errorLines(first)}).toEqual({
+          code: 0,
+          db: 'download',
+          errors: []
+        });
+        expect(
+          service.entries.map(e => [
+            e.finalized,
+            /^registry-actions-trivy-db-v2-\d{4}-\d\d-\d\d-[0-9a-f]{12}$/.test(e.key)
+          ])
+        ).toEqual([[true, true]]);
+        expect(service.entries[0].size).toBeGreaterThan(0);
+        // The next job starts on a fresh machine with no DB, and no repository can answer.
+        fs.rmSync(cacheDir, {recursive: true, force: true});
+        const second = await run('127.0.0.1:9/none:2');
+        expect({code: second.code, db: second.outputs.db, result: second.outputs.result}).toEqual({
+          code: 0,
+          db: 'actions-cache',
+          result: 'pass'
+        });
+        expect(second.stdout).toContain(`restored from the Actions cache (${service.entries[0].key})`);
+        expect(service.log).toEqual([
+          'GetCacheEntryDownloadURL',
+          'CreateCacheEntry',
+          `PUT blob ${service.entries[0].size}`,
+          'FinalizeCacheEntryUpload',
+          'GetCacheEntryDownloadURL',
+          `GET blob ${service.entries[0].size}`
+        ]);
+      } finally {
+        await service.stop();
+      }
+    }
+  );
 
   maybe(
     'ignore files: a .trivyignore entry ignores; an expired YAML entry stops ignoring and is reported',
