@@ -44,6 +44,8 @@ export interface ProxyOptions {
    * drops the body (nginx's client_max_body_size with its lingering close).
    */
   maxBodyBytes?: number;
+  /** With maxBodyBytes: close the connection right after the 413 instead of reading the body (some CDNs). */
+  closeOnRefuse?: boolean;
 }
 
 /** Passes bytes through at most `bytesPerSecond`, and stops after `limit` bytes (then onLimit). */
@@ -95,9 +97,14 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
     const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const range = req.headers['content-range'];
     if (opts.maxBodyBytes !== undefined && (length ?? 0) > opts.maxBodyBytes) {
-      req.resume();
       log.push({method: req.method ?? '', path, status: 413, faulted: true, length, range});
+      if (opts.closeOnRefuse) {
+        res.writeHead(413, {'content-type': 'text/html', connection: 'close'});
+        res.end('<html><head><title>413 Request Entity Too Large</title></head></html>', () => req.socket.destroy());
+        return;
+      }
       // Answered at once; the connection stays open while the rest of the body is read and dropped.
+      req.resume();
       res.writeHead(413, {'content-type': 'text/html'});
       res.end('<html><head><title>413 Request Entity Too Large</title></head></html>');
       return;

@@ -173,6 +173,29 @@ describe('push-multi through a faulty network', () => {
       }
     );
 
+    maybe(
+      'a proxy that answers 413 and closes at once (the answer lost to the upload): chunks all the same',
+      async () => {
+        const proxy = await startProxy(limited.host, {maxBodyBytes: MiB, closeOnRefuse: true});
+        try {
+          const run = await runBundledAction('push-multi', {
+            source: `${src.host}/big:v1`,
+            destinations: `${proxy.host}/abrupt/app`,
+            tags: 'v1'
+          });
+          expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+          expect(run.stdout).toMatch(
+            /(refused as too large \(HTTP 413\)|cut off while being sent).*; uploading in chunks of/
+          );
+          expect(proxy.log.filter(l => l.method === 'PATCH' && l.status === 202).length).toBeGreaterThanOrEqual(8);
+          expectContiguous(proxy.log);
+          expect(await digestOf(`${limited.host}/abrupt/app:v1`)).toBe(big.digest);
+        } finally {
+          await proxy.stop();
+        }
+      }
+    );
+
     maybe('chunk-size= sends chunks from the start, and a chunk refused with 413 is split in place', async () => {
       const proxy = await startProxy(limited.host, {maxBodyBytes: 700000});
       try {

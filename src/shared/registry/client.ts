@@ -67,6 +67,8 @@ interface Session {
   chunkSize?: number;
   /** The registry's OCI-Chunk-Min-Length, when it announced one. */
   minChunk?: number;
+  /** Whole-blob uploads cut off by the other side while being sent. */
+  cutOff?: number;
 }
 
 /** Chunk size chosen when a registry first refuses a whole blob in one request. */
@@ -456,7 +458,7 @@ export class RegistryClient {
    * refused a request of `bytes` with 413: chunks from now on are at most half of that. Every view of
    * the registry learns it once.
    */
-  private shrinkChunks(repository: string, bytes: number): number {
+  private shrinkChunks(repository: string, bytes: number, why = 'was refused as too large (HTTP 413)'): number {
     const current = this.session.chunkSize ?? DEFAULT_CHUNK;
     const next = Math.min(current, Math.floor(bytes / 2 / 65536) * 65536);
     if (next < Math.max(MIN_CHUNK, this.session.minChunk ?? 0)) {
@@ -466,26 +468,40 @@ export class RegistryClient {
     }
     if (next !== this.session.chunkSize) {
       this.session.chunkSize = next;
-      this.opts.log?.info(
-        `${this.registry}: a request of ${bytes} bytes was refused as too large (HTTP 413); uploading in chunks of ${next} bytes`
-      );
+      this.opts.log?.info(`${this.registry}: a request of ${bytes} bytes ${why}; uploading in chunks of ${next} bytes`);
     }
     return next;
   }
 
-  /** Completes an upload with one streaming PUT (digest appended to the location's own query). */
+  /**
+   * Completes an upload with one streaming PUT (digest appended to the location's own query). A
+   * refusal as too large (413) switches the registry to chunks; so does a second whole-blob upload
+   * cut off mid-body, since some proxies answer 413 and close at once, and the answer is lost.
+   */
   async putUpload(repository: string, location: string, digest: string, size: number, body: Body): Promise<void> {
     const u = new URL(location);
     u.searchParams.set('digest', digest);
-    const res = await this.request({
-      method: 'PUT',
-      repository,
-      path: u.toString(),
-      scopes: this.push(repository),
-      headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
-      body,
-      ok: [413]
-    });
+    let res: Response;
+    try {
+      res = await this.request({
+        method: 'PUT',
+        repository,
+        path: u.toString(),
+        scopes: this.push(repository),
+        headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
+        body,
+        ok: [413]
+      });
+    } catch (err) {
+      const code = (err as {code?: string}).code;
+      if (typeof body === 'function' && size >= 2 * MIN_CHUNK && (code === 'EPIPE' || code === 'ECONNRESET')) {
+        this.session.cutOff = (this.session.cutOff ?? 0) + 1;
+        if (this.session.cutOff >= 2 && this.session.chunkSize === undefined) {
+          this.shrinkChunks(repository, size, 'was cut off while being sent, the second such upload');
+        }
+      }
+      throw err;
+    }
     await res.body?.cancel();
     if (res.status === 413) {
       this.shrinkChunks(repository, size);
