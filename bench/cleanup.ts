@@ -2,12 +2,16 @@
 // images multi-arch (index + 2 platforms + 2 attestation manifests), half the images tagged, in the
 // local GHCR emulator (real docker-registry behind it). Reports planning time (pure planner, median of
 // 5), then a dry run and a real run: GitHub API calls against pages + deletions, registry requests, time.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {GH_TOKEN, startGhcr} from '../test/helpers/ghcr.js';
 import {GhcrImages} from '../test/helpers/ghcr-images.js';
 import {compilePolicy} from '../src/shared/cleanup/policy.js';
 import {planCleanup} from '../src/shared/cleanup/plan.js';
 import {manifestFacts} from '../src/shared/cleanup/manifests.js';
 import {runCleanup} from '../src/shared/cleanup/run.js';
+import {ManifestStore} from '../src/shared/cleanup/manifest-store.js';
 import {ManifestState} from '../src/shared/cleanup/model.js';
 import {mapLimit} from '../src/shared/registry/limit.js';
 import {Logger} from '../src/shared/log.js';
@@ -121,17 +125,25 @@ const common = {
   mask: () => undefined,
   log: quiet
 };
-for (const dryRun of [true, false]) {
+// Manifests kept between runs: the first dry run fills the store, the next one reads from it.
+const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-manifests-'));
+const runs: Array<[string, boolean]> = [
+  ['dry run', true],
+  ['dry run, manifests kept', true],
+  ['real run', false]
+];
+for (const [label, dryRun] of runs) {
   const calls0 = emu.calls.length;
   const reg0 = emu.registryCalls;
   const t0 = performance.now();
-  const res = await runCleanup({...common, dryRun});
+  const res = await runCleanup({...common, dryRun, store: new ManifestStore(storeDir)});
   const ms = performance.now() - t0;
   const r = res.packages[0];
   const calls = emu.calls.length - calls0;
   const budget = r.pages + (dryRun ? 0 : r.deleted.length + r.alreadyGone);
   console.log(
-    `${dryRun ? 'dry run' : 'real run'.padEnd(7)}  ${(ms / 1000).toFixed(1).padStart(6)} s   API calls ${calls} (owner lookup 1 + pages ${r.pages}${dryRun ? '' : ` + deletions ${r.deleted.length} + image re-checks ${calls - 1 - r.pages - r.deleted.length}`}; budget pages+deletions ${budget}), registry requests ${emu.registryCalls - reg0} (manifest reads ${r.manifestRequests}), ${dryRun ? 'would delete' : 'deleted'} ${r.deleted.length}`
+    `${label.padEnd(24)}  ${(ms / 1000).toFixed(1).padStart(6)} s   API calls ${calls} (owner lookup 1 + pages ${r.pages}${dryRun ? '' : ` + deletions ${r.deleted.length} + image re-checks ${calls - 1 - r.pages - r.deleted.length}`}; budget pages+deletions ${budget}), registry requests ${emu.registryCalls - reg0} (manifest reads ${r.manifestRequests}, kept ${r.manifestsStored}), ${dryRun ? 'would delete' : 'deleted'} ${r.deleted.length}`
   );
 }
+fs.rmSync(storeDir, {recursive: true, force: true});
 await emu.stop();

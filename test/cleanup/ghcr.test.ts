@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {startActionsCache} from '../helpers/actions-cache.js';
 import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {manifestDigest} from '../helpers/registry.js';
@@ -52,7 +56,12 @@ async function cleanup(
       'deletes-per-minute': '6000',
       ...inputs
     },
-    {GITHUB_REPOSITORY: `${p.owner}/${p.pkg}`, ...env}
+    // A tool cache of its own for each run: manifests kept between runs only where a test says so.
+    {
+      GITHUB_REPOSITORY: `${p.owner}/${p.pkg}`,
+      RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-')),
+      ...env
+    }
   );
   // After every real run, whatever its outcome, every tag left in the package pulls completely.
   if (inputs['dry-run'] !== 'true' && !opts.brokenBefore) await assertTagsPull(p);
@@ -488,5 +497,62 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
     ok(two);
     expect([...state(p).keys()].sort()).toEqual(all(images[4], images[5]));
     await assertTagsPull(p);
+  });
+});
+
+describe('ghcr-cleanup: manifests kept between runs', () => {
+  /** "N manifest read(s), M from the manifest cache" from a run's package line. */
+  const reads = (run: ActionRun, p: GhcrImages): [number, number] => {
+    const line = run.stdout.split('\n').find(l => l.startsWith(`${p.pkg}: `) && l.includes('manifest read')) ?? '';
+    const m = line.match(/(\d+) manifest read\(s\)(?:, (\d+) from the manifest cache)?/);
+    return [Number(m?.[1] ?? -1), Number(m?.[2] ?? 0)];
+  };
+
+  maybe('a scheduled run on a fresh runner reads only the versions it has not seen, and decides the same', async () => {
+    const service = await startActionsCache();
+    try {
+      const p = fresh();
+      emu.now = Date.now() - 10 * DAY;
+      const old = await p.image('old', ['main'], {attestations: true});
+      const kept = await p.image('kept', ['main', 'v1.0.0'], {attestations: true});
+      const inputs = {'delete-untagged': 'true', 'dry-run': 'true'};
+      // Every job of the schedule sees the same paths on a fresh machine, as hosted runners do.
+      const tools = fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-'));
+      const env = {
+        ...service.env,
+        RUNNER_TOOL_CACHE: tools,
+        GITHUB_WORKSPACE: fs.mkdtempSync(path.join(os.tmpdir(), 'ws-'))
+      };
+      const freshMachine = (): void =>
+        fs.rmSync(path.join(tools, 'registry-actions-manifests'), {recursive: true, force: true});
+      const first = await cleanup(p, inputs, {...env, GITHUB_RUN_ID: '700'});
+      ok(first);
+      const versions = all(old, kept).length;
+      expect(reads(first, p)).toEqual([versions, 0]);
+      expect(service.entries.map(e => [e.finalized, e.key.endsWith('-700-1')])).toEqual([[true, true]]);
+
+      // The next day: one more image; a fresh runner restores the manifests and reads only the new ones.
+      const newer = await p.image('newer', ['main'], {attestations: true});
+      freshMachine();
+      const second = await cleanup(p, inputs, {...env, GITHUB_RUN_ID: '701'});
+      ok(second);
+      expect(second.stdout).toContain('manifest cache: restored from the Actions cache');
+      expect(reads(second, p)).toEqual([all(newer).length, versions]);
+      expect(deleted(second)).toEqual(all(old));
+      freshMachine();
+      const third = await cleanup(p, inputs, {...env, GITHUB_RUN_ID: '702'});
+      expect(reads(third, p)).toEqual([0, versions + all(newer).length]);
+      // A stored manifest is only used when its bytes hash to its digest: corrupt copies are read again.
+      const dir = path.join(tools, 'registry-actions-manifests');
+      const [id] = fs.readdirSync(dir);
+      for (const f of fs.readdirSync(path.join(dir, id, 'sha256')))
+        fs.writeFileSync(path.join(dir, id, 'sha256', f), '{}');
+      const fourth = await cleanup(p, inputs, {...env, GITHUB_RUN_ID: '703'});
+      ok(fourth);
+      expect(reads(fourth, p)).toEqual([versions + all(newer).length, 0]);
+      expect(deleted(fourth)).toEqual(deleted(third));
+    } finally {
+      await service.stop();
+    }
   });
 });

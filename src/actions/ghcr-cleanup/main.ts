@@ -6,6 +6,7 @@ import {compilePolicy} from '../../shared/cleanup/policy.js';
 import {loginMap, parseLogins} from '../../shared/push/destinations.js';
 import {CleanupResult, runCleanup} from '../../shared/cleanup/run.js';
 import {now} from '../../shared/time.js';
+import {openManifestStore} from '../../shared/cleanup/manifest-store.js';
 
 const list = (name: string): string[] =>
   getMultiline(name)
@@ -78,6 +79,10 @@ export async function main(): Promise<void> {
   });
   const dryRun = parseBoolean('dry-run', core.getInput('dry-run'), false);
   core.info(`policy: ${policy.describe.join('; ')}${dryRun ? ' (dry run)' : ''}`);
+  const registry = (core.getInput('registry-url') || 'ghcr.io').replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const cached = parseBoolean('manifest-cache', core.getInput('manifest-cache'), true)
+    ? await openManifestStore({backend, registry, owner, packages, env: process.env, log: coreLogger})
+    : undefined;
   const res = await runCleanup({
     backend,
     logins,
@@ -85,7 +90,7 @@ export async function main(): Promise<void> {
     packages,
     token,
     apiUrl: core.getInput('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com',
-    registry: (core.getInput('registry-url') || 'ghcr.io').replace(/^https?:\/\//, '').replace(/\/+$/, ''),
+    registry,
     username: process.env.GITHUB_ACTOR || owner,
     policy,
     dryRun,
@@ -97,8 +102,10 @@ export async function main(): Promise<void> {
     now: now().getTime(),
     env: process.env,
     mask: s => core.setSecret(s),
-    log: coreLogger
+    log: coreLogger,
+    store: cached?.store
   });
+  await cached?.finish(res.packages.every(p => !p.error && !p.blocked));
   const flat = <T>(pick: (p: CleanupResult['packages'][number]) => T[]): Array<T & {package: string}> =>
     res.packages.flatMap(p => pick(p).map(x => ({package: p.package, ...x})));
   for (const p of res.packages) {
@@ -112,7 +119,7 @@ export async function main(): Promise<void> {
         core.info(`${dryRun ? 'would untag' : 'untagged'} ${d.removed.join(', ')} from ${d.digest}: ${d.reason}`);
       for (const d of p.skipped) core.warning(`${p.package}: ${d.id} ${d.digest}: ${d.reason}`);
       core.info(
-        `${p.package}: ${p.deleted.length} ${dryRun ? 'to delete' : 'deleted'}, ${p.untagged.length} untagged, ${p.kept.length} kept, ${p.alreadyGone} already gone; ${mib(p.bytesReclaimed)}; ${p.pages} page(s), ${p.manifestRequests} manifest read(s)`
+        `${p.package}: ${p.deleted.length} ${dryRun ? 'to delete' : 'deleted'}, ${p.untagged.length} untagged, ${p.kept.length} kept, ${p.alreadyGone} already gone; ${mib(p.bytesReclaimed)}; ${p.pages} page(s), ${p.manifestRequests} manifest read(s)${p.manifestsStored ? `, ${p.manifestsStored} from the manifest cache` : ''}`
       );
     });
   }

@@ -3,6 +3,7 @@ import {RegistryClient} from '../registry/client.js';
 import {sha256} from '../registry/digest.js';
 import {Descriptor, MEDIA, platformString} from '../registry/media.js';
 import {mapLimit} from '../registry/limit.js';
+import {ManifestStore} from './manifest-store.js';
 import {ManifestFacts, ManifestState, PackageVersion} from './model.js';
 
 interface RawManifest {
@@ -39,6 +40,40 @@ export type FactsCache = Map<string, ManifestState>;
 
 export interface ReadStats {
   manifestRequests: number;
+  /** Manifests taken from the store. */
+  stored: number;
+}
+
+/** A manifest's state from the store, else from the registry (then stored). */
+async function readOne(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  store: ManifestStore | undefined,
+  stats: ReadStats
+): Promise<ManifestState> {
+  const stored = store?.get(digest);
+  if (stored) {
+    try {
+      const facts = manifestFacts(digest, stored);
+      stats.stored++;
+      return facts;
+    } catch {
+      // Not a manifest after all: read it from the registry.
+    }
+  }
+  try {
+    stats.manifestRequests++;
+    const m = await client.getManifest(repository, digest);
+    if (!m) return 'missing';
+    if (sha256(m.body) !== digest) return 'unreadable';
+    const facts = manifestFacts(digest, m.body, m.mediaType);
+    store?.put(digest, m.body);
+    return facts;
+  } catch (err) {
+    client.opts.log?.debug(`${repository}@${digest}: ${errorMessage(err)}`);
+    return 'unreadable';
+  }
 }
 
 /**
@@ -52,7 +87,8 @@ export async function readManifests(
   versions: PackageVersion[],
   cache: FactsCache,
   concurrency: number,
-  stats: ReadStats
+  stats: ReadStats,
+  store?: ManifestStore
 ): Promise<Map<string, ManifestState>> {
   const out = new Map<string, ManifestState>();
   const read = async (digest: string): Promise<void> => {
@@ -61,17 +97,7 @@ export async function readManifests(
       out.set(digest, cached);
       return;
     }
-    let state: ManifestState;
-    try {
-      stats.manifestRequests++;
-      const m = await client.getManifest(repository, digest);
-      if (!m) state = 'missing';
-      else if (sha256(m.body) !== digest) state = 'unreadable';
-      else state = manifestFacts(digest, m.body, m.mediaType);
-    } catch (err) {
-      client.opts.log?.debug(`${repository}@${digest}: ${errorMessage(err)}`);
-      state = 'unreadable';
-    }
+    const state = await readOne(client, repository, digest, store, stats);
     if (state !== 'unreadable') cache.set(`${repository}@${digest}`, state);
     out.set(digest, state);
   };

@@ -18,6 +18,7 @@ import {
   repositoryState
 } from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
+import {ManifestStore} from './manifest-store.js';
 import {CleanupBackend, OciRepositoryBackend} from './oci-backend.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
@@ -51,6 +52,8 @@ export interface CleanupOptions {
   env: NodeJS.ProcessEnv;
   mask: Mask;
   log: Logger;
+  /** Manifests kept from earlier runs: only versions not seen before are read from the registry. */
+  store?: ManifestStore;
 }
 
 export interface VersionReport {
@@ -78,6 +81,8 @@ export interface PackageReport {
   warnings: string[];
   pages: number;
   manifestRequests: number;
+  /** Manifests taken from the store instead of the registry. */
+  manifestsStored: number;
 }
 
 export interface CleanupResult {
@@ -169,7 +174,8 @@ const emptyReport = (name: string): PackageReport => ({
   broken: [],
   warnings: [],
   pages: 0,
-  manifestRequests: 0
+  manifestRequests: 0,
+  manifestsStored: 0
 });
 
 async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
@@ -186,9 +192,18 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   }
   rep.pages = listing.pages;
   if (listing.error) rep.warnings.push(listing.error);
-  const stats: ReadStats = {manifestRequests: 0};
-  const manifests = await readManifests(client, repository, listing.versions, ctx.cache, opts.concurrency, stats);
+  const stats: ReadStats = {manifestRequests: 0, stored: 0};
+  const manifests = await readManifests(
+    client,
+    repository,
+    listing.versions,
+    ctx.cache,
+    opts.concurrency,
+    stats,
+    opts.store
+  );
   rep.manifestRequests = stats.manifestRequests;
+  rep.manifestsStored = stats.stored;
   const plan: Plan = planCleanup({
     versions: listing.versions,
     manifests,

@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as cache from '@actions/cache';
-import {UserError, errorMessage} from '../errors.js';
+import {actionsCacheAvailable, restoreDir, saveDir} from '../actions-cache.js';
+import {UserError} from '../errors.js';
 import {exec} from '../exec.js';
 import {Logger} from '../log.js';
 import {isLoopback} from '../registry/client.js';
@@ -81,20 +81,14 @@ export async function ensureDb(o: DbOptions): Promise<DbState> {
   if (isFresh(local, o.now, o.java)) return {source: 'local', metadata: local as DbMetadata, failedMirrors: []};
   const dbDir = path.join(o.cacheDir, o.java ? 'java-db' : 'db');
   const day = new Date(o.now).toISOString().slice(0, 10);
-  const useCache = o.actionsCache && cache.isFeatureAvailable();
+  const useCache = o.actionsCache && actionsCacheAvailable();
   if (useCache) {
-    try {
-      const hit = await cache.restoreCache([dbDir], cacheKey(day, o.java), [
-        `${cacheKey(day, o.java)}-`,
-        cacheKey('', o.java)
-      ]);
-      const restored = readMetadata(o.cacheDir, o.java);
-      if (hit && isFresh(restored, o.now, o.java)) {
-        o.log.info(`${what}: restored from the Actions cache (${hit}), updated ${restored?.UpdatedAt}`);
-        return {source: 'actions-cache', metadata: restored as DbMetadata, failedMirrors: []};
-      }
-    } catch (err) {
-      o.log.warning(`${what}: the Actions cache could not be read (${errorMessage(err)}); downloading.`);
+    const prefixes = [`${cacheKey(day, o.java)}-`, cacheKey('', o.java)];
+    const hit = await restoreDir(dbDir, cacheKey(day, o.java), prefixes, o.log, what);
+    const restored = readMetadata(o.cacheDir, o.java);
+    if (hit && isFresh(restored, o.now, o.java)) {
+      o.log.info(`${what}: restored from the Actions cache (${hit}), updated ${restored?.UpdatedAt}`);
+      return {source: 'actions-cache', metadata: restored as DbMetadata, failedMirrors: []};
     }
   }
   const failed: string[] = [];
@@ -118,12 +112,7 @@ export async function ensureDb(o: DbOptions): Promise<DbState> {
           .update(meta.UpdatedAt ?? '')
           .digest('hex')
           .slice(0, 12)}`;
-        try {
-          await cache.saveCache([dbDir], key);
-          o.log.info(`${what}: saved to the Actions cache as ${key}`);
-        } catch (err) {
-          o.log.warning(`${what}: not saved to the Actions cache (${errorMessage(err)})`);
-        }
+        await saveDir(dbDir, key, o.log, what);
       }
       return {source: 'download', repository, metadata: meta, failedMirrors: failed};
     }

@@ -1,0 +1,113 @@
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {actionsCacheAvailable, restoreDir, saveDir} from '../actions-cache.js';
+import {Logger} from '../log.js';
+import {sha256} from '../registry/digest.js';
+
+/**
+ * Manifests kept on disk between runs, by digest (`<dir>/sha256/<hex>`). A manifest never changes
+ * under its digest, so a stored one is as good as a fresh read once its bytes hash to the digest;
+ * anything else in the directory is ignored. Only manifests read or written in this run are kept when
+ * the run prunes, so the store follows the packages it serves.
+ */
+export class ManifestStore {
+  added = 0;
+  private readonly used = new Set<string>();
+
+  constructor(readonly dir: string) {}
+
+  private file(digest: string): string | undefined {
+    const m = digest.match(/^sha256:([a-f0-9]{64})$/);
+    return m ? path.join(this.dir, 'sha256', m[1]) : undefined;
+  }
+
+  /** The manifest's bytes when stored and intact. */
+  get(digest: string): Buffer | undefined {
+    const file = this.file(digest);
+    if (!file) return undefined;
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(file);
+    } catch {
+      return undefined;
+    }
+    if (sha256(body) !== digest) return undefined;
+    this.used.add(digest);
+    return body;
+  }
+
+  /** Stores a manifest read from the registry (its bytes must hash to the digest). */
+  put(digest: string, body: Buffer): void {
+    const file = this.file(digest);
+    if (!file || sha256(body) !== digest) return;
+    this.used.add(digest);
+    fs.mkdirSync(path.dirname(file), {recursive: true});
+    // Another run may share the directory: write aside, then rename into place.
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, body);
+    fs.renameSync(tmp, file);
+    this.added++;
+  }
+
+  /** Removes what this run did not use; how many were removed. */
+  prune(): number {
+    const dir = path.join(this.dir, 'sha256');
+    let removed = 0;
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (this.used.has(`sha256:${name}`)) continue;
+      fs.rmSync(path.join(dir, name), {force: true});
+      removed++;
+    }
+    return removed;
+  }
+}
+
+export interface StoreScope {
+  backend: string;
+  registry: string;
+  owner: string;
+  packages: string[];
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Base directory (default: the runner's tool cache, else ~/.cache). */
+  baseDir?: string;
+}
+
+/**
+ * The manifest store for one set of packages: a directory of its own (so pruning never touches
+ * another workflow's), restored from the Actions cache when the runner offers it and the directory
+ * is not already there (a self-hosted runner keeps it). `finish` prunes what the run did not use when
+ * every package was read completely, and saves a new cache entry when anything changed.
+ */
+export async function openManifestStore(
+  scope: StoreScope
+): Promise<{store: ManifestStore; finish: (complete: boolean) => Promise<void>}> {
+  const id = createHash('sha256')
+    .update(JSON.stringify([scope.backend, scope.registry, scope.owner, [...scope.packages].sort()]))
+    .digest('hex')
+    .slice(0, 16);
+  const base = scope.baseDir ?? path.join(scope.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache'));
+  const dir = path.join(base, 'registry-actions-manifests', id);
+  const store = new ManifestStore(dir);
+  const prefix = `registry-actions-manifests-${id}-`;
+  const cached = actionsCacheAvailable();
+  if (cached && !fs.existsSync(path.join(dir, 'sha256'))) {
+    const hit = await restoreDir(
+      dir,
+      `${prefix}${scope.env.GITHUB_RUN_ID ?? ''}`,
+      [prefix],
+      scope.log,
+      'manifest cache'
+    );
+    if (hit) scope.log.info(`manifest cache: restored from the Actions cache (${hit})`);
+  }
+  const finish = async (complete: boolean): Promise<void> => {
+    const pruned = complete ? store.prune() : 0;
+    if (!cached || (store.added === 0 && pruned === 0)) return;
+    const key = `${prefix}${scope.env.GITHUB_RUN_ID ?? Date.now()}-${scope.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    await saveDir(dir, key, scope.log, 'manifest cache');
+  };
+  return {store, finish};
+}
