@@ -163,3 +163,56 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
       })
   };
 }
+
+export interface ForwardProxy {
+  url: string;
+  /** Absolute URIs of plain HTTP requests, and host:port of CONNECT tunnels. */
+  log: string[];
+  stop(): Promise<void>;
+}
+
+/** A forward proxy as corporate networks run them: absolute-URI HTTP requests, and CONNECT tunnels for HTTPS. */
+export async function startForwardProxy(): Promise<ForwardProxy> {
+  const log: string[] = [];
+  const server = http.createServer((req, res) => {
+    const target = new URL(req.url ?? '');
+    log.push(`${req.method} ${target.href}`);
+    const up = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: target.pathname + target.search,
+        headers: req.headers
+      },
+      upRes => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      }
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    log.push(`CONNECT ${req.url}`);
+    const [host, port] = (req.url ?? '').split(':');
+    const up = net.connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    log,
+    stop: () =>
+      new Promise(r => {
+        server.closeAllConnections();
+        server.close(() => r());
+      })
+  };
+}

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
-import {Proxy, startProxy} from '../helpers/proxy.js';
+import {Proxy, startForwardProxy, startProxy} from '../helpers/proxy.js';
 import {Registry, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
 import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
@@ -274,6 +274,34 @@ describe('push-multi through a faulty network', () => {
         await proxy.stop();
       }
     });
+  });
+
+  maybe('behind a proxy: HTTP_PROXY carries every registry request; NO_PROXY hosts go direct', async () => {
+    const fwd = await startForwardProxy();
+    try {
+      const inputs = {source: `${src.host}/app:v1`, destinations: `${dst.host}/proxied/app`, tags: 'v1'};
+      const run = await runBundledAction('push-multi', inputs, {HTTP_PROXY: fwd.url});
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      // Absolute-URI requests or CONNECT tunnels (undici tunnels plain HTTP too): either names the host.
+      const hostOf = (l: string): string => l.split(' ')[1].replace(/^http:\/\/([^/]+).*$/, '$1');
+      const hosts = new Set(fwd.log.map(hostOf));
+      expect([...hosts].sort()).toEqual([src.host, dst.host].sort());
+      expect(fwd.log.length).toBeGreaterThan(1);
+      expect(await digestOf(`${dst.host}/proxied/app:v1`)).toBe(fixture.digest);
+      for (const m of fixture.manifests) expect(await digestOf(`${dst.host}/proxied/app@${m.digest}`)).toBe(m.digest);
+
+      fwd.log.length = 0;
+      const direct = await runBundledAction(
+        'push-multi',
+        {...inputs, destinations: `${dst.host}/proxied/again`},
+        {HTTP_PROXY: fwd.url, NO_PROXY: src.host}
+      );
+      expect(direct.code).toBe(0);
+      expect(fwd.log.length).toBeGreaterThan(0);
+      expect(new Set(fwd.log.map(hostOf))).toEqual(new Set([dst.host]));
+    } finally {
+      await fwd.stop();
+    }
   });
 
   maybe('two destinations in one registry each report their own requests', async () => {

@@ -7,6 +7,7 @@ import {Logger} from '../log.js';
 import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
 import {CleanupBackend} from './oci-backend.js';
+import {httpFetch} from '../http.js';
 
 const GitHub = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHub>;
@@ -38,6 +39,8 @@ export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats
     auth: opts.token,
     baseUrl: opts.baseUrl.replace(/\/$/, ''),
     userAgent: 'registry-actions/ghcr-cleanup',
+    // Through the run's connection pool, so HTTPS_PROXY applies to the API as to the registry.
+    request: {fetch: httpFetch},
     log: {debug: () => undefined, info: () => undefined, warn: m => opts.log.debug(m), error: m => opts.log.debug(m)},
     throttle: {
       id: `registry-actions-${process.pid}`,

@@ -1,3 +1,5 @@
+import {httpFetch} from '../http.js';
+
 /** Minimal GitHub REST reads for the tag action (one or two GETs do not justify a client library). */
 export interface GitHubApi {
   apiUrl: string;
@@ -21,7 +23,7 @@ export async function githubGet<T>(api: GitHubApi, path: string, timeoutMs = 100
     'user-agent': 'registry-actions'
   };
   if (api.token) headers.authorization = `Bearer ${api.token}`;
-  const res = await fetch(`${api.apiUrl}${path}`, {headers, signal: AbortSignal.timeout(timeoutMs)});
+  const res = await httpFetch(`${api.apiUrl}${path}`, {headers, signal: AbortSignal.timeout(timeoutMs)});
   if (!res.ok) {
     const body = await res.text().catch(() => '');
     throw new Error(`GET ${path} answered ${res.status}${body ? `: ${body.slice(0, 200)}` : ''}`);

@@ -14,7 +14,7 @@ import {
 } from './auth.js';
 import {chunksOf} from './chunks.js';
 import {sha256} from './digest.js';
-import {rawBody, streamRequest} from './stream-request.js';
+import {httpFetch, rawBody, streamRequest} from '../http.js';
 import {RegistryError, registryError} from './errors.js';
 import {Limiter} from './limit.js';
 import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
@@ -192,7 +192,7 @@ export class RegistryClient {
       const res =
         init.body instanceof Readable || raw
           ? await streamRequest(method, current, headers, init.body as Readable | undefined, raw)
-          : await fetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
+          : await httpFetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
       const remaining = res.headers.get('ratelimit-remaining');
       if (remaining) this.noteRateLimit(remaining);
       const location = res.headers.get('location');

@@ -7,6 +7,7 @@ import {pipeline} from 'node:stream/promises';
 import {UserError} from '../errors.js';
 import {execOk} from '../exec.js';
 import {Logger} from '../log.js';
+import {httpFetch} from '../http.js';
 
 /**
  * How to get one external tool (cosign, trivy): a pinned release downloaded with its published
@@ -90,7 +91,7 @@ export function checksumFor(checksums: string, file: string): string | undefined
 async function download(url: string, dest: string): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, {redirect: 'follow'});
+    res = await httpFetch(url, {redirect: 'follow'});
   } catch (err) {
     throw new UserError(`could not download ${url}: ${(err as Error).message}`);
   }
@@ -147,7 +148,7 @@ export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolReque
 
   const asset = spec.asset(tag, process.platform, os.arch());
   const base = (req.env[spec.releasesUrlEnv] || spec.releasesUrl).replace(/\/$/, '');
-  const checksumsRes = await fetch(`${base}/${tag}/${asset.checksums}`).catch((err: Error) => {
+  const checksumsRes = await httpFetch(`${base}/${tag}/${asset.checksums}`).catch((err: Error) => {
     throw new UserError(`could not download ${base}/${tag}/${asset.checksums}: ${err.message}`);
   });
   if (!checksumsRes.ok) {

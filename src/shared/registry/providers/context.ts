@@ -1,6 +1,7 @@
 import {UserError} from '../../errors.js';
 import {Logger} from '../../log.js';
 import {Mask} from '../credentials.js';
+import {httpFetch} from '../../http.js';
 
 /** What cloud credential providers need from the run. */
 export interface ProviderContext {
@@ -35,7 +36,7 @@ export async function postJson<T>(
   form = true,
   headers: Record<string, string> = {}
 ): Promise<T> {
-  const res = await fetch(url, {
+  const res = await httpFetch(url, {
     method: 'POST',
     headers: {
       'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',

@@ -3,6 +3,7 @@ import {UserError, errorMessage} from '../../errors.js';
 import {Credential} from '../auth.js';
 import {ProviderContext} from './context.js';
 import {AwsCredentials, assumeRole, authorizationToken} from './ecr.js';
+import {httpFetch} from '../../http.js';
 
 /** ECR Public's API lives in us-east-1 only, whatever region the images are served from. */
 const REGION = 'us-east-1';
@@ -72,7 +73,7 @@ export async function ecrPublicCredential(opts: EcrPublicOptions, ctx: ProviderC
       },
       body
     });
-    const res = await fetch(endpoint, {method: 'POST', headers: signed.headers as Record<string, string>, body});
+    const res = await httpFetch(endpoint, {method: 'POST', headers: signed.headers as Record<string, string>, body});
     const text = await res.text();
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
     const token = (JSON.parse(text) as {authorizationData?: {authorizationToken?: string}}).authorizationData
