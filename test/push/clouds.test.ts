@@ -5,6 +5,7 @@ import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, TokenServer, startRegistry, startTokenServer} from '../helpers/registry.js';
 import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
+import {startForwardProxy} from '../helpers/proxy.js';
 
 const ready = !!requireTool('docker-registry');
 const maybe = ready ? test : test.skip;
@@ -82,6 +83,36 @@ describe('cloud registry logins through their real APIs (local servers)', () => 
     for (const r of clouds.requests.filter(r => r.target)) expect(r.authorization).toContain(`Credential=${STS_KEY}/`);
     expect(clouds.ecrRepositories.has('team/app')).toBe(true);
     expect(run.stdout).toContain(`::add-mask::${CLOUD_PASSWORD}`);
+  });
+
+  maybe('ECR behind a proxy: STS, the ECR API and the registry are all reached through HTTP_PROXY', async () => {
+    const fwd = await startForwardProxy();
+    try {
+      const from = clouds.requests.length;
+      const run = await runBundledAction(
+        'push-multi',
+        {
+          source: `oci:${fixture.dir}:v1`,
+          destinations: `${ecr.host}/team/proxied,provider=ecr,region=eu-west-1,role=arn:aws:iam::123456789012:role/push`,
+          tags: 'v1'
+        },
+        // The OIDC token comes from another host name, so the proxy's log tells it from the AWS calls.
+        env({
+          HTTP_PROXY: fwd.url,
+          ACTIONS_ID_TOKEN_REQUEST_URL: `${clouds.url.replace('127.0.0.1', 'localhost')}/oidc?api-version=2.0`
+        })
+      );
+      expect({code: run.code, errors: errors(run)}).toEqual({code: 0, errors: []});
+      const ops = clouds.requests.slice(from).map(r => r.action ?? r.target?.split('.')[1]);
+      expect(ops).toEqual(expect.arrayContaining(['AssumeRoleWithWebIdentity', 'GetAuthorizationToken']));
+      const hosts = new Set(fwd.log.map(l => l.split(' ')[1].replace(/^http:\/\/([^/]+).*$/, '$1')));
+      const aws = new URL(clouds.url).host;
+      // The OIDC token request is @actions/core's own (it goes direct to loopback hosts); its host is named
+      // localhost so that it is never taken for one of the AWS calls.
+      expect([...hosts].filter(h => !h.startsWith('localhost')).sort()).toEqual([aws, ecr.host].sort());
+    } finally {
+      await fwd.stop();
+    }
   });
 
   maybe('ECR Public: a SigV4-signed GetAuthorizationToken with the assumed role, user AWS', async () => {

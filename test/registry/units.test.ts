@@ -8,6 +8,7 @@ import {parseSource} from '../../src/shared/push/push.js';
 import {chunksOf} from '../../src/shared/registry/chunks.js';
 import {parseSize} from '../../src/shared/inputs.js';
 import {Readable} from 'node:stream';
+import {sdkRequestUrl} from '../../src/shared/registry/providers/aws-http.js';
 
 describe('WWW-Authenticate', () => {
   test.each([
@@ -215,5 +216,28 @@ describe('upload chunks', () => {
       size = 4;
     }
     expect(lengths).toEqual([8, 4, 4, 4]);
+  });
+});
+
+describe('AWS SDK requests through the run pool', () => {
+  test.each([
+    [
+      {protocol: 'https:', hostname: 'sts.eu-west-1.amazonaws.com', method: 'POST', path: '/', headers: {}},
+      'https://sts.eu-west-1.amazonaws.com/'
+    ],
+    [
+      {
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 4566,
+        method: 'GET',
+        path: '/x',
+        query: {a: '1', b: ['2', '3'], c: null},
+        headers: {}
+      },
+      'http://127.0.0.1:4566/x?a=1&b=2&b=3&c='
+    ]
+  ])('%j is %s', (request, url) => {
+    expect(sdkRequestUrl(request)).toBe(url);
   });
 });

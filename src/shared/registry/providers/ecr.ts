@@ -1,6 +1,7 @@
 import {UserError, errorMessage} from '../../errors.js';
 import {Credential} from '../auth.js';
 import {ProviderContext, oidcToken} from './context.js';
+import {awsRequestHandler} from './aws-http.js';
 
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
@@ -39,7 +40,7 @@ export async function assumeRole(
   if (!roleArn) return undefined;
   const token = await oidcToken(ctx, 'sts.amazonaws.com', opts.registry);
   const {STSClient, AssumeRoleWithWebIdentityCommand} = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({region});
+  const sts = new STSClient({region, requestHandler: awsRequestHandler()});
   try {
     const out = await sts.send(
       new AssumeRoleWithWebIdentityCommand({
@@ -70,7 +71,10 @@ async function ecrClient(opts: EcrOptions, ctx: ProviderContext) {
   const region = regionFor(opts, ctx);
   const credentials = await assumeRole(opts, region, ctx);
   const ecr = await import('@aws-sdk/client-ecr');
-  return {ecr, client: new ecr.ECRClient({region, ...(credentials ? {credentials} : {})})};
+  return {
+    ecr,
+    client: new ecr.ECRClient({region, requestHandler: awsRequestHandler(), ...(credentials ? {credentials} : {})})
+  };
 }
 
 /** ECR's (and ECR Public's) authorization token: base64 of user:password, both parts masked. */
