@@ -494,7 +494,11 @@ export class RegistryClient {
       });
     } catch (err) {
       const code = (err as {code?: string}).code;
-      if (typeof body === 'function' && size >= 2 * MIN_CHUNK && (code === 'EPIPE' || code === 'ECONNRESET')) {
+      if (
+        typeof body === 'function' &&
+        size >= 2 * MIN_CHUNK &&
+        ['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(code ?? '')
+      ) {
         this.session.cutOff = (this.session.cutOff ?? 0) + 1;
         if (this.session.cutOff >= 2 && this.session.chunkSize === undefined) {
           this.shrinkChunks(repository, size, 'was cut off while being sent, the second such upload');
