@@ -15,7 +15,8 @@ import {
   startTokenServer
 } from '../helpers/registry.js';
 import {pushResults, runBundledAction} from '../helpers/run-action.js';
-import {requireTool} from '../helpers/tools.js';
+import {nodeRuntimes, requireTool} from '../helpers/tools.js';
+import {startForwardProxy, startProxy} from '../helpers/proxy.js';
 
 const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
@@ -252,6 +253,46 @@ describe('push-multi against real registries', () => {
       const errors = run.stdout.split('\n').filter(l => l.startsWith('::error::'));
       expect({code: run.code, errors}).toEqual({code: 1, errors: [expect.stringMatching(message)]});
       expect(run.stdout).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe.each(nodeRuntimes())('push-multi on %s (action.yml declares node24)', (_label, node) => {
+  const run = node && ready ? test : test.skip;
+  run('copies to a token-auth registry, in chunks, through a proxy; the rerun uploads nothing', async () => {
+    const big = multiPlatformFixture({platforms: ['linux/amd64'], layers: 1, layerSize: 600000, seed: 'node-runtime'});
+    const source = `${anon.host}/big-${crypto.randomBytes(3).toString('hex')}`;
+    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${big.dir}:v1`, `docker://${source}:v1`]);
+    const fwd = await startForwardProxy();
+    const front = await startProxy(tokenReg.host);
+    try {
+      const repo = `node-runtime-${crypto.randomBytes(3).toString('hex')}`;
+      const inputs = {
+        source: `${source}:v1`,
+        destinations: `${front.host}/${repo},username=${USER},password-env=P,chunk-size=256KiB`,
+        tags: 'v1'
+      };
+      const env = {P: PASSWORD, HTTP_PROXY: fwd.url};
+      const first = await runBundledAction('push-multi', inputs, env, {node});
+      expect({code: first.code, errors: first.stdout.split('\n').filter(l => l.startsWith('::error'))}).toEqual({
+        code: 0,
+        errors: []
+      });
+      expect(fwd.log.length).toBeGreaterThan(0);
+      // The 600 kB layer went as three chunks of at most 256 KiB.
+      expect(results(first)[0].counters).toMatchObject({blobsUploaded: 2});
+      expect(front.log.filter(l => l.method === 'PATCH' && l.status === 202).map(l => l.range)).toEqual([
+        '0-262143',
+        '262144-524287',
+        expect.stringMatching(/^524288-\d+$/)
+      ]);
+      expect(await rawDigest(`${tokenReg.host}/${repo}:v1`, creds)).toBe(big.digest);
+      const again = await runBundledAction('push-multi', inputs, env, {node});
+      expect(again.code).toBe(0);
+      expect(results(again)[0].counters).toMatchObject({blobsUploaded: 0, manifestsWritten: 0, tagsWritten: 0});
+    } finally {
+      await fwd.stop();
+      await front.stop();
     }
   });
 });
