@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {GhcrEmulator} from '../helpers/ghcr.js';
 import {GhcrImages} from '../helpers/ghcr-images.js';
@@ -17,14 +20,17 @@ afterAll(async () => reg?.stop());
 /** The image helper speaks plain registry API, so it can fill any registry. */
 const images = (repo: string): GhcrImages => new GhcrImages({host: reg.host} as GhcrEmulator, 'team', repo);
 
-const cleanup = (repo: string, inputs: Record<string, string>): Promise<ActionRun> =>
-  runBundledAction('ghcr-cleanup', {
-    backend: 'oci',
-    'registry-url': reg.host,
-    packages: `team/${repo}`,
-    token: '',
-    ...inputs
-  });
+/** A run with a tool cache of its own unless given one (where manifests are kept between runs). */
+const cleanup = (
+  repo: string,
+  inputs: Record<string, string>,
+  tools = fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-'))
+): Promise<ActionRun> =>
+  runBundledAction(
+    'ghcr-cleanup',
+    {backend: 'oci', 'registry-url': reg.host, packages: `team/${repo}`, token: '', ...inputs},
+    {RUNNER_TOOL_CACHE: tools}
+  );
 
 async function present(p: GhcrImages, digest: string): Promise<boolean> {
   return (await p.client.headManifest(p.repo, digest)) !== undefined;
@@ -52,6 +58,26 @@ describe('cleanup on any OCI registry (backend: oci) with the same planner', () 
       expect(await manifestDigest(`${reg.host}/team/app:v3`)).toBe(c.digest);
     }
   );
+
+  maybe('the next run reads tags afresh but takes manifests and configs from the kept store', async () => {
+    const p = images('kept');
+    const a = await p.image('a', ['v1'], {created: '2026-01-01T00:00:00Z', attestations: true});
+    const b = await p.image('b', ['v2'], {created: '2026-02-01T00:00:00Z'});
+    const tools = fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-'));
+    const inputs = {'keep-n-tagged': '1', 'dry-run': 'true'};
+    const first = await cleanup('kept', inputs, tools);
+    const second = await cleanup('kept', inputs, tools);
+    const requests = (r: ActionRun): number =>
+      (JSON.parse(r.outputs.counts) as {registryRequests: number}).registryRequests;
+    const versions = [a.digest, ...a.children, b.digest, ...b.children].length;
+    expect(second.stdout).toContain(`0 manifest read(s), ${versions} from the manifest cache`);
+    // Saved: each child manifest and its config; read again: the tag list, each tag (a tag may have
+    // moved), and the referrers of each manifest (new signatures may have come).
+    const children = a.children.length + b.children.length;
+    expect(requests(first) - requests(second)).toBe(2 * children);
+    expect(requests(second)).toBe(1 + 2 + versions);
+    expect(JSON.parse(second.outputs.deleted)).toEqual(JSON.parse(first.outputs.deleted));
+  });
 
   maybe('removing one tag keeps the image and its other tags', async () => {
     const p = images('untag');

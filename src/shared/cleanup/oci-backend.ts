@@ -2,6 +2,7 @@ import {errorMessage} from '../errors.js';
 import {RegistryClient} from '../registry/client.js';
 import {mapLimit} from '../registry/limit.js';
 import {manifestFacts} from './manifests.js';
+import {ManifestStore} from './manifest-store.js';
 import {PackageVersion} from './model.js';
 
 /** Where versions live and how one is deleted: GHCR's Packages API, or a registry's OCI API. */
@@ -30,8 +31,19 @@ export class OciRepositoryBackend implements CleanupBackend {
   constructor(
     private readonly client: RegistryClient,
     readonly repository: string,
-    private readonly concurrency = 8
+    private readonly concurrency = 8,
+    /** Manifests and configs kept from earlier runs, by digest (tags are always read afresh). */
+    private readonly store?: ManifestStore
   ) {}
+
+  /** Bytes of a manifest or config by digest: from the store when it has them, else read and stored. */
+  private async byDigest(digest: string, read: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+    const kept = this.store?.get(digest);
+    if (kept) return kept;
+    const body = await read();
+    if (body) this.store?.put(digest, body);
+    return body;
+  }
 
   get name(): string {
     return this.repository;
@@ -46,8 +58,11 @@ export class OciRepositoryBackend implements CleanupBackend {
     if (annotated) return annotated;
     if (!m.config || !/config/.test(m.config.mediaType ?? '')) return undefined;
     try {
-      const stream = await this.client.getBlob(this.repository, m.config.digest);
-      const config = JSON.parse(Buffer.concat(await stream.toArray()).toString('utf8')) as {created?: string};
+      const bytes = await this.byDigest(m.config.digest, async () => {
+        const stream = await this.client.getBlob(this.repository, m.config?.digest ?? '');
+        return Buffer.concat(await stream.toArray());
+      });
+      const config = JSON.parse(bytes?.toString('utf8') ?? '{}') as {created?: string};
       return config.created;
     } catch {
       return undefined;
@@ -72,6 +87,8 @@ export class OciRepositoryBackend implements CleanupBackend {
       try {
         const m = await this.client.getManifest(this.repository, tag);
         if (!m) return;
+        // Kept by digest, so the plan's read of this version costs no second request.
+        this.store?.put(m.digest, m.body);
         const entry = byDigest.get(m.digest) ?? {tags: [], body: m.body, mediaType: m.mediaType};
         entry.tags.push(tag);
         byDigest.set(m.digest, entry);
@@ -87,9 +104,12 @@ export class OciRepositoryBackend implements CleanupBackend {
       const referrers = (await this.client.referrers(this.repository, digest).catch(() => undefined)) ?? [];
       for (const d of [...(facts?.children ?? []).map(c => c.digest), ...referrers.map(r => r.digest)]) {
         if (byDigest.has(d)) continue;
-        const m = await this.client.getManifest(this.repository, d).catch(() => undefined);
-        if (!m) continue;
-        const e = {tags: [], body: m.body, mediaType: m.mediaType};
+        const body = await this.byDigest(
+          d,
+          async () => (await this.client.getManifest(this.repository, d).catch(() => undefined))?.body
+        );
+        if (!body) continue;
+        const e = {tags: [], body, mediaType: undefined};
         byDigest.set(d, e);
         queue.push([d, e]);
       }

@@ -324,7 +324,8 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       );
     }
     names = opts.packages;
-    backendFor = name => new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency);
+    backendFor = name =>
+      new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency, opts.store);
   } else {
     const kind = await ownerKind(octokit, opts.owner);
     names = await matchPackages(octokit, kind, opts.owner, opts.packages);
