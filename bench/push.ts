@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {LayoutBuilder} from '../test/helpers/images.js';
-import {Proxy, startProxy} from '../test/helpers/proxy.js';
+import {startProxy} from '../test/helpers/proxy.js';
 import {Registry, skopeo, startRegistry} from '../test/helpers/registry.js';
 import {ROOT} from '../test/helpers/run-action.js';
 import {which} from '../test/helpers/tools.js';
@@ -80,12 +80,45 @@ function ourAction(source: string, destinations: string[], tag: string): Promise
   });
 }
 
-function registryCpu(): number {
+/** An emulated network link in front of a registry: where to reach it, and what crossed it. */
+interface Link {
+  host: string;
+  stats(): Promise<{requests: number; bytesIn: number}>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The link: the Go shaper (scripts/setup.sh builds it) in processes of its own, copying at little CPU
+ * cost, or the test suite's Node proxy in this process (BENCH_LINK=node, or when the shaper is absent).
+ */
+async function startLink(upstream: string): Promise<Link> {
+  const shaper = process.env.BENCH_LINK === 'node' ? undefined : which('shaper');
+  if (!shaper) {
+    const p = await startProxy(upstream, {bandwidth: BANDWIDTH, latencyMs: LATENCY});
+    return {host: p.host, stats: async () => ({...p.stats}), stop: () => p.stop()};
+  }
+  const child = spawn(shaper, ['-upstream', upstream, '-mibps', String(BANDWIDTH / MiB), '-latency', `${LATENCY}ms`]);
+  const host = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim().split('\n')[0]));
+    child.once('exit', code => reject(new Error(`shaper exited with ${code}`)));
+  });
+  return {
+    host,
+    stats: async () =>
+      (await (await fetch(`http://${host}/__shaper/stats`)).json()) as {requests: number; bytesIn: number},
+    stop: async () => {
+      child.kill();
+    }
+  };
+}
+
+/** CPU seconds used so far by the registries and the shapers (processes of their own). */
+function harnessProcessCpu(): number {
   let ticks = 0;
   for (const pid of fs.readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(docker-registry)') && !stat.includes('(registry)')) continue;
+      if (!['(docker-registry)', '(registry)', '(shaper)'].some(name => stat.includes(name))) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]);
     } catch {
@@ -95,24 +128,23 @@ function registryCpu(): number {
   return ticks / 100;
 }
 
-async function measure(tool: string, proxies: Proxy[], fn: () => Promise<Timing>): Promise<Row> {
+async function measure(tool: string, proxies: Link[], fn: () => Promise<Timing>): Promise<Row> {
   process.stderr.write(`bench: ${tool}\n`);
-  const before = proxies.map(p => ({...p.stats}));
+  const before = await Promise.all(proxies.map(p => p.stats()));
   const cpu0 = process.cpuUsage();
-  const reg0 = registryCpu();
+  const reg0 = harnessProcessCpu();
   const r = await fn();
   const proxyCpu = process.cpuUsage(cpu0);
-  const harnessCpu = (proxyCpu.user + proxyCpu.system) / 1e6 + registryCpu() - reg0;
-  const sent = proxies.reduce((n, p, i) => n + p.stats.bytesIn - before[i].bytesIn, 0);
-  const requests = proxies.reduce((n, p, i) => n + p.stats.requests - before[i].requests, 0);
+  const harnessCpu = (proxyCpu.user + proxyCpu.system) / 1e6 + harnessProcessCpu() - reg0;
+  const after = await Promise.all(proxies.map(p => p.stats()));
+  const sent = after.reduce((n, a, i) => n + a.bytesIn - before[i].bytesIn, 0);
+  const requests = after.reduce((n, a, i) => n + a.requests - before[i].requests, 0);
   return {tool, seconds: r.seconds, mibSent: sent / MiB, requests, maxRssMiB: r.rssMiB, cpu: r.cpu, harnessCpu};
 }
 
 export async function benchPush(): Promise<Row[]> {
   const registries = (await Promise.all([0, 1, 2, 3].map(() => startRegistry('none')))) as Registry[];
-  const proxies = await Promise.all(
-    registries.map(r => startProxy(r.host, {bandwidth: BANDWIDTH, latencyMs: LATENCY}))
-  );
+  const proxies = await Promise.all(registries.map(r => startLink(r.host)));
   const [srcProxy, ...dstProxies] = proxies;
   try {
     const step = (m: string): boolean => process.stderr.write(`bench: ${m}\n`);

@@ -74,7 +74,10 @@ if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0') {
   );
 }
 if (process.env.BENCH_PUSH !== '0') {
-  const env = {...process.env, PATH: `${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`};
+  const env = {
+    ...process.env,
+    PATH: `${path.join(root, '.tools', 'bin')}:${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`
+  };
   execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'push.js')], {
     cwd: root,
     stdio: 'inherit',

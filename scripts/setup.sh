@@ -71,3 +71,10 @@ if command -v go >/dev/null; then
 else
   echo "missing: go (needed to build the scan tests' DB writer)"
 fi
+
+step "shaper (the push benchmark's network link emulator, in Go so that it costs little CPU)"
+if command -v go >/dev/null; then
+  (cd test/tools/shaper && go build -o "$TOOLS/bin/shaper" .)
+else
+  echo "missing: go (npm run bench then emulates the links in Node, at a higher CPU cost)"
+fi

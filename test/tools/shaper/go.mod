@@ -1,0 +1,3 @@
+module registry-actions/test/tools/shaper
+
+go 1.22
