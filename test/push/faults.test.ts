@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
-import {Proxy, startForwardProxy, startProxy} from '../helpers/proxy.js';
+import {Proxy, ProxyOptions, startForwardProxy, startProxy} from '../helpers/proxy.js';
 import {Registry, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
 import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
@@ -117,6 +117,16 @@ describe('push-multi through a faulty network', () => {
       await limited?.stop();
     });
 
+    /** Runs fn with a proxy in front of the limited registry, stopped afterwards whatever happens. */
+    async function throughLimit(opts: ProxyOptions, fn: (proxy: Proxy) => Promise<void>): Promise<void> {
+      const proxy = await startProxy(limited.host, opts);
+      try {
+        await fn(proxy);
+      } finally {
+        await proxy.stop();
+      }
+    }
+
     /** Every upload session's PATCHes start at 0 and follow each other without gaps or overlaps. */
     function expectContiguous(log: Proxy['log']): void {
       const sessions = new Map<string, string[]>();
@@ -138,8 +148,7 @@ describe('push-multi through a faulty network', () => {
     maybe(
       'a refused whole-blob PUT switches that registry to chunked uploads; the other destination keeps its shared download',
       async () => {
-        const proxy = await startProxy(limited.host, {maxBodyBytes: MiB});
-        try {
+        await throughLimit({maxBodyBytes: MiB}, async proxy => {
           const before = srcProxy.log.length;
           const run = await runBundledAction('push-multi', {
             source: `${srcProxy.host}/big:v1`,
@@ -167,17 +176,14 @@ describe('push-multi through a faulty network', () => {
             expect(await digestOf(`${repo}:v1`)).toBe(big.digest);
             for (const m of big.manifests) expect(await digestOf(`${repo}@${m.digest}`)).toBe(m.digest);
           }
-        } finally {
-          await proxy.stop();
-        }
+        });
       }
     );
 
     maybe(
       'a proxy that answers 413 and closes at once (the answer lost to the upload): chunks all the same',
       async () => {
-        const proxy = await startProxy(limited.host, {maxBodyBytes: MiB, closeOnRefuse: true});
-        try {
+        await throughLimit({maxBodyBytes: MiB, closeOnRefuse: true}, async proxy => {
           const run = await runBundledAction('push-multi', {
             source: `${src.host}/big:v1`,
             destinations: `${proxy.host}/abrupt/app`,
@@ -190,15 +196,12 @@ describe('push-multi through a faulty network', () => {
           expect(proxy.log.filter(l => l.method === 'PATCH' && l.status === 202).length).toBeGreaterThanOrEqual(8);
           expectContiguous(proxy.log);
           expect(await digestOf(`${limited.host}/abrupt/app:v1`)).toBe(big.digest);
-        } finally {
-          await proxy.stop();
-        }
+        });
       }
     );
 
     maybe('chunk-size= sends chunks from the start, and a chunk refused with 413 is split in place', async () => {
-      const proxy = await startProxy(limited.host, {maxBodyBytes: 700000});
-      try {
+      await throughLimit({maxBodyBytes: 700000}, async proxy => {
         const run = await runBundledAction('push-multi', {
           source: `${src.host}/big:v1`,
           destinations: `${proxy.host}/forced/app,chunk-size=1MiB`,
@@ -214,14 +217,11 @@ describe('push-multi through a faulty network', () => {
         expect(sent.every(l => (l.length ?? 0) <= 512 * 1024)).toBe(true);
         expectContiguous(proxy.log);
         expect(await digestOf(`${limited.host}/forced/app:v1`)).toBe(big.digest);
-      } finally {
-        await proxy.stop();
-      }
+      });
     });
 
     maybe('a long copy logs progress (bytes, blobs, rate) and folds each destination into a group', async () => {
-      const slow = await startProxy(limited.host, {bandwidth: 2 * MiB});
-      try {
+      await throughLimit({bandwidth: 2 * MiB}, async slow => {
         const run = await runBundledAction(
           'push-multi',
           {source: `${src.host}/big:v1`, destinations: `${slow.host}/progress/app`, tags: 'v1'},
@@ -246,14 +246,11 @@ describe('push-multi through a faulty network', () => {
           expect.stringMatching(/^requests: \d+$/),
           '::endgroup::'
         ]);
-      } finally {
-        await slow.stop();
-      }
+      });
     });
 
     maybe('a limit too small to chunk under fails that destination, naming the fix, with no tag written', async () => {
-      const proxy = await startProxy(limited.host, {maxBodyBytes: 100000});
-      try {
+      await throughLimit({maxBodyBytes: 100000}, async proxy => {
         const run = await runBundledAction('push-multi', {
           source: `${src.host}/big:v1`,
           destinations: `${proxy.host}/tiny/app\n${dst.host}/fine/app`,
@@ -270,9 +267,7 @@ describe('push-multi through a faulty network', () => {
         await expect(
           skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${limited.host}/tiny/app:v1`])
         ).rejects.toThrow(/manifest unknown|not found/i);
-      } finally {
-        await proxy.stop();
-      }
+      });
     });
   });
 
