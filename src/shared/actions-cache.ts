@@ -29,7 +29,8 @@ export async function restoreDir(
 /** Saves a directory to the Actions cache under a new key; false (with a warning) when it could not. */
 export async function saveDir(dir: string, key: string, log: Logger, what: string): Promise<boolean> {
   try {
-    await cache.saveCache([dir], key);
+    // -1: not saved, and already said why (another job saving the same key, a refused reservation).
+    if ((await cache.saveCache([dir], key)) === -1) return false;
     log.info(`${what}: saved to the Actions cache as ${key}`);
     return true;
   } catch (err) {

@@ -106,7 +106,9 @@ export async function openManifestStore(
   const finish = async (complete: boolean): Promise<void> => {
     const pruned = complete ? store.prune() : 0;
     if (!cached || (store.added === 0 && pruned === 0)) return;
-    const key = `${prefix}${scope.env.GITHUB_RUN_ID ?? Date.now()}-${scope.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+    // Cache keys cannot be overwritten: one per run attempt, and per job (a matrix may clean the same set).
+    const job = scope.env.GITHUB_JOB ? `-${scope.env.GITHUB_JOB}` : '';
+    const key = `${prefix}${scope.env.GITHUB_RUN_ID ?? Date.now()}-${scope.env.GITHUB_RUN_ATTEMPT ?? '1'}${job}`;
     await saveDir(dir, key, scope.log, 'manifest cache');
   };
   return {store, finish};
