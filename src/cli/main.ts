@@ -10,6 +10,7 @@ import {main as scanMain} from '../actions/scan/main.js';
 import {main as cleanupMain} from '../actions/ghcr-cleanup/main.js';
 import {COMMANDS, InputSpec, UsageError, commandHelp, parseArgs, resolveInputs, usage} from './args.js';
 import {detectCi} from './ci.js';
+import {StatusLine} from './status-line.js';
 
 const MAINS: Record<string, () => Promise<void>> = {
   tag: tagMain,
@@ -123,13 +124,25 @@ export async function cli(argv: string[]): Promise<number> {
   }
   for (const [k, v] of Object.entries(values)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
 
-  // The actions speak workflow commands on stdout; a terminal gets plain lines.
+  // The actions speak workflow commands on stdout; a terminal gets plain lines, and the copy's progress
+  // as one status line redrawn every second.
   const write = process.stdout.write.bind(process.stdout);
+  const status =
+    process.stdout.isTTY && !parsed.json
+      ? new StatusLine(
+          s => write(s),
+          () => process.stdout.columns || 80
+        )
+      : undefined;
+  if (status) process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS ??= '1';
   let pending = '';
   const emit = (line: string): void => {
     const t = translate(line, parsed.verbose, parsed.json);
     if (t.text === undefined) return;
-    if (t.stream === 'err') process.stderr.write(`${t.text}\n`);
+    if (t.stream === 'err') {
+      status?.clear();
+      process.stderr.write(`${t.text}\n`);
+    } else if (status) status.line(t.text);
     else write(`${t.text}\n`);
   };
   process.stdout.write = ((chunk: string | Uint8Array, ...args: unknown[]): boolean => {
@@ -145,6 +158,7 @@ export async function cli(argv: string[]): Promise<number> {
     await runAction(MAINS[spec.action]);
   } finally {
     if (pending) emit(pending);
+    status?.clear();
     process.stdout.write = write;
   }
   const failed = process.exitCode === 1;

@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process';
+import {execFile, spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,8 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import YAML from 'yaml';
 import {COMMANDS, parseArgs, resolveInputs} from '../../src/cli/args.js';
 import {detectCi, repositoryFromUrl} from '../../src/cli/ci.js';
+import {StatusLine} from '../../src/cli/status-line.js';
+import {startProxy} from '../helpers/proxy.js';
 import {multiPlatformFixture} from '../helpers/images.js';
 import {Registry, manifestDigest, startRegistry} from '../helpers/registry.js';
 import {ROOT} from '../helpers/run-action.js';
@@ -255,4 +257,60 @@ describe('registry-actions push against a real registry', () => {
       expect(bad.stdout).not.toContain('::');
     }
   );
+
+  (ready && requireTool('script') ? test : test.skip)(
+    'on a terminal the copy shows one status line redrawn in place, then the results',
+    async () => {
+      const fixture = multiPlatformFixture({seed: 'cli-tty', layers: 1, layerSize: 5000000});
+      const slow = await startProxy(reg?.host as string, {bandwidth: 2097152});
+      try {
+        const command = [process.execPath, path.join(ROOT, 'bin', 'registry-actions.js'), 'push', '--source']
+          .concat([`oci:${fixture.dir}:v1`, '--destinations', `${slow.host}/cli/tty`, '--tags', 'v1'])
+          .map(a => `'${a}'`)
+          .join(' ');
+        // script(1) gives the command a pseudo-terminal and records what it drew.
+        const drawn = await new Promise<string>((resolve, reject) =>
+          execFile(
+            'script',
+            ['-qfec', command, '/dev/null'],
+            {env: {PATH: process.env.PATH ?? '', HOME: os.tmpdir(), REGISTRY_ACTIONS_PROGRESS_SECONDS: '0.05'}},
+            (err, out) => (err ? reject(err) : resolve(out))
+          )
+        );
+        expect(drawn).toMatch(
+          new RegExp(`\\r\\x1b\\[K${slow.host.replace(/\./g, '\\.')}/cli/tty \\d+% \\d+/\\d+ blobs \\d+ MiB/s`)
+        );
+        expect(drawn).not.toContain('MiB sent,');
+        expect(drawn).toContain(`digest: ${fixture.digest}`);
+        expect(await manifestDigest(`${reg?.host}/cli/tty:v1`)).toBe(fixture.digest);
+      } finally {
+        await slow.stop();
+      }
+    }
+  );
+});
+
+describe('terminal status line', () => {
+  test('progress lines redraw one line; other lines print above it; a finished destination leaves it', () => {
+    let out = '';
+    const s = new StatusLine(
+      t => (out += t),
+      () => 60
+    );
+    s.line('r.example/a: 10.0 of 100.0 MiB sent, 1 of 8 blobs done (20 MiB/s)');
+    s.line('r.example/b: 50.0 of 100.0 MiB sent, 4 of 8 blobs done (30 MiB/s)');
+    s.line('a log line');
+    s.line('▸ r.example/a: copied, 100.0 MiB sent in 5.0 s');
+    s.clear();
+    expect(out.split('\r\x1b[K')).toEqual([
+      '',
+      'r.example/a 10% 1/8 blobs 20 MiB/s',
+      'r.example/a 10% 1/8 blobs 20 MiB/s · r.example/b 50% 4/8 b…',
+      'a log line\n',
+      'r.example/a 10% 1/8 blobs 20 MiB/s · r.example/b 50% 4/8 b…',
+      '▸ r.example/a: copied, 100.0 MiB sent in 5.0 s\n',
+      'r.example/b 50% 4/8 blobs 30 MiB/s',
+      ''
+    ]);
+  });
 });
