@@ -38,10 +38,10 @@ export class ManifestStore {
     return body;
   }
 
-  /** Stores a manifest read from the registry (its bytes must hash to the digest). */
+  /** Stores a manifest read from the registry (its bytes must hash to the digest); `added` counts new ones. */
   put(digest: string, body: Buffer): void {
     const file = this.file(digest);
-    if (!file || sha256(body) !== digest) return;
+    if (!file || sha256(body) !== digest || this.get(digest)) return;
     this.used.add(digest);
     fs.mkdirSync(path.dirname(file), {recursive: true});
     // Another run may share the directory: write aside, then rename into place.
@@ -71,8 +71,6 @@ export interface StoreScope {
   packages: string[];
   env: NodeJS.ProcessEnv;
   log: Logger;
-  /** Base directory (default: the runner's tool cache, else ~/.cache). */
-  baseDir?: string;
 }
 
 /**
@@ -88,7 +86,8 @@ export async function openManifestStore(
     .update(JSON.stringify([scope.backend, scope.registry, scope.owner, [...scope.packages].sort()]))
     .digest('hex')
     .slice(0, 16);
-  const base = scope.baseDir ?? path.join(scope.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache'));
+  // The runner's tool cache (kept on self-hosted runners), else ~/.cache.
+  const base = scope.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache');
   const dir = path.join(base, 'registry-actions-manifests', id);
   const store = new ManifestStore(dir);
   const prefix = `registry-actions-manifests-${id}-`;

@@ -1,5 +1,4 @@
 import {Readable} from 'node:stream';
-import type {ReadableStream as WebReadable} from 'node:stream/web';
 import {UserError} from '../errors.js';
 import {Logger} from '../log.js';
 import {
@@ -401,8 +400,8 @@ export class RegistryClient {
       scopes: this.pull(repository),
       raw: true
     });
-    const stream = rawBody(res) ?? (res.body ? Readable.fromWeb(res.body as WebReadable<Uint8Array>) : undefined);
-    return stream ?? Readable.from([]);
+    // A successful raw answer always carries its node stream; only a bodiless one has none.
+    return rawBody(res) ?? Readable.from([]);
   }
 
   /**
