@@ -272,8 +272,8 @@ async function main() {
       destinations.map(d => `${d}:1.2.3`).join('\n'),
       '--key',
       path.join(tmp, 'cosign.pub'),
-      '--tlog-upload',
-      'false',
+      '--insecure-ignore-tlog',
+      'true',
       '--cosign-path',
       cosign
     ]);

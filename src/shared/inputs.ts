@@ -93,3 +93,15 @@ export function parseSize(name: string, value: string, min = 1): number {
   }
   return Math.floor(Number(m[1]) * unit);
 }
+
+/**
+ * Tag patterns: one per line. Globs may also be separated by commas; regular expressions never are,
+ * since a comma belongs to them (`^v\d{1,3}$`).
+ */
+export function parsePatterns(input: string, useRegex: boolean): string[] {
+  return input
+    .split(/\r?\n/)
+    .flatMap(line => (useRegex ? [line] : line.split(',')))
+    .map(s => s.trim())
+    .filter(Boolean);
+}

@@ -65,7 +65,12 @@ class Pkg {
   }
   plan(
     p: ReturnType<typeof policy>,
-    extra: {complete?: boolean; openPullRequests?: Set<number>; branches?: Set<string>} = {}
+    extra: {
+      complete?: boolean;
+      openPullRequests?: Set<number>;
+      branches?: Set<string>;
+      closedBranches?: Map<string, number>;
+    } = {}
   ) {
     return planCleanup({
       versions: this.versions,
@@ -207,13 +212,102 @@ describe('planner: table of situations', () => {
     const deletedBranch = p.image(['feature-x'], 1).index;
     p.image(['main', 'latest'], 1);
     p.image(['v1.0.0'], 1);
-    const plan = p.plan(policy({ephemeral: ['true']}), {openPullRequests: new Set([2]), branches: new Set(['main'])});
+    const plan = p.plan(policy({ephemeral: ['true']}), {
+      openPullRequests: new Set([2]),
+      branches: new Set(['main']),
+      closedBranches: new Map([['feature-x', 9]])
+    });
     expect(
       plan.decisions
         .filter(d => d.action === 'delete' && d.tags.length)
         .map(d => d.digest)
         .sort()
     ).toEqual([closed, deletedBranch].sort());
+    expect(plan.decisions.find(d => d.digest === deletedBranch)?.reason).toBe(
+      'ephemeral: feature-x (branch feature-x of closed pull request #9 no longer exists)'
+    );
+  });
+
+  // A tag counts as a deleted branch's only with evidence; absence from the branch list is none.
+  const branchCases: Array<{
+    name: string;
+    tags: string[];
+    branchTags?: string[];
+    useRegex?: boolean;
+    closed?: Array<[string, number]>;
+    deleted: boolean;
+    reason?: string;
+  }> = [
+    {name: 'an environment tag of an image built on main, main moved on', tags: ['prod'], deleted: false},
+    {name: 'environment and alias tags together', tags: ['staging', 'stable', 'edge', 'nightly', '1.2'], deleted: false},
+    {name: 'a branch that is not the head of any closed pull request', tags: ['feature-y'], deleted: false},
+    {
+      name: "a closed pull request's head branch that still exists",
+      tags: ['main'],
+      closed: [['main', 4]],
+      deleted: false
+    },
+    {
+      name: "a closed pull request's deleted head branch",
+      tags: ['feature-y'],
+      closed: [['feature-y', 4]],
+      deleted: true,
+      reason: 'ephemeral: feature-y (branch feature-y of closed pull request #4 no longer exists)'
+    },
+    {
+      name: 'prod among closed-branch tags keeps the image',
+      tags: ['feature-y', 'prod'],
+      closed: [['feature-y', 4]],
+      deleted: false
+    },
+    {
+      name: 'branch-tags glob, branch gone',
+      tags: ['branch-old'],
+      branchTags: ['branch-*'],
+      deleted: true,
+      reason: 'ephemeral: branch-old (matches branch-tags; no branch old exists)'
+    },
+    {name: 'branch-tags glob, branch exists', tags: ['branch-main'], branchTags: ['branch-*'], deleted: false},
+    {name: 'branch-tags glob does not match prod', tags: ['prod'], branchTags: ['branch-*'], deleted: false},
+    {
+      name: 'branch-tags regex with a capture group, branch gone',
+      tags: ['br-old-x'],
+      branchTags: ['br-(.+)-x'],
+      useRegex: true,
+      deleted: true
+    },
+    {
+      name: 'branch-tags regex {m,n}, branch exists',
+      tags: ['b-main'],
+      branchTags: ['b-([a-z]{2,8})'],
+      useRegex: true,
+      deleted: false
+    }
+  ];
+  test.each(branchCases)('ephemeral branches: $name', c => {
+    const p = new Pkg();
+    const img = p.image(c.tags, 1).index;
+    const plan = p.plan(
+      policy({ephemeral: ['branches'], branchTags: c.branchTags ?? [], useRegex: c.useRegex ?? false}),
+      {openPullRequests: new Set(), branches: new Set(['main']), closedBranches: new Map(c.closed ?? [])}
+    );
+    const d = plan.decisions.find(x => x.digest === img);
+    expect(d?.action).toBe(c.deleted ? 'delete' : 'keep');
+    if (c.reason) expect(d?.reason).toBe(c.reason);
+  });
+
+  test('ephemeral without the repository state deletes nothing', () => {
+    const p = new Pkg();
+    p.image(['pr-1'], 1);
+    p.image(['feature-x'], 1);
+    const plan = p.plan(policy({ephemeral: ['true'], branchTags: ['feature-*']}));
+    expect(plan.decisions.every(d => d.action === 'keep')).toBe(true);
+  });
+
+  test('branch-tags needs ephemeral branches', () => {
+    expect(() => policy({ephemeral: ['pull-requests'], branchTags: ['branch-*']})).toThrow(
+      'branch-tags: names the tags of branches for ephemeral: branches'
+    );
   });
 
   test('unreadable manifests and incomplete listings block the package; a missing version manifest is only reported', () => {

@@ -1,13 +1,14 @@
 import {describe, expect, test} from '@jest/globals';
 import {cacheKey, isFresh, isTransient} from '../../src/shared/scan/db.js';
-import {applyGate, worstFirst} from '../../src/shared/scan/gate.js';
+import {applyGate, gatesThatCannotFire, worstFirst} from '../../src/shared/scan/gate.js';
 import {ignoredBy, parseIgnoreYaml, parseTrivyIgnore} from '../../src/shared/scan/ignore.js';
 import {Finding, TrivyReport, findingsOf} from '../../src/shared/scan/report.js';
 import {MAX_RESULTS_PER_RUN, toSarif, uriPath} from '../../src/shared/scan/sarif.js';
-import {trivyEnv} from '../../src/shared/scan/scan.js';
+import {trivyEnv, trivyInsecure} from '../../src/shared/scan/scan.js';
 import {TRIVY, trivyDownloadArgs, trivyScanArgs} from '../../src/shared/tools/trivy.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
+const silentLog = {info: () => undefined, warning: () => undefined, debug: () => undefined, group: <T>(_n: string, fn: () => Promise<T>) => fn()};
 
 /** A report shaped as trivy 0.76 writes it (fields trimmed), every kind of finding, some fields missing. */
 const REPORT: TrivyReport = {
@@ -196,7 +197,8 @@ describe('DB handling and trivy invocation', () => {
       output: '/o.json',
       scanners: ['vuln', 'secret'],
       insecure: false,
-      timeout: '5m'
+      timeout: '5m',
+      isolation: ['--config', '/w/trivy-config.yaml', '--ignorefile', '/w/no-ignores']
     });
     expect(args).toEqual([
       'image',
@@ -217,11 +219,15 @@ describe('DB handling and trivy invocation', () => {
       '--timeout',
       '5m',
       '--quiet',
+      '--config',
+      '/w/trivy-config.yaml',
+      '--ignorefile',
+      '/w/no-ignores',
       '--input',
       '/tmp/l'
     ]);
     expect(args).not.toContain('--severity');
-    expect(trivyDownloadArgs({cacheDir: '/c', repository: 'm/db:2', java: true, insecure: true}).slice(0, 4)).toEqual([
+    expect(trivyDownloadArgs({cacheDir: '/c', repository: 'm/db:2', java: true, insecure: true, isolation: []}).slice(0, 4)).toEqual([
       'image',
       '--download-java-db-only',
       '--java-db-repository',
@@ -231,6 +237,29 @@ describe('DB handling and trivy invocation', () => {
       PATH: '/bin',
       DOCKER_CONFIG: '/d'
     });
+  });
+  test.each([
+    ['loopback, marked insecure', '127.0.0.1:5000', true, false, false],
+    ['remote https', 'registry.example.com', false, false, false],
+    ['remote http without tls-insecure', 'registry.example.com', true, false, 'tls-insecure: true'],
+    ['remote http with tls-insecure', 'registry.example.com', true, true, true]
+  ] as const)('trivy --insecure: %s', (_n, registry, marked, allowed, expected) => {
+    const warnings: string[] = [];
+    const log = {...silentLog, warning: (m: string) => warnings.push(m)};
+    if (typeof expected === 'string') {
+      expect(() => trivyInsecure(registry, marked, allowed, log)).toThrow(expected);
+    } else {
+      expect(trivyInsecure(registry, marked, allowed, log)).toBe(expected);
+      expect(warnings.length).toBe(expected ? 1 : 0);
+    }
+  });
+  test.each([
+    [['vulnerability', 'secret'], ['vuln', 'secret'], 0],
+    [['misconfiguration'], ['vuln', 'secret'], 1],
+    [['misconfiguration'], ['vuln', 'misconfig'], 0],
+    [['secret', 'misconfiguration'], ['vuln'], 2]
+  ] as const)('a gate that cannot fire: fail-on %j with scanners %j', (failOn, scanners, n) => {
+    expect(gatesThatCannotFire([...failOn], [...scanners])).toHaveLength(n);
   });
   test('release assets', () => {
     expect(TRIVY.asset('v0.76.0', 'linux', 'x64')).toEqual({

@@ -1,7 +1,7 @@
 import {describe, expect, test} from '@jest/globals';
 import {formatDate} from '../../src/shared/tag/datefmt.js';
 import {normalizePep440, parsePep440} from '../../src/shared/tag/pep440.js';
-import {now} from '../../src/shared/time.js';
+import {buildTime as now} from '../../src/shared/tag/build-time.js';
 
 describe('moment-compatible date formats', () => {
   const d = new Date('2020-01-10T00:30:05.123Z');

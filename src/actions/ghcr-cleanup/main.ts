@@ -1,11 +1,10 @@
 import * as core from '@actions/core';
 import {coreLogger, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
-import {parseBoolean, parseInteger} from '../../shared/inputs.js';
+import {parseBoolean, parseInteger, parsePatterns} from '../../shared/inputs.js';
 import {compilePolicy} from '../../shared/cleanup/policy.js';
 import {loginMap, parseLogins} from '../../shared/push/destinations.js';
 import {CleanupResult, runCleanup} from '../../shared/cleanup/run.js';
-import {now} from '../../shared/time.js';
 import {openManifestStore} from '../../shared/cleanup/manifest-store.js';
 
 const list = (name: string): string[] =>
@@ -62,19 +61,22 @@ export async function main(): Promise<void> {
   const packages = list('packages');
   if (packages.length === 0 && repository) packages.push(repository.split('/')[1]);
   if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
+  const useRegex = parseBoolean('use-regex', core.getInput('use-regex'), false);
+  const patterns = (name: string): string[] => parsePatterns(core.getInput(name), useRegex);
   const policy = compilePolicy({
     keepNTagged: optionalInt('keep-n-tagged'),
     keepNUntagged: optionalInt('keep-n-untagged'),
     keepSemver: core.getInput('keep-semver') || undefined,
     olderThan: core.getInput('older-than') || undefined,
-    deleteTags: list('delete-tags'),
-    excludeTags: list('exclude-tags'),
-    useRegex: parseBoolean('use-regex', core.getInput('use-regex'), false),
+    deleteTags: patterns('delete-tags'),
+    excludeTags: patterns('exclude-tags'),
+    useRegex,
     deleteUntagged: parseBoolean('delete-untagged', core.getInput('delete-untagged'), false),
     deleteOrphans: parseBoolean('delete-orphans', core.getInput('delete-orphans'), false),
     deleteGhosts: parseBoolean('delete-ghosts', core.getInput('delete-ghosts'), false),
     deletePartial: parseBoolean('delete-partial', core.getInput('delete-partial'), false),
     ephemeral: list('ephemeral'),
+    branchTags: patterns('branch-tags'),
     policy: core.getInput('policy') || undefined
   });
   const dryRun = parseBoolean('dry-run', core.getInput('dry-run'), false);
@@ -99,7 +101,8 @@ export async function main(): Promise<void> {
     concurrency: parseInteger('concurrency', core.getInput('concurrency'), 8, 1, 64),
     verify: parseBoolean('verify', core.getInput('verify'), true),
     recheck: parseBoolean('recheck', core.getInput('recheck'), true),
-    now: now().getTime(),
+    // The real clock: SOURCE_DATE_EPOCH pins build metadata, not the age of what is in the registry.
+    now: Date.now(),
     env: process.env,
     mask: s => core.setSecret(s),
     log: coreLogger,

@@ -7,12 +7,11 @@ import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
 import {loginMap, parseLogins} from '../../shared/push/destinations.js';
 import {ensureDb} from '../../shared/scan/db.js';
-import {worstFirst} from '../../shared/scan/gate.js';
+import {gatesThatCannotFire, worstFirst} from '../../shared/scan/gate.js';
 import {IgnoreRule, parseIgnoreYaml, parseTrivyIgnore} from '../../shared/scan/ignore.js';
 import {FindingKind, SEVERITIES, Severity} from '../../shared/scan/report.js';
 import {TargetResult, scanTargets} from '../../shared/scan/scan.js';
 import {toSarif} from '../../shared/scan/sarif.js';
-import {now} from '../../shared/time.js';
 import {toolEnv} from '../../shared/exec.js';
 import {TRIVY, TRIVY_VERSION} from '../../shared/tools/trivy.js';
 import {resolveTool} from '../../shared/tools/install.js';
@@ -111,6 +110,15 @@ export async function main(): Promise<void> {
     if (!['vuln', 'secret', 'misconfig', 'license'].includes(s))
       throw new UserError(`scanners: "${s}" is not one of vuln, secret, misconfig.`);
   }
+  // A fail-on the user chose that can never fire is a configuration error; the default
+  // (vulnerabilities,secrets) follows the scanners.
+  const silent = gatesThatCannotFire(failOn, scanners);
+  const byDefault = failOnInput.length === 0 || failOnInput.join(',') === 'vulnerabilities,secrets';
+  if (silent.length && !byDefault) throw new UserError(`fail-on: ${silent.join('; ')}.`);
+  if (byDefault) {
+    const unscanned = silent.map(m => m.split(' ')[0]);
+    failOn.splice(0, failOn.length, ...failOn.filter(k => !unscanned.includes(k)));
+  }
   const ignores = readIgnores();
   const logins = loginMap(parseLogins(getMultiline('logins'), 'logins'), process.env, s => core.setSecret(s), 'logins');
   const targets = list('targets');
@@ -131,7 +139,8 @@ export async function main(): Promise<void> {
   const reportDir = core.getInput('report-dir') || fs.mkdtempSync(path.join(base, 'registry-actions-scan-'));
   fs.mkdirSync(reportDir, {recursive: true});
   const workDir = fs.mkdtempSync(path.join(base, 'registry-actions-scan-work-'));
-  const t = now().getTime();
+  // The real clock: SOURCE_DATE_EPOCH pins build metadata, never ignore expiry or DB freshness.
+  const t = Date.now();
   const actionsCache = parseBoolean('cache', core.getInput('cache'), true);
   // trivy downloads the DB in a clean environment that keeps proxies and TLS roots.
   const dbEnv = toolEnv(process.env);
@@ -144,7 +153,8 @@ export async function main(): Promise<void> {
       now: t,
       env: dbEnv,
       log: coreLogger,
-      actionsCache
+      actionsCache,
+      workDir
     });
     core.info(
       `vulnerability DB: ${db.source}${db.repository ? ` from ${db.repository}` : ''}, updated ${db.metadata.UpdatedAt ?? '?'}`
@@ -159,7 +169,8 @@ export async function main(): Promise<void> {
         now: t,
         env: dbEnv,
         log: coreLogger,
-        actionsCache
+        actionsCache,
+        workDir
       });
     }
     const results = await scanTargets({
@@ -184,7 +195,8 @@ export async function main(): Promise<void> {
       log: coreLogger,
       getIdToken: audience => core.getIDToken(audience),
       // One trivy at a time: runs sharing a cache directory contend for its lock.
-      concurrency: 1
+      concurrency: 1,
+      tlsInsecure: parseBoolean('tls-insecure', core.getInput('tls-insecure'), false)
     });
 
     const counts = Object.fromEntries(

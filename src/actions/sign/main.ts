@@ -76,6 +76,18 @@ export async function main(): Promise<void> {
   const dryRun = parseBoolean('dry-run', core.getInput('dry-run'), false);
   const bundleFormat = choice('bundle-format', ['new', 'legacy'] as const, 'new');
   const tlogUpload = parseBoolean('tlog-upload', core.getInput('tlog-upload'), true);
+  const ignoreTlog = parseBoolean('insecure-ignore-tlog', core.getInput('insecure-ignore-tlog'), false);
+  if (!verify && ignoreTlog) {
+    throw new UserError('insecure-ignore-tlog: applies to verify: true only; to sign without the transparency log set tlog-upload: false.');
+  }
+  if (verify && !tlogUpload && !ignoreTlog) {
+    core.warning(
+      'tlog-upload: false applies to signing; verification still requires a transparency-log entry. Signatures made without one verify only with insecure-ignore-tlog: true.'
+    );
+  }
+  if (verify && ignoreTlog) {
+    core.warning('insecure-ignore-tlog: true: signatures are verified without checking the transparency log.');
+  }
   const useSigningConfig = parseBoolean('use-signing-config', core.getInput('use-signing-config'), tlogUpload);
   if (useSigningConfig && !tlogUpload && !core.getInput('signing-config')) {
     throw new UserError(
@@ -124,7 +136,7 @@ export async function main(): Promise<void> {
         verifier,
         key,
         newBundleFormat: bundleFormat === 'new',
-        ignoreTlog: !tlogUpload,
+        ignoreTlog,
         trustedRoot: core.getInput('trusted-root') || undefined
       });
       for (const r of res) {

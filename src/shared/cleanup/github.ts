@@ -232,16 +232,47 @@ export async function matchPackages(
   return [...new Set([...literal, ...names.filter(n => res.some(r => r.test(n)))])];
 }
 
-/** Open pull request numbers and branch names (as tags: / replaced by -) of a repository, for ephemeral. */
-export async function repositoryState(
-  octokit: GitHubClient,
-  repository: string
-): Promise<{openPullRequests: Set<number>; branches: Set<string>}> {
+export interface RepositoryState {
+  openPullRequests: Set<number>;
+  /** Existing branches, as tags name them (characters a tag cannot hold become -). */
+  branches: Set<string>;
+  /** Head branches (as tags) of closed pull requests opened from this repository, with the newest number. */
+  closedBranches: Map<string, number>;
+}
+
+const asTag = (branch: string): string => branch.replace(/[^a-zA-Z0-9._-]+/g, '-');
+
+interface PullSummary {
+  number: number;
+  state: string;
+  head: {ref: string; repo: {full_name: string} | null};
+}
+
+/**
+ * Pull requests (open and closed) and branches of a repository, for ephemeral: the evidence that a
+ * tag's pull request is closed or its branch deleted. A fork's head branch says nothing about this
+ * repository's branches, so only heads in the repository itself count.
+ */
+export async function repositoryState(octokit: GitHubClient, repository: string): Promise<RepositoryState> {
   const [owner, repo] = repository.split('/');
-  const pulls = await octokit.paginate('GET /repos/{owner}/{repo}/pulls', {owner, repo, state: 'open', per_page: 100});
-  const branches = await octokit.paginate('GET /repos/{owner}/{repo}/branches', {owner, repo, per_page: 100});
+  const pulls = (await octokit.paginate('GET /repos/{owner}/{repo}/pulls', {
+    owner,
+    repo,
+    state: 'all',
+    per_page: 100
+  })) as PullSummary[];
+  const branches = (await octokit.paginate('GET /repos/{owner}/{repo}/branches', {owner, repo, per_page: 100})) as Array<{
+    name: string;
+  }>;
+  const closedBranches = new Map<string, number>();
+  for (const p of pulls) {
+    if (p.state !== 'closed' || p.head.repo?.full_name.toLowerCase() !== repository.toLowerCase()) continue;
+    const b = asTag(p.head.ref);
+    closedBranches.set(b, Math.max(closedBranches.get(b) ?? 0, p.number));
+  }
   return {
-    openPullRequests: new Set((pulls as Array<{number: number}>).map(p => p.number)),
-    branches: new Set((branches as Array<{name: string}>).map(b => b.name.replace(/[^a-zA-Z0-9._-]+/g, '-')))
+    openPullRequests: new Set(pulls.filter(p => p.state === 'open').map(p => p.number)),
+    branches: new Set(branches.map(b => asTag(b.name))),
+    closedBranches
   };
 }

@@ -14,6 +14,8 @@ export interface PlanInput {
   /** For ephemeral: open pull request numbers and existing branches (as tags: / replaced by -). */
   openPullRequests?: Set<number>;
   branches?: Set<string>;
+  /** For ephemeral: head branches (as tags) of closed pull requests from this repository, with the number. */
+  closedBranches?: Map<string, number>;
 }
 
 const FALLBACK_TAG = /^sha256-([a-f0-9]{64})(?:\.(sig|att|sbom))?$/;
@@ -109,6 +111,32 @@ function semverProtected(images: PackageVersion[], count: number, perMajor: bool
   return out;
 }
 
+/**
+ * Why a tag belongs to a closed pull request or a deleted branch, or undefined when there is no
+ * evidence that it does. A branch counts as deleted only when it is the head of a closed pull request
+ * or its tag matches branch-tags, and no branch of that name exists now: a tag naming no current
+ * branch (prod, staging, stable, 1.2) is not evidence by itself.
+ */
+function ephemeralEvidence(tag: string, input: PlanInput): string | undefined {
+  const e = input.policy.ephemeral;
+  const pr = tag.match(/^pr-(\d+)$/);
+  if (pr) {
+    const open = input.openPullRequests;
+    return e.pullRequests && open && !open.has(Number(pr[1])) ? `${tag} (pull request #${pr[1]} is not open)` : undefined;
+  }
+  const branches = input.branches;
+  if (!e.branches || !branches || tag === 'latest' || isImmutableTag(tag) || tagSubject(tag)) return undefined;
+  const named = e.branchTags?.branchesOf(tag);
+  const candidates = [tag, ...(named ?? [])];
+  if (candidates.some(b => branches.has(b))) return undefined;
+  for (const b of candidates) {
+    const closed = input.closedBranches?.get(b);
+    if (closed !== undefined) return `${tag} (branch ${b} of closed pull request #${closed} no longer exists)`;
+  }
+  if (named) return `${tag} (matches branch-tags; no branch ${named.at(-1)} exists)`;
+  return undefined;
+}
+
 const newestFirst = (a: PackageVersion, b: PackageVersion): number =>
   Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id;
 
@@ -152,14 +180,8 @@ function judgeImages(input: PlanInput, g: Graph): Map<string, Verdict> {
       else if (matching.length) verdict.untag.push(...matching);
     }
     if ((p.ephemeral.pullRequests || p.ephemeral.branches) && i.tags.length) {
-      const dead = i.tags.filter(t => {
-        const pr = t.match(/^pr-(\d+)$/);
-        if (pr) return p.ephemeral.pullRequests && !(input.openPullRequests?.has(Number(pr[1])) ?? true);
-        if (!p.ephemeral.branches || t === 'latest' || isImmutableTag(t) || tagSubject(t)) return false;
-        return !(input.branches?.has(t) ?? true);
-      });
-      if (dead.length === i.tags.length)
-        verdict.del.push(`ephemeral: ${dead.join(', ')} (pull request closed or branch deleted)`);
+      const evidence = i.tags.map(t => ephemeralEvidence(t, input));
+      if (evidence.every(Boolean)) verdict.del.push(`ephemeral: ${evidence.join('; ')}`);
     }
     const f = facts(input.manifests.get(i.digest));
     const platforms = (f?.children ?? []).filter(c => !c.attestation);

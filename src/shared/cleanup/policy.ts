@@ -1,9 +1,19 @@
 import {UserError} from '../errors.js';
 import {globToRegExp} from '../glob.js';
+import {isImmutableTag} from '../tag/kind.js';
 import {EcrRule, parseEcrPolicy} from './ecr.js';
+
+export {isImmutableTag};
 
 /** A tag test: a glob (default) or a regular expression (use-regex), or a tag kind. */
 export type TagMatcher = (tag: string) => boolean;
+
+/** Tags that name a branch (branch-tags): which tags, and the branch names each may stand for. */
+export interface BranchTags {
+  patterns: string[];
+  /** The branch names a matching tag may stand for; undefined when the tag does not match. */
+  branchesOf(tag: string): string[] | undefined;
+}
 
 export interface Policy {
   keepNTagged?: number;
@@ -17,8 +27,12 @@ export interface Policy {
   deleteOrphans: boolean;
   deleteGhosts: boolean;
   deletePartial: boolean;
-  /** Images whose only tags belong to closed pull requests (pr-N) and/or deleted branches. */
-  ephemeral: {pullRequests: boolean; branches: boolean};
+  /**
+   * Images whose only tags belong to closed pull requests (pr-N) and/or deleted branches. A tag is a
+   * deleted branch's only with evidence: the head branch of a closed pull request that no longer
+   * exists, or a tag matching branchTags whose branch no longer exists. Absence alone is no evidence.
+   */
+  ephemeral: {pullRequests: boolean; branches: boolean; branchTags?: BranchTags};
   ecr?: EcrRule[];
   /** Human description of each rule, for reports. */
   describe: string[];
@@ -36,15 +50,6 @@ export function parseDuration(input: string, value: string): number {
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]], 0);
 }
 
-/** Tags that name one build forever (a full version, a commit); the rest (latest, branches, 1.2) move. */
-export function isImmutableTag(tag: string): boolean {
-  return (
-    /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(tag) ||
-    /^(?:sha-)?[0-9a-f]{7,40}$/.test(tag) ||
-    /^\d{8}(?:[-.T]?\d{4,6})?$/.test(tag)
-  );
-}
-
 /**
  * A matcher for a list of patterns: globs (`*`, `?`), or regular expressions with useRegex (anchored),
  * plus `kind:immutable` and `kind:floating`, which use the same classification as the tag action.
@@ -58,15 +63,52 @@ export function tagMatcher(input: string, patterns: string[], useRegex: boolean)
       const re = globToRegExp(p);
       return t => re.test(t);
     }
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${p})$`);
-    } catch (err) {
-      throw new UserError(`${input}: "${p}" is not a valid regular expression (${(err as Error).message}).`);
-    }
+    const re = compileRegex(input, p);
     return t => re.test(t);
   });
   return tag => tests.some(t => t(tag));
+}
+
+function compileRegex(input: string, pattern: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (err) {
+    throw new UserError(
+      `${input}: "${pattern}" is not a valid regular expression (${(err as Error).message}). With use-regex, give one pattern per line.`
+    );
+  }
+}
+
+/**
+ * branch-tags: a tag matching a glob stands for the branch of its own name or, with the glob's
+ * literal prefix removed, the rest (branch-* on branch-feature-x: feature-x); a regex's first capture
+ * group names the branch.
+ */
+export function branchTags(patterns: string[], useRegex: boolean): BranchTags | undefined {
+  if (patterns.length === 0) return undefined;
+  const tests = patterns.map(p => {
+    if (useRegex) {
+      const re = compileRegex('branch-tags', p);
+      return (t: string): string[] | undefined => {
+        const m = t.match(re);
+        return m ? [t, ...(m[1] ? [m[1]] : [])] : undefined;
+      };
+    }
+    const re = globToRegExp(p);
+    const prefix = p.split(/[*?]/)[0];
+    return (t: string): string[] | undefined =>
+      re.test(t) ? [t, ...(prefix && t.length > prefix.length ? [t.slice(prefix.length)] : [])] : undefined;
+  });
+  return {
+    patterns,
+    branchesOf: tag => {
+      for (const test of tests) {
+        const b = test(tag);
+        if (b) return b;
+      }
+      return undefined;
+    }
+  };
 }
 
 export interface PolicyInputs {
@@ -82,6 +124,8 @@ export interface PolicyInputs {
   deleteGhosts: boolean;
   deletePartial: boolean;
   ephemeral: string[];
+  /** Tag patterns that name branches (globs, or regexes with useRegex), for ephemeral branches. */
+  branchTags?: string[];
   policy?: string;
 }
 
@@ -130,8 +174,18 @@ export function compilePolicy(i: PolicyInputs): Policy {
       throw new UserError(`ephemeral: "${e}" is not one of pull-requests, branches, true, false.`);
     }
   }
+  if (i.branchTags?.length) {
+    if (!p.ephemeral.branches) {
+      throw new UserError('branch-tags: names the tags of branches for ephemeral: branches; add branches to ephemeral.');
+    }
+    p.ephemeral.branchTags = branchTags(i.branchTags, i.useRegex);
+  }
   if (p.ephemeral.pullRequests) describe.push('delete images of closed pull requests');
-  if (p.ephemeral.branches) describe.push('delete images of deleted branches');
+  if (p.ephemeral.branches) {
+    describe.push(
+      `delete images of deleted branches (closed pull requests' branches${p.ephemeral.branchTags ? `, and tags matching ${i.branchTags?.join(', ')}` : ''})`
+    );
+  }
   if (i.deleteUntagged) describe.push('delete untagged images');
   if (i.deleteOrphans) describe.push('delete orphaned signatures and attestations');
   if (i.deleteGhosts) describe.push('delete indexes whose platforms are all missing');

@@ -15,6 +15,7 @@ import {
   matchPackages,
   ownerKind,
   packageError,
+  RepositoryState,
   repositoryState
 } from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
@@ -159,7 +160,7 @@ interface PackageContext {
   opts: CleanupOptions;
   clients: Clients;
   cache: FactsCache;
-  state?: {openPullRequests: Set<number>; branches: Set<string>};
+  state?: RepositoryState;
 }
 
 const emptyReport = (name: string): PackageReport => ({
@@ -211,7 +212,8 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
     now: opts.now,
     complete: listing.complete,
     openPullRequests: ctx.state?.openPullRequests,
-    branches: ctx.state?.branches
+    branches: ctx.state?.branches,
+    closedBranches: ctx.state?.closedBranches
   });
   rep.blocked = plan.blocked;
   rep.warnings.push(...plan.warnings);
@@ -299,6 +301,21 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   return rep;
 }
 
+/**
+ * What backend oci cannot see, said before the run when the policy asks for it: the OCI API lists tags,
+ * not manifests, so a manifest pushed by digest with no tag (and not referenced by a tagged image) is
+ * invisible, and untagged-image rules cannot reach it.
+ */
+export function ociBlindSpots(policy: Policy): string | undefined {
+  const rules = [
+    policy.deleteUntagged && 'delete-untagged',
+    policy.keepNUntagged !== undefined && 'keep-n-untagged',
+    policy.deleteOrphans && 'delete-orphans'
+  ].filter((r): r is string => Boolean(r));
+  if (!rules.length) return undefined;
+  return `backend oci: the registry's OCI API lists tags, not manifests, so manifests pushed by digest with no tag (and not referenced by a tagged image) cannot be seen; ${rules.join(', ')} reaches only untagged manifests found through tags (platforms, attestations, referrers). Use the registry's own cleanup (distribution: garbage-collect --delete-untagged) for the rest.`;
+}
+
 /** Runs the policy over every package: plan, then (unless dry-run) untag, delete in a safe order, verify. */
 export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const {octokit, stats} = githubClient({
@@ -324,6 +341,8 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       );
     }
     names = opts.packages;
+    const blind = ociBlindSpots(opts.policy);
+    if (blind) opts.log.warning(blind);
     backendFor = name =>
       new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency, opts.store);
   } else {

@@ -1,4 +1,5 @@
 import {UserError} from '../errors.js';
+import {isLoopback} from './reference.js';
 
 /** What a registry asked for in WWW-Authenticate. */
 export interface Challenge {
@@ -96,10 +97,28 @@ export async function fetchToken(
   scopes: string[],
   cred: Credential,
   doFetch: Fetch,
-  registry: string
+  registry: string,
+  /** The registry is marked insecure: credentials may go to a plain-http realm. */
+  allowPlainHttp = false
 ): Promise<TokenResponse> {
   const realm = challenge.params.realm;
   if (!realm) throw new UserError(`${registry}: the registry asked for a bearer token but named no realm`);
+  let realmUrl: URL;
+  try {
+    realmUrl = new URL(realm);
+  } catch {
+    throw new UserError(`${registry}: the registry named a token realm that is not a URL ("${realm}")`);
+  }
+  if (
+    cred.kind !== 'anonymous' &&
+    realmUrl.protocol !== 'https:' &&
+    !isLoopback(realmUrl.host) &&
+    !allowPlainHttp
+  ) {
+    throw new UserError(
+      `${registry}: the registry's token service ${realmUrl.origin} is plain http, and credentials are not sent in clear text. Use a registry whose token service is https, or mark the registry insecure (insecure=true on its destination or login line) if this network is trusted.`
+    );
+  }
   const service = challenge.params.service;
   const now = Date.now();
   if (cred.kind === 'identity') {
@@ -122,7 +141,7 @@ export async function fetchToken(
     }
     await res.body?.cancel();
   }
-  const url = new URL(realm);
+  const url = new URL(realmUrl);
   if (service) url.searchParams.set('service', service);
   for (const s of scopes) url.searchParams.append('scope', s);
   const headers: Record<string, string> = {};

@@ -17,7 +17,7 @@ import {httpFetch, rawBody, streamRequest} from '../http.js';
 import {RegistryError, registryError} from './errors.js';
 import {Limiter} from './limit.js';
 import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
-import {apiHost} from './reference.js';
+import {apiHost, isLoopback} from './reference.js';
 import {
   DEFAULT_RETRY,
   RETRYABLE_STATUS,
@@ -61,6 +61,8 @@ interface Session {
   limiter: Limiter;
   tokens: TokenCache;
   challenge?: Challenge;
+  /** Challenges of other origins (upload locations, redirects): answered without this registry's credentials. */
+  foreign: Map<string, Challenge>;
   credential?: Promise<Credential>;
   /** Chunk size for uploads: from the chunk-size option, or learned from a 413. */
   chunkSize?: number;
@@ -92,10 +94,7 @@ export interface RegistryRequest {
   raw?: boolean;
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h.startsWith('127.') || h === '::1';
-}
+export {isLoopback};
 
 export interface ManifestInfo {
   digest: string;
@@ -122,6 +121,7 @@ export class RegistryClient {
     this.session = session ?? {
       limiter: new Limiter(opts.concurrency ?? 8),
       tokens: opts.tokens ?? new TokenCache(),
+      foreign: new Map(),
       chunkSize: opts.chunkSize
     };
   }
@@ -159,15 +159,22 @@ export class RegistryClient {
     return `${this.base}/v2/${req.repository}/${req.path}`;
   }
 
-  private async authHeader(scopes: string[]): Promise<string | undefined> {
-    const c = this.session.challenge;
+  /**
+   * The Authorization for a request to `origin`. This registry's credentials go only to its own origin
+   * (scheme, host and port) and to the token realm its own challenge names; another origin (an upload
+   * location or a Link elsewhere) is answered for its own challenge, anonymously.
+   */
+  private async authHeader(origin: string, scopes: string[]): Promise<string | undefined> {
+    const own = origin === new URL(this.base).origin;
+    const c = own ? this.session.challenge : this.session.foreign.get(origin);
     if (!c) return undefined;
-    const cred = await this.cred();
+    const cred: Credential = own ? await this.cred() : {kind: 'anonymous'};
     if (c.scheme === 'basic') return basicHeader(cred);
     if (c.scheme !== 'bearer') return undefined;
     if (cred.kind === 'bearer') return `Bearer ${cred.token}`;
     const wanted = mergeScopes([...scopes]);
-    const cached = this.session.tokens.find(this.registry, wanted);
+    const key = own ? this.registry : origin;
+    const cached = this.session.tokens.find(key, wanted);
     if (cached) return `Bearer ${cached}`;
     this.count('tokenRequests');
     const token = await fetchToken(
@@ -175,13 +182,14 @@ export class RegistryClient {
       wanted.scopes,
       cred,
       (u, init) => this.send(init.method ?? 'GET', u, init),
-      this.registry
+      this.registry,
+      this.opts.insecure === true
     );
-    this.session.tokens.set(`${this.registry} ${wanted.key}`, token);
+    this.session.tokens.set(`${key} ${wanted.key}`, token);
     return `Bearer ${token.token}`;
   }
 
-  /** One HTTP exchange with manual redirects: Authorization never follows to another host. */
+  /** One HTTP exchange with manual redirects: Authorization never follows to another origin. */
   private async send(method: string, url: string, init: RequestInit, raw = false): Promise<Response> {
     let current = url;
     let headers = {...(init.headers as Record<string, string>)};
@@ -198,7 +206,8 @@ export class RegistryClient {
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
         await res.body?.cancel();
         const next = new URL(location, current);
-        if (next.host !== new URL(current).host) {
+        // Another origin (host, port, or https to http) never sees the Authorization.
+        if (next.origin !== new URL(current).origin) {
           headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
         }
         current = next.toString();
@@ -216,11 +225,13 @@ export class RegistryClient {
    */
   async request(req: RegistryRequest): Promise<Response> {
     const url = this.url(req);
+    const origin = new URL(url).origin;
+    const own = origin === new URL(this.base).origin;
     const replayable = typeof req.body !== 'function';
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = {'user-agent': 'registry-actions', ...(req.headers ?? {})};
-      const auth = await this.authHeader(req.scopes);
+      const auth = await this.authHeader(origin, req.scopes);
       if (auth) headers.authorization = auth;
       let body: Buffer | string | Readable | undefined;
       if (typeof req.body === 'function') body = req.body();
@@ -254,7 +265,8 @@ export class RegistryClient {
           await res.body?.cancel();
           const extra = challenge.params.scope ? challenge.params.scope.split(' ') : [];
           req = {...req, scopes: [...req.scopes, ...extra]};
-          this.session.challenge = challenge;
+          if (own) this.session.challenge = challenge;
+          else this.session.foreign.set(origin, challenge);
           authRetried = true;
           // A streamed body is spent: the caller replays the whole transfer, now authenticated.
           if (!replayable) throw new StreamAuthRetry();
@@ -278,6 +290,12 @@ export class RegistryClient {
 
   private async unauthorized(res: Response, req: RegistryRequest): Promise<UserError> {
     const err = await registryError(res, req.method, this.url(req));
+    const origin = new URL(this.url(req)).origin;
+    if (origin !== new URL(this.base).origin) {
+      return new UserError(
+        `${this.registry}/${req.repository}: the registry sent ${req.method} to ${origin}, which asks for credentials (HTTP ${res.status}); ${this.registry}'s credentials are never sent to another origin. Ask the registry's operator why it hands out locations elsewhere, or copy through a registry that does not.`
+      );
+    }
     const cred = await this.cred();
     const who = cred.kind === 'anonymous' ? 'no credentials were found for it' : 'the credentials were refused';
     return new UserError(
@@ -347,7 +365,17 @@ export class RegistryClient {
     return {body, digest, mediaType: declared ?? res.headers.get('content-type') ?? MEDIA.ociManifest};
   }
 
-  async putManifest(repository: string, ref: string, body: Buffer, mediaType: string): Promise<string> {
+  /**
+   * Writes a manifest. `ociSubject` is the registry's OCI-Subject answer: set when it processed the
+   * manifest's subject into its referrers API (distribution spec 1.1); when it is absent, keeping the
+   * referrers fallback index is the client's job.
+   */
+  async putManifest(
+    repository: string,
+    ref: string,
+    body: Buffer,
+    mediaType: string
+  ): Promise<{digest: string; ociSubject?: string}> {
     const res = await this.request({
       method: 'PUT',
       repository,
@@ -357,7 +385,10 @@ export class RegistryClient {
       body
     });
     await res.body?.cancel();
-    return res.headers.get('docker-content-digest') ?? '';
+    return {
+      digest: res.headers.get('docker-content-digest') ?? '',
+      ociSubject: res.headers.get('oci-subject') ?? undefined
+    };
   }
 
   /** Deletes a manifest by digest (and with it every tag on it): 'deleted', or 'gone' when it was not there. */

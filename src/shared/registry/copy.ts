@@ -170,15 +170,26 @@ export async function copyGraph(
     await target.putManifest(d, m);
     counters.manifestsWritten++;
   }
+  // Referrers the target already had (an earlier copy): a registry without the referrers API must
+  // still list them in their subject's fallback index, so destinations copied without one heal.
+  if (target.linkReferrer) {
+    const missing = new Set(plan.manifests);
+    for (const d of graph.referrerOrder) {
+      const m = graph.manifests.get(d);
+      if (m && !missing.has(d) && (await target.linkReferrer(m))) counters.tagsWritten++;
+    }
+  }
   for (const [tag, digest] of plan.tags) {
     const m = graph.manifests.get(digest);
     if (!m) continue;
+    let wrote: boolean;
     try {
-      await target.putManifest(tag, m);
+      wrote = await target.putManifest(tag, m);
     } catch (err) {
       throw immutableTagError(err, tag, target) ?? err;
     }
-    counters.tagsWritten++;
+    if (wrote) counters.tagsWritten++;
+    else counters.tagsSkipped++;
   }
   return {plan, counters};
 }

@@ -195,11 +195,11 @@ export class OciLayout implements ImageSource, ImageTarget {
     return this.index().manifests.find(m => m.annotations?.[REF_NAME] === tag)?.digest;
   }
 
-  async putManifest(ref: string, manifest: StoredManifest): Promise<void> {
+  async putManifest(ref: string, manifest: StoredManifest): Promise<boolean> {
     this.ensureWritable();
     const file = blobPath(this.root, manifest.digest);
     if (!fs.existsSync(file)) fs.writeFileSync(file, manifest.body);
-    if (ref.startsWith('sha256:')) return;
+    if (ref.startsWith('sha256:')) return true;
     const index = this.index();
     index.manifests = index.manifests.filter(m => m.annotations?.[REF_NAME] !== ref);
     index.manifests.push({
@@ -211,5 +211,6 @@ export class OciLayout implements ImageSource, ImageTarget {
     const tmp = path.join(this.root, `index.json.${process.pid}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(index));
     fs.renameSync(tmp, path.join(this.root, 'index.json'));
+    return true;
   }
 }

@@ -106,3 +106,9 @@ export function apiHost(registry: string): string {
 export function repositoryName(ref: Pick<Reference, 'registry' | 'repository'>): string {
   return `${ref.registry}/${ref.repository}`;
 }
+
+/** A loopback host (with or without port): plain http and Basic credentials are fine there. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.startsWith('127.') || h === '::1';
+}

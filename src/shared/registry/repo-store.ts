@@ -1,7 +1,9 @@
 import {Readable} from 'node:stream';
 import {RegistryClient} from './client.js';
 import {RegistryError} from './errors.js';
-import {Descriptor} from './media.js';
+import {referrersTag} from './digest.js';
+import {Descriptor, MEDIA} from './media.js';
+import {REFERRERS_TAG, mergeReferrersIndex, referrerDescriptor, subjectOf} from './referrers.js';
 import {BlobState, ImageSource, ImageTarget, StoredManifest} from './store.js';
 
 /** One repository of a registry, as a source and as a target. */
@@ -84,7 +86,43 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     return (await this.client.headManifest(this.repository, tag))?.digest;
   }
 
-  async putManifest(ref: string, manifest: StoredManifest): Promise<void> {
-    await this.client.putManifest(this.repository, ref, manifest.body, manifest.mediaType);
+  /**
+   * Writes a manifest. A referrers fallback tag is merged with what the destination already lists
+   * (never dropping an entry); a manifest with a subject pushed to a registry that did not take it into
+   * a referrers API (no OCI-Subject answer) is added to its subject's fallback index.
+   */
+  async putManifest(ref: string, manifest: StoredManifest): Promise<boolean> {
+    if (REFERRERS_TAG.test(ref)) {
+      const listed = (JSON.parse(manifest.body.toString('utf8')) as {manifests?: Descriptor[]}).manifests ?? [];
+      return this.addReferrers(ref, listed, manifest);
+    }
+    const put = await this.client.putManifest(this.repository, ref, manifest.body, manifest.mediaType);
+    const subject = subjectOf(manifest);
+    if (subject && !put.ociSubject) await this.addReferrers(referrersTag(subject), [referrerDescriptor(manifest)]);
+    return true;
+  }
+
+  /**
+   * A manifest with a subject that the destination already has (copied before, perhaps by a version
+   * that did not keep fallback indexes): where the registry has no referrers API, makes sure its
+   * subject's fallback index lists it. Writes nothing when it does.
+   */
+  async linkReferrer(manifest: StoredManifest): Promise<boolean> {
+    const subject = subjectOf(manifest);
+    if (!subject || (await this.client.referrers(this.repository, subject)) !== undefined) return false;
+    return this.addReferrers(referrersTag(subject), [referrerDescriptor(manifest)]);
+  }
+
+  /** Merges entries into the fallback index at `tag`; `whole` is written as is when nothing is there. */
+  private async addReferrers(tag: string, entries: Descriptor[], whole?: StoredManifest): Promise<boolean> {
+    const current = await this.client.getManifest(this.repository, tag);
+    if (!current && whole) {
+      await this.client.putManifest(this.repository, tag, whole.body, whole.mediaType);
+      return true;
+    }
+    const merged = mergeReferrersIndex(current?.body, entries);
+    if (!merged) return false;
+    await this.client.putManifest(this.repository, tag, merged, MEDIA.ociIndex);
+    return true;
   }
 }

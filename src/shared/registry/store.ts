@@ -38,5 +38,11 @@ export interface ImageTarget {
   hasManifest(digest: string): Promise<boolean>;
   /** The digest a tag points at, or undefined. */
   tagDigest(tag: string): Promise<string | undefined>;
-  putManifest(ref: string, manifest: StoredManifest): Promise<void>;
+  /** Writes a manifest (by digest or tag); false when there was nothing to write (a fallback index already complete). */
+  putManifest(ref: string, manifest: StoredManifest): Promise<boolean>;
+  /**
+   * For a manifest with a subject that the target already holds: makes sure something at the target
+   * finds it (its fallback index, where there is no referrers API). True when it wrote anything.
+   */
+  linkReferrer?(manifest: StoredManifest): Promise<boolean>;
 }

@@ -6,7 +6,7 @@ import {UserError} from '../errors.js';
 import {exec} from '../exec.js';
 import {Logger} from '../log.js';
 import {isLoopback} from '../registry/client.js';
-import {trivyDownloadArgs} from '../tools/trivy.js';
+import {isolateTrivy, trivyDownloadArgs} from '../tools/trivy.js';
 
 export interface DbMetadata {
   Version?: number;
@@ -52,6 +52,8 @@ export interface DbOptions {
   log: Logger;
   /** Use the GitHub Actions cache (when the runner offers it). */
   actionsCache: boolean;
+  /** trivy's own working directory (isolateTrivy), away from the workspace's config files. */
+  workDir: string;
 }
 
 export interface DbState {
@@ -92,6 +94,7 @@ export async function ensureDb(o: DbOptions): Promise<DbState> {
     }
   }
   const failed: string[] = [];
+  const isolated = isolateTrivy(o.workDir);
   for (const repository of o.repositories) {
     o.log.info(`${what}: downloading from ${repository}`);
     const res = await exec({
@@ -100,9 +103,11 @@ export async function ensureDb(o: DbOptions): Promise<DbState> {
         cacheDir: o.cacheDir,
         repository,
         java: o.java,
-        insecure: isLoopback(repository.split('/')[0])
+        insecure: isLoopback(repository.split('/')[0]),
+        isolation: isolated.flags
       }),
       env: o.env,
+      cwd: isolated.cwd,
       timeoutMs: 15 * 60_000
     });
     const meta = readMetadata(o.cacheDir, o.java);

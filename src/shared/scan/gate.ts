@@ -71,3 +71,15 @@ export function worstFirst(findings: Finding[]): Finding[] {
       severityRank(b.severity) - severityRank(a.severity) || (b.score ?? 0) - (a.score ?? 0) || a.id.localeCompare(b.id)
   );
 }
+
+const SCANNER_OF: Record<FindingKind, string> = {vulnerability: 'vuln', secret: 'secret', misconfiguration: 'misconfig'};
+
+/**
+ * Gates that could never fire because the scanner that finds their kind is not run: a configuration
+ * error, not a pass. Pure.
+ */
+export function gatesThatCannotFire(failOn: FindingKind[], scanners: string[]): string[] {
+  return failOn
+    .filter(k => !scanners.includes(SCANNER_OF[k]))
+    .map(k => `${k} findings gate the step, but the ${SCANNER_OF[k]} scanner is not run (add ${SCANNER_OF[k]} to scanners, or drop it from fail-on)`);
+}

@@ -14,7 +14,8 @@ import {Descriptor, isIndex, platformString} from '../registry/media.js';
 import {parseReference} from '../registry/reference.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
 import {isPlatformImage} from '../sign/targets.js';
-import {trivyScanArgs} from '../tools/trivy.js';
+import {isLoopback} from '../registry/reference.js';
+import {isolateTrivy, trivyScanArgs} from '../tools/trivy.js';
 import {GateOptions, GateResult, applyGate} from './gate.js';
 import {Finding, TrivyReport, findingsOf} from './report.js';
 
@@ -55,6 +56,27 @@ export interface ScanOptions {
   log: Logger;
   getIdToken?: (audience: string) => Promise<string>;
   concurrency: number;
+  /**
+   * Let trivy skip TLS certificate checks (its --insecure), which it needs to reach a registry marked
+   * insecure (plain http) that is not on loopback. Never implied by a login's insecure=true.
+   */
+  tlsInsecure?: boolean;
+}
+
+/**
+ * Whether trivy gets --insecure for a registry. Loopback registries need nothing (trivy speaks plain
+ * http to them already); another registry marked insecure needs the explicit tls-insecure input,
+ * since trivy's flag also turns off certificate checks. Throws naming the input otherwise.
+ */
+export function trivyInsecure(registry: string, markedInsecure: boolean, allowed: boolean, log: Logger): boolean {
+  if (!markedInsecure || isLoopback(registry)) return false;
+  if (!allowed) {
+    throw new UserError(
+      `${registry} is marked insecure (plain http), and trivy can reach it only with its --insecure flag, which also skips TLS certificate checks. Set tls-insecure: true to accept that, or serve the registry over https.`
+    );
+  }
+  log.warning(`${registry}: trivy runs with --insecure (tls-insecure: true): TLS certificates are not checked.`);
+  return true;
 }
 
 /** trivy's environment: built from scratch (no stray TRIVY_* setting changes a flag), with one registry's login. Pure. */
@@ -178,6 +200,7 @@ export async function scanTargets(o: ScanOptions): Promise<TargetResult[]> {
     }
     return dir;
   };
+  const isolated = isolateTrivy(o.workDir);
   return mapLimit(targets, o.concurrency, async (t, i) => {
     const report = path.join(o.reportDir, `trivy-${i + 1}.json`);
     const args = trivyScanArgs({
@@ -186,12 +209,16 @@ export async function scanTargets(o: ScanOptions): Promise<TargetResult[]> {
       cacheDir: o.cacheDir,
       output: report,
       scanners: o.scanners,
-      insecure: t.registry ? clients.insecure(t.registry) : false,
-      timeout: o.timeout
+      insecure: t.registry
+        ? trivyInsecure(t.registry, clients.insecure(t.registry), o.tlsInsecure === true, o.log)
+        : false,
+      timeout: o.timeout,
+      isolation: isolated.flags
     });
     const res = await exec({
       command: o.trivy,
       args,
+      cwd: isolated.cwd,
       env: trivyEnv(o.env, await configFor(t.registry)),
       timeoutMs: 60 * 60_000
     });

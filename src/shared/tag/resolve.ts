@@ -2,7 +2,7 @@ import {UserError, errorMessage} from '../errors.js';
 import {GitHubApi, githubGet} from '../github/api.js';
 import {parseList} from '../inputs.js';
 import {Logger} from '../log.js';
-import {now} from '../time.js';
+import {buildTime} from './build-time.js';
 import {RefContext, commitDateFromPayload, githubContext} from './context.js';
 import {parseFlavor} from './flavor.js';
 import {gitContext} from './git.js';
@@ -83,7 +83,7 @@ export async function readContext(
 /** Parses the inputs, reads the context and repository, and derives the metadata. */
 export async function resolveTagMetadata(opts: TagOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<Metadata> {
   // Parse and validate every input before any network call.
-  const date = now(env);
+  const date = buildTime(env);
   const images = parseImages(parseList(opts.images, LIST));
   const {specs, warnings} = parseTags(parseList(opts.tags, LIST));
   const flavor = parseFlavor(parseList(opts.flavor, LIST));

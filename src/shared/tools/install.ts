@@ -109,8 +109,8 @@ function cacheRoot(env: NodeJS.ProcessEnv): string {
 
 /**
  * Finds or installs a tool. Order: the explicit path input; a binary on PATH of exactly the requested
- * version (or, with no version requested, any version at least the minimum); the tool cache; a
- * download of the pinned release, checked against its published checksum.
+ * version (the pinned one when none is requested: what runs is what the README promises); the tool
+ * cache; a download of that release, checked against its published checksum.
  */
 export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolRequest): Promise<ResolvedTool> {
   const wanted = req.version.trim() || pinned;
@@ -138,8 +138,10 @@ export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolReque
   const onPath = findOnPath(spec.name, req.env);
   if (onPath) {
     const version = await check(onPath, `${spec.name} on PATH`);
-    if (!req.version.trim() || sameVersion(version, wanted)) return {path: onPath, version, source: 'PATH'};
-    req.log.info(`${spec.name} ${version} on PATH is not the requested ${wanted}; installing ${wanted}.`);
+    if (sameVersion(version, wanted)) return {path: onPath, version, source: 'PATH'};
+    req.log.info(
+      `${spec.name} ${version} on PATH is not the ${req.version.trim() ? 'requested' : 'pinned'} ${wanted}; installing ${wanted} (${spec.pathInput} uses another binary).`
+    );
   }
   const tag = wanted.startsWith('v') ? wanted : `v${wanted}`;
   const dir = path.join(cacheRoot(req.env), spec.name, tag.slice(1), os.arch());

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {execOk} from '../exec.js';
 import {ToolSpec} from './install.js';
 
@@ -41,6 +43,22 @@ export const OFFLINE_FLAGS = [
   '--disable-telemetry'
 ];
 
+/**
+ * A working directory of trivy's own, with an empty config file and an empty ignore file named
+ * explicitly, so nothing in the workspace (a .trivyignore, .trivyignore.yaml or trivy.yaml that trivy
+ * would read from its working directory) changes a scan behind the gate's back: only the action's
+ * inputs and the ignore files it names decide. Returns the directory and the flags that point at it.
+ */
+export function isolateTrivy(workDir: string): {cwd: string; flags: string[]} {
+  const cwd = path.join(workDir, 'trivy-isolated');
+  fs.mkdirSync(cwd, {recursive: true});
+  const config = path.join(cwd, 'trivy-config.yaml');
+  const ignore = path.join(cwd, 'no-ignores');
+  fs.writeFileSync(config, '# registry-actions: trivy is configured by flags only\n');
+  fs.writeFileSync(ignore, '');
+  return {cwd, flags: ['--config', config, '--ignorefile', ignore]};
+}
+
 export interface TrivyScanArgs {
   /** A registry reference (repo@digest) or an OCI layout directory (input: true). */
   target: string;
@@ -50,6 +68,8 @@ export interface TrivyScanArgs {
   scanners: string[];
   insecure: boolean;
   timeout: string;
+  /** isolateTrivy's flags. */
+  isolation: string[];
 }
 
 /** `trivy image` arguments: one scan to JSON, every severity, no gate (ours decides). Pure. */
@@ -69,8 +89,9 @@ export function trivyScanArgs(o: TrivyScanArgs): string[] {
     '--timeout',
     o.timeout,
     '--quiet',
+    ...o.isolation,
     ...(o.insecure ? ['--insecure'] : []),
-    ...(o.input ? ['--input', o.target] : [o.target])
+    ...(o.input ? ['--input', path.resolve(o.target)] : [o.target])
   ];
 }
 
@@ -80,6 +101,7 @@ export function trivyDownloadArgs(o: {
   repository: string;
   java: boolean;
   insecure: boolean;
+  isolation: string[];
 }): string[] {
   return [
     'image',
@@ -92,6 +114,7 @@ export function trivyDownloadArgs(o: {
     '--skip-version-check',
     '--disable-telemetry',
     '--quiet',
+    ...o.isolation,
     ...(o.insecure ? ['--insecure'] : [])
   ];
 }
