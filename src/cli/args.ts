@@ -28,6 +28,8 @@ export class UsageError extends Error {}
 
 export interface Parsed {
   values: Record<string, string>;
+  /** Secret inputs given as --<name>-file <path>: read by the caller. */
+  secretFiles: Record<string, string>;
   json: boolean;
   verbose: boolean;
   help: boolean;
@@ -36,13 +38,24 @@ export interface Parsed {
 /** The environment variable that gives an input's default: REGISTRY_ACTIONS_SEVERITY_THRESHOLD. */
 export const envName = (input: string): string => `REGISTRY_ACTIONS_${input.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
+/** Inputs that carry secrets (passwords, tokens): never taken as flags, where shell history and process lists keep them. */
+export function isSecretInput(name: string): boolean {
+  return /(^|-)(password|token)$/.test(name);
+}
+
+function secretRefused(name: string, command: string): UsageError {
+  return new UsageError(
+    `${command}: --${name} is a secret and is not taken on the command line (shell history and process lists keep it). Set ${envName(name)} in the environment, or give --${name}-file <path>.`
+  );
+}
+
 /**
  * Parses `--name value`, `--name=value`, and `--flag` alone (true) for a command's inputs. A repeated
  * flag adds a line (multi-line inputs: destinations, tags). Unknown flags are usage errors.
  */
 export function parseArgs(argv: string[], inputs: InputSpec[], command: string): Parsed {
   const names = new Set(inputs.map(i => i.name));
-  const out: Parsed = {values: {}, json: false, verbose: false, help: false};
+  const out: Parsed = {values: {}, secretFiles: {}, json: false, verbose: false, help: false};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') out.json = true;
@@ -51,6 +64,14 @@ export function parseArgs(argv: string[], inputs: InputSpec[], command: string):
     else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      const fileOf = name.endsWith('-file') ? name.slice(0, -5) : undefined;
+      if (fileOf && names.has(fileOf) && isSecretInput(fileOf)) {
+        const file = eq > 0 ? a.slice(eq + 1) : argv[++i];
+        if (!file) throw new UsageError(`${command}: --${name} needs a path`);
+        out.secretFiles[fileOf] = file;
+        continue;
+      }
+      if (isSecretInput(name)) throw secretRefused(name, command);
       if (!names.has(name)) {
         const near = [...names].filter(n => n.includes(name) || name.includes(n)).slice(0, 3);
         throw new UsageError(
@@ -59,8 +80,11 @@ export function parseArgs(argv: string[], inputs: InputSpec[], command: string):
       }
       let value: string;
       if (eq > 0) value = a.slice(eq + 1);
-      else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
+      else if (i + 1 < argv.length && (!argv[i + 1].startsWith('--') || argv[i + 1].startsWith('-----')))
+        value = argv[++i];
       else value = 'true';
+      // A private key's text (rather than a path, env:// or KMS reference) is a secret too.
+      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) throw secretRefused(name, command);
       out.values[name] = out.values[name] !== undefined ? `${out.values[name]}\n${value}` : value;
     } else {
       throw new UsageError(`${command}: unexpected argument "${a}"; options are written --name value`);
@@ -99,8 +123,9 @@ export function commandHelp(spec: CommandSpec, inputs: InputSpec[], outputs: Inp
     'Options (each also read from the environment variable shown):'
   ];
   for (const i of inputs.filter(x => !(spec.fixed && x.name in spec.fixed))) {
+    const flag = isSecretInput(i.name) ? `--${i.name}-file <path> (secret: no --${i.name})` : `--${i.name}`;
     lines.push(
-      `  --${i.name}${i.required ? ' (required)' : ''}  [${envName(i.name)}]${i.default !== undefined && i.default !== '' ? ` default: ${i.default}` : ''}`
+      `  ${flag}${i.required ? ' (required)' : ''}  [${envName(i.name)}]${i.default !== undefined && i.default !== '' ? ` default: ${i.default}` : ''}`
     );
     lines.push(`      ${i.description}`);
   }

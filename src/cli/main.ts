@@ -8,7 +8,16 @@ import {main as pushMain} from '../actions/push-multi/main.js';
 import {main as signMain} from '../actions/sign/main.js';
 import {main as scanMain} from '../actions/scan/main.js';
 import {main as cleanupMain} from '../actions/ghcr-cleanup/main.js';
-import {COMMANDS, InputSpec, UsageError, commandHelp, parseArgs, resolveInputs, usage} from './args.js';
+import {
+  COMMANDS,
+  InputSpec,
+  UsageError,
+  commandHelp,
+  isSecretInput,
+  parseArgs,
+  resolveInputs,
+  usage
+} from './args.js';
 import {detectCi} from './ci.js';
 import {StatusLine} from './status-line.js';
 
@@ -43,12 +52,17 @@ function actionSpec(action: string): {inputs: InputSpec[]; outputs: InputSpec[]}
 }
 
 /** Workflow commands become terminal text: errors and warnings on stderr, groups as headings, masks dropped. */
-function translate(line: string, verbose: boolean, json: boolean): {text?: string; stream: 'out' | 'err'} {
+function translate(
+  line: string,
+  verbose: boolean,
+  json: boolean
+): {text?: string; stream: 'out' | 'err'; mask?: string} {
   const unescape = (s: string): string => s.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
   const m = line.match(/^::([a-z-]+)(?: [^:]*)?::(.*)$/);
   const normal = json ? 'err' : 'out';
   if (!m) return {text: line, stream: normal};
   const [, cmd, msg] = m;
+  if (cmd === 'add-mask') return {stream: normal, mask: unescape(msg)};
   if (cmd === 'error') return {text: `error: ${unescape(msg)}`, stream: 'err'};
   if (cmd === 'warning') return {text: `warning: ${unescape(msg)}`, stream: 'err'};
   if (cmd === 'notice') return {text: `notice: ${unescape(msg)}`, stream: normal};
@@ -100,6 +114,14 @@ export async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`${commandHelp(spec, inputs, outputs)}\n`);
     return 0;
   }
+  for (const [name, file] of Object.entries(parsed.secretFiles)) {
+    try {
+      parsed.values[name] = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      process.stderr.write(`registry-actions: --${name}-file: cannot read ${file} (${(err as Error).message})\n`);
+      return 2;
+    }
+  }
   const values = resolveInputs(inputs, parsed.values, process.env, spec.fixed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-actions-'));
   const files = {
@@ -136,9 +158,22 @@ export async function cli(argv: string[]): Promise<number> {
       : undefined;
   if (status) process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS ??= '1';
   let pending = '';
+  // Secrets the action masked stay masked here: every line printed is redacted, outputs included.
+  const masks = new Set<string>(
+    [...inputs.filter(i => isSecretInput(i.name)).map(i => values[i.name]), process.env.GITHUB_TOKEN].filter(
+      (v): v is string => !!v && v.length >= 4
+    )
+  );
+  const redact = (text: string): string => {
+    let out = text;
+    for (const m of masks) out = out.split(m).join('***');
+    return out;
+  };
   const emit = (line: string): void => {
     const t = translate(line, parsed.verbose, parsed.json);
+    if (t.mask && t.mask.length >= 4) masks.add(t.mask);
     if (t.text === undefined) return;
+    t.text = redact(t.text);
     if (t.stream === 'err') {
       status?.clear();
       process.stderr.write(`${t.text}\n`);
@@ -163,7 +198,9 @@ export async function cli(argv: string[]): Promise<number> {
   }
   const failed = process.exitCode === 1;
   process.exitCode = 0;
-  const result = parseOutputFile(files.GITHUB_OUTPUT);
+  const result = Object.fromEntries(
+    Object.entries(parseOutputFile(files.GITHUB_OUTPUT)).map(([k, v]) => [k, redact(v)])
+  );
   if (parsed.json) {
     write(`${JSON.stringify({command, ok: !failed, outputs: result}, null, 2)}\n`);
   } else {

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process';
-import {UserError} from './errors.js';
+import {ToolError, UserError} from './errors.js';
 
 /**
  * The one funnel through which every external tool runs: arguments as an array (never a shell
@@ -73,7 +73,7 @@ export async function execOk(cmd: Command): Promise<ExecResult> {
   const res = await exec(cmd);
   if (res.code !== 0) {
     const detail = (res.stderr || res.stdout).trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${describe(cmd)} failed with exit code ${res.code}${detail ? `:\n${detail}` : ''}`);
+    throw new ToolError(`${describe(cmd)} failed with exit code ${res.code}${detail ? `:\n${detail}` : ''}`);
   }
   return res;
 }

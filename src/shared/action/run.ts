@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import {UserError} from '../errors.js';
+import {UserError, externalFailure} from '../errors.js';
 import {Logger} from '../log.js';
 
 /** A Logger backed by the runner's workflow commands. */
@@ -11,15 +11,21 @@ export const coreLogger: Logger = {
 };
 
 /**
- * Runs an action's main function: a user error fails the step with its message only; anything else
- * is a bug in the action and keeps its stack for the report.
+ * Runs an action's main function: a user error, or a failure of a registry, an API, the network or an
+ * external tool, fails the step with its message only; anything else is a bug in the action and keeps
+ * its stack for the report.
  */
 export async function runAction(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (err) {
+    const external = externalFailure(err);
     if (err instanceof UserError) {
       core.setFailed(err.message);
+    } else if (external !== undefined) {
+      // A registry, API, network or tool failure: its message and what to do; the stack only in debug.
+      core.debug((err as Error).stack ?? '');
+      core.setFailed(external);
     } else if (err instanceof Error) {
       core.error(err.stack ?? err.message);
       core.setFailed(`${err.message} (this is a bug in registry-actions; please report it with the log above)`);

@@ -359,9 +359,18 @@ export class RegistryClient {
     this.count('bytesReceived', body.length);
     const digest = sha256(body);
     if (ref.startsWith('sha256:') && digest !== ref) {
-      throw new Error(`${this.registry}/${repository}@${ref}: the registry returned a manifest with digest ${digest}`);
+      throw new UserError(
+        `${this.registry}/${repository}@${ref}: the registry returned a manifest with digest ${digest}, not the one asked for; nothing was copied from it. Report it to the registry's operator.`
+      );
     }
-    const declared = (JSON.parse(body.toString('utf8')) as {mediaType?: string}).mediaType;
+    let declared: string | undefined;
+    try {
+      declared = (JSON.parse(body.toString('utf8')) as {mediaType?: string}).mediaType;
+    } catch {
+      throw new UserError(
+        `${this.registry}/${repository}:${ref}: the registry answered a manifest request with something that is not JSON (${res.headers.get('content-type') ?? 'no content type'}, ${body.length} bytes); check that ${this.registry} is a container registry and the reference is right.`
+      );
+    }
     return {body, digest, mediaType: declared ?? res.headers.get('content-type') ?? MEDIA.ociManifest};
   }
 
