@@ -351,6 +351,10 @@ describe('push-multi through a faulty network', () => {
     const byDest = Object.fromEntries(results(run).map(r => [r.destination, r]));
     expect(byDest[`${dstProxy.host}/broken/app`]).toMatchObject({status: 'failed'});
     expect(byDest[`${dstProxy.host}/broken/app`].error).toMatch(/PUT .*\/manifests\/sha256:.* answered 500/);
+    // The counters say what was done although the destination failed: every blob went up before the manifest PUT.
+    expect(byDest[`${dstProxy.host}/broken/app`].counters).toMatchObject({blobsUploaded: 6, manifestsWritten: 0});
+    // Reported once, in the step's failure, not again as a separate error per manifest.
+    expect(errorLines(run).filter(l => l.includes('broken/app')).length).toBeLessThanOrEqual(2);
     expect(byDest[`${dst.host}/healthy/app`]).toMatchObject({status: 'copied'});
     await expect(
       skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${dst.host}/broken/app:v1`])

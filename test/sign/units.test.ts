@@ -11,7 +11,14 @@ import {KEY_ENV, keyRef} from '../../src/shared/sign/keys.js';
 import {PERMISSIONS_HINT, cosignError, keylessPrecheck} from '../../src/shared/sign/sign.js';
 import {newSignatureRefs} from '../../src/shared/sign/signatures.js';
 import {Resolved, isPlatformImage, parseImages, planTargets} from '../../src/shared/sign/targets.js';
-import {COSIGN, cosignEnv, signArgs, verifyArgs, verifyFailure} from '../../src/shared/tools/cosign.js';
+import {
+  COSIGN,
+  classifyCosignFailure,
+  cosignEnv,
+  signArgs,
+  verifyArgs,
+  verifyFailure
+} from '../../src/shared/tools/cosign.js';
 import {ToolSpec, checksumFor, compareVersions, resolveTool} from '../../src/shared/tools/install.js';
 import {Logger} from '../../src/shared/log.js';
 
@@ -147,6 +154,26 @@ describe('cosign arguments state every default that changed between releases', (
     [1, 'Error: something else\nerror during command execution: something else', 'something else']
   ])('verify exit code %d explains itself', (code, stderr, expected) => {
     expect(verifyFailure(code, stderr)).toContain(expected);
+  });
+
+  // Classification on structure: exit codes per format, OCI error codes and HTTP statuses as cosign
+  // prints them; words that merely contain 401 or "denied" elsewhere are no registry refusal.
+  test.each([
+    [10, 'Error: no signatures found', 'no-signature'],
+    [11, 'Error: image not found', 'not-found'],
+    [12, 'Error: no matching signatures: invalid signature', 'no-match'],
+    [13, 'Error: no certificate', 'no-certificate'],
+    [1, 'Error: no matching signatures: error verifying bundle: invalid signature', 'no-match'],
+    [1, 'Error: no matching attestations: invalid signature when validating ASN.1 encoded signature', 'no-match'],
+    [1, 'Error: GET https://r.io/v2/a/manifests/x: UNAUTHORIZED: authentication required; [map[Action:pull]]', 'registry-auth'],
+    [1, 'Error: PUT https://r.io/v2/a/manifests/sha256-1.sig: DENIED: requested access to the resource is denied', 'registry-auth'],
+    [1, 'Error: GET https://r.io/token: unexpected status code 401 Unauthorized', 'registry-auth'],
+    [1, 'Error: reading key: decrypt: encrypted: decryption failed', 'key-password'],
+    [1, 'Error: open /home/runner/.sigstore/root.json: permission denied', 'other'],
+    [1, 'Error: Get "http://127.0.0.1:4010/v2/": dial tcp 127.0.0.1:4010: connect: connection refused', 'other'],
+    [1, 'Error: signing r.io/a@sha256:4013401401: entity 403 is unknown', 'other']
+  ])('cosign failure class: exit %d, %s', (code, stderr, cls) => {
+    expect(classifyCosignFailure(code, stderr)).toBe(cls);
   });
 
   test('cosign errors: a decryption failure points at key-password; auth failures at logins', () => {

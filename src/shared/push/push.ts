@@ -1,7 +1,7 @@
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
-import {CopyCounters, copyGraph, emptyCounters} from '../registry/copy.js';
+import {CopyCounters, CopyPlan, copyGraph, emptyCounters, planCopy} from '../registry/copy.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
 import {Clients} from '../registry/clients.js';
@@ -188,16 +188,13 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     `source ${name}@${root.digest}: ${graph.imageOrder.length} manifest(s), ${graph.platforms.length || 1} platform(s)${graph.referrerOrder.length ? `, ${graph.referrerOrder.length} referrer manifest(s)` : ''}`
   );
 
-  // A registry source is read once for all destinations that upload (those in its own registry mount).
-  const uploaders = opts.destinations.filter(d => d.registry !== source.mountFrom?.registry).length;
-  const shared = source.mountFrom && !opts.dryRun ? new TeeSource(source, uploaders) : source;
-
-  const results = await Promise.all(
-    opts.destinations.map(async (dest): Promise<DestinationResult> => {
+  // First every destination's plan (what it lacks, after its existence checks); then a registry
+  // source's blobs are read once each, for exactly the destinations whose plans need them.
+  const planned = await Promise.all(
+    opts.destinations.map(async dest => {
       const started = Date.now();
       const tags = tagsFor(dest, opts.tags);
       const target = targetFor(dest, clients);
-      const client = target instanceof RegistryRepository ? target.client : undefined;
       const result: DestinationResult = {
         destination: dest.name,
         status: 'copied',
@@ -209,10 +206,30 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
         retries: 0,
         durationMs: 0
       };
+      let plan: CopyPlan | undefined;
       try {
         if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
+        plan = await planCopy(graph, target, {tags, concurrency: opts.concurrency}, result.counters);
+      } catch (err) {
+        result.status = 'failed';
+        result.error = errorMessage(err);
+      }
+      return {dest, started, tags, target, result, plan};
+    })
+  );
+  const tee = source.mountFrom && !opts.dryRun ? new TeeSource(source) : undefined;
+  const readers = planned.map(p => (tee && p.plan ? tee.consumer(p.plan.blobs.map(b => b.digest)) : undefined));
+
+  const results = await Promise.all(
+    planned.map(async ({dest, started, tags, target, result, plan: made}, i): Promise<DestinationResult> => {
+      const client = target instanceof RegistryRepository ? target.client : undefined;
+      const reader = readers[i];
+      try {
+        if (!made) throw new Error(result.error);
         let lastLog = started;
-        const {plan, counters} = await copyGraph(shared, target, graph, {
+        const {plan, counters} = await copyGraph(reader ?? source, target, graph, {
+          plan: made,
+          counters: result.counters,
           tags,
           concurrency: opts.concurrency,
           retry: opts.retry,
@@ -235,6 +252,8 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       } catch (err) {
         result.status = 'failed';
         result.error = errorMessage(err);
+      } finally {
+        reader?.close();
       }
       result.requests = client?.stats.requests ?? 0;
       result.retries = client?.stats.retries ?? 0;

@@ -29,6 +29,10 @@ export interface CopyOptions {
   /** Progress: bytes sent so far and in all for this target, and how many blobs it needs in all. */
   onProgress?: (sent: number, total: number, counters: CopyCounters, blobs: number) => void;
   onLog?: (message: string) => void;
+  /** Counted into as the copy goes, so that a copy that fails part way still says what it did. */
+  counters?: CopyCounters;
+  /** The plan, when the caller made it first (planCopy with the same counters). */
+  plan?: CopyPlan;
 }
 
 export interface CopyPlan {
@@ -99,6 +103,7 @@ async function copyBlob(
 ): Promise<void> {
   if (source.mountFrom && (await target.mountBlob(blob.digest, source.mountFrom)) === 'mounted') {
     counters.blobsMounted++;
+    source.notNeeded?.(blob.digest);
     return;
   }
   for (let attempt = 0; ; attempt++) {
@@ -151,8 +156,8 @@ export async function copyGraph(
   graph: ImageGraph,
   opts: CopyOptions
 ): Promise<{plan: CopyPlan; counters: CopyCounters}> {
-  const counters = emptyCounters();
-  const plan = await planCopy(graph, target, opts, counters);
+  const counters = opts.counters ?? emptyCounters();
+  const plan = opts.plan ?? (await planCopy(graph, target, opts, counters));
   if (opts.dryRun) return {plan, counters};
   const total = plan.blobs.reduce((n, b) => n + b.size, 0);
   let sent = 0;

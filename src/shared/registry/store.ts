@@ -20,6 +20,8 @@ export interface ImageSource {
   listTags(): Promise<string[]>;
   /** Referrers of a digest when the source supports the referrers API. */
   referrers(digest: string): Promise<Descriptor[] | undefined>;
+  /** A blob planned to be read will not be (mounted instead): a shared download need not wait for it. */
+  notNeeded?(digest: string): void;
   /** For a registry source: where blobs can be mounted from within the same registry. */
   readonly mountFrom?: {registry: string; repository: string};
 }

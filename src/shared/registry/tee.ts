@@ -3,61 +3,62 @@ import {VerifyingStream, verifiedUpstream} from './digest.js';
 import {ImageSource} from './store.js';
 
 interface Group {
+  /** Destinations whose plan needs this blob and that have neither asked for it nor let it go. */
+  waiting: number;
   outs: PassThrough[];
   started: boolean;
-  timer?: NodeJS.Timeout;
   size: number;
 }
 
 /**
- * A source that downloads each blob once for many destinations: the destinations that ask for the same
- * blob at about the same time share one GET, streamed to all of them (the slowest sets the pace, so
- * memory stays flat). A destination that asks later, or retries, gets its own download. Each consumer
- * still verifies the digest of what it reads.
+ * A source that downloads each blob once for many destinations. Which destinations need a blob is
+ * known from their copy plans (after the existence checks), so one download feeds exactly those: it
+ * starts when the last of them asks for it or lets it go (mounted it, or failed before reading). No
+ * clock decides anything. A destination that asks again (a retry) gets its own download. Each
+ * consumer still verifies the digest of what it reads.
  */
-export class TeeSource implements ImageSource {
+export class TeeSource {
   private readonly groups = new Map<string, Group>();
 
-  constructor(
-    private readonly source: ImageSource,
-    /** How many destinations will upload blobs (and so may ask for each one). */
-    private readonly consumers: number,
-    /** How long the first asker waits for the others before its download starts. */
-    private readonly waitMs = 150
-  ) {}
+  constructor(private readonly source: ImageSource) {}
 
-  get name(): string {
-    return this.source.name;
-  }
-  get mountFrom(): ImageSource['mountFrom'] {
-    return this.source.mountFrom;
-  }
-  resolve: ImageSource['resolve'] = ref => this.source.resolve(ref);
-  getManifest: ImageSource['getManifest'] = d => this.source.getManifest(d);
-  listTags: ImageSource['listTags'] = () => this.source.listTags();
-  referrers: ImageSource['referrers'] = d => this.source.referrers(d);
-
-  async openBlob(digest: string, size: number): Promise<Readable> {
-    if (this.consumers <= 1) return this.source.openBlob(digest, size);
-    let group = this.groups.get(digest);
-    if (!group || group.started) {
-      group = {outs: [], started: false, size};
-      this.groups.set(digest, group);
-      const g = group;
-      g.timer = setTimeout(() => this.start(digest, g), this.waitMs);
+  /**
+   * The view one destination reads through: `blobs` are the digests its plan will read from the
+   * source. Call close() when its copy is over, whatever the outcome.
+   */
+  consumer(blobs: string[]): TeeConsumer {
+    for (const d of new Set(blobs)) {
+      const g = this.groups.get(d) ?? {waiting: 0, outs: [], started: false, size: 0};
+      g.waiting++;
+      this.groups.set(d, g);
     }
+    return new TeeConsumer(this, this.source, new Set(blobs));
+  }
+
+  /** A consumer asks for a blob its plan named. */
+  join(digest: string, size: number): Readable {
+    const g = this.groups.get(digest) as Group;
     const out = new PassThrough({highWaterMark: 1 << 20});
     verifiedUpstream.add(out);
-    group.outs.push(out);
-    if (group.outs.length >= this.consumers) this.start(digest, group);
+    g.outs.push(out);
+    g.size = size;
+    g.waiting--;
+    this.maybeStart(digest, g);
     return out;
   }
 
-  private start(digest: string, group: Group): void {
-    if (group.started) return;
+  /** A consumer will not read a blob its plan named (mounted, or its copy ended first). */
+  leave(digest: string): void {
+    const g = this.groups.get(digest);
+    if (!g) return;
+    g.waiting--;
+    this.maybeStart(digest, g);
+  }
+
+  private maybeStart(digest: string, group: Group): void {
+    if (group.started || group.waiting > 0) return;
     group.started = true;
-    clearTimeout(group.timer);
-    if (this.groups.get(digest) === group) this.groups.delete(digest);
+    this.groups.delete(digest);
     // A consumer may have given up while waiting (its upload failed before reading): leave it out.
     group.outs = group.outs.filter(o => !o.destroyed);
     if (group.outs.length === 0) return;
@@ -91,5 +92,40 @@ export class TeeSource implements ImageSource {
         for (const o of group.outs) o.destroy(err as Error);
       }
     );
+  }
+}
+
+/** One destination's view of a TeeSource: its planned blobs come from the shared download, once each. */
+export class TeeConsumer implements ImageSource {
+  constructor(
+    private readonly tee: TeeSource,
+    private readonly source: ImageSource,
+    /** Planned blobs not yet asked for or let go. */
+    private readonly pending: Set<string>
+  ) {}
+
+  get name(): string {
+    return this.source.name;
+  }
+  get mountFrom(): ImageSource['mountFrom'] {
+    return this.source.mountFrom;
+  }
+  resolve: ImageSource['resolve'] = ref => this.source.resolve(ref);
+  getManifest: ImageSource['getManifest'] = d => this.source.getManifest(d);
+  listTags: ImageSource['listTags'] = () => this.source.listTags();
+  referrers: ImageSource['referrers'] = d => this.source.referrers(d);
+
+  async openBlob(digest: string, size: number): Promise<Readable> {
+    if (!this.pending.delete(digest)) return this.source.openBlob(digest, size);
+    return this.tee.join(digest, size);
+  }
+
+  notNeeded(digest: string): void {
+    if (this.pending.delete(digest)) this.tee.leave(digest);
+  }
+
+  /** The copy is over: blobs it never asked for are let go, so no other destination waits on it. */
+  close(): void {
+    for (const d of [...this.pending]) this.notNeeded(d);
   }
 }

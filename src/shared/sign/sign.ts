@@ -14,7 +14,9 @@ import {
   Signer,
   Verifier,
   attestArgs,
+  classifyCosignFailure,
   cosignEnv,
+  cosignErrorLine,
   signArgs,
   verifyArgs,
   verifyFailure
@@ -97,28 +99,19 @@ const allowHttp = (clients: Clients, targets: Target[]): boolean => targets.some
 
 /** Turns cosign's error output into one line a user can act on. */
 export function cosignError(what: string, stderr: string, code: number): UserError {
-  const lines = stderr
-    .split('\n')
-    .map(l => l.trim())
-    .filter(l => l && !/deprecated|^WARNING/i.test(l));
-  const error =
-    lines
-      .filter(l => l.startsWith('Error:'))
-      .pop()
-      ?.replace(/^Error:\s*/, '') ??
-    lines.pop() ??
-    '';
-  if (/decrypt|decryption failed|incorrect passphrase/i.test(error)) {
-    return new UserError(
-      `${what}: the key could not be decrypted: key-password is wrong or missing for this key (${error}).`
-    );
+  const error = cosignErrorLine(stderr);
+  switch (classifyCosignFailure(code, stderr)) {
+    case 'key-password':
+      return new UserError(
+        `${what}: the key could not be decrypted: key-password is wrong or missing for this key (${error}).`
+      );
+    case 'registry-auth':
+      return new UserError(
+        `${what}: the registry refused cosign's credentials (${error}). Give the registry a login (logins input, docker config, or GITHUB_TOKEN with packages: write for GHCR).`
+      );
+    default:
+      return new UserError(`${what}: cosign failed with exit code ${code}: ${error}`);
   }
-  if (/UNAUTHORIZED|DENIED|authentication required|401|403/i.test(error)) {
-    return new UserError(
-      `${what}: the registry refused cosign's credentials (${error}). Give the registry a login (logins input, docker config, or GITHUB_TOKEN with packages: write for GHCR).`
-    );
-  }
-  return new UserError(`${what}: cosign failed with exit code ${code}: ${error}`);
 }
 
 function clientsFor(run: CosignRun): Clients {

@@ -140,24 +140,74 @@ export function verifyArgs(o: VerifyArgs): string[] {
   return [...args, o.reference];
 }
 
-/** What cosign verify's exit codes mean, for the person reading the log. */
-export function verifyFailure(code: number, detail: string): string {
-  const last =
-    detail
-      .split('\n')
-      .map(l => l.trim())
+/** What went wrong in a cosign run, judged from its exit code and the structure of its error. */
+export type CosignFailure =
+  | 'no-signature'
+  | 'no-match'
+  | 'not-found'
+  | 'no-certificate'
+  | 'registry-auth'
+  | 'key-password'
+  | 'other';
+
+/** cosign's last `Error:` line (or its last line). */
+export function cosignErrorLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l && !/deprecated|^WARNING/i.test(l));
+  return (
+    lines
       .filter(l => l.startsWith('Error:'))
       .pop()
-      ?.replace(/^Error:\s*/, '') ?? detail.trim().split('\n').pop();
+      ?.replace(/^Error:\s*/, '') ??
+    lines.pop() ??
+    ''
+  );
+}
+
+/**
+ * Classifies a cosign failure on structure, not on words anywhere in the message: verify's exit codes
+ * (10 no signature, 11 not found, 12 no match, 13 no certificate; with the bundle format a mismatch
+ * exits 1 with "no matching signatures/attestations"), a registry's OCI error code as
+ * go-containerregistry prints it (`UNAUTHORIZED: …`, `DENIED: …`) or an HTTP status it reports
+ * (`status code 401`, `401 Unauthorized`), and a key that does not decrypt. A port or digest that
+ * contains 401, or an OS "Permission denied", is none of these. Pure.
+ */
+export function classifyCosignFailure(code: number, stderr: string): CosignFailure {
+  const error = cosignErrorLine(stderr);
   switch (code) {
     case 10:
-      return 'no signature found for this digest (if this tag was signed before, it now points at a different image)';
+      return 'no-signature';
     case 11:
-      return 'the image or tag was not found';
+      return 'not-found';
     case 12:
-      return `no signature matches the given key or identity (${last})`;
+      return 'no-match';
     case 13:
+      return 'no-certificate';
+  }
+  if (/\b(?:decrypt(?:ion)? failed|decrypt:|decrypting|incorrect passphrase)/i.test(error)) return 'key-password';
+  if (/(?:^|[:;]\s)(?:UNAUTHORIZED|DENIED)(?::|$)/.test(error)) return 'registry-auth';
+  if (/\bstatus code (?:401|403)\b|\b(?:401 Unauthorized|403 Forbidden)\b/.test(error)) return 'registry-auth';
+  if (/\bno matching (?:signatures|attestations)\b/i.test(error)) return 'no-match';
+  if (/\bno (?:signatures|attestations|bundles?) found\b/i.test(error)) return 'no-signature';
+  return 'other';
+}
+
+/** Why a verification failed, in words a user can act on. */
+export function verifyFailure(code: number, detail: string): string {
+  const last = cosignErrorLine(detail);
+  switch (classifyCosignFailure(code, detail)) {
+    case 'no-signature':
+      return 'no signature found for this digest (if this tag was signed before, it now points at a different image)';
+    case 'not-found':
+      return 'the image or tag was not found';
+    case 'no-match':
+      return `no signature matches the given key or identity (${last})`;
+    case 'no-certificate':
       return `a signature has no certificate (${last})`;
+    case 'registry-auth':
+      return `the registry refused cosign's credentials (${last})`;
     default:
       return last || `cosign exited with code ${code}`;
   }
