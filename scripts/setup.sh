@@ -36,14 +36,52 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # The Debian package starts a registry service on :5000; the tests start their own on free ports.
 
-step "cosign (built from the Go module proxy at the version the sign action pins)"
+step "Go tools, built in parallel (each skipped when already built at its version)"
 COSIGN_VERSION="$(sed -n "s/^export const COSIGN_VERSION = '\(v[0-9.]*\)';/\1/p" src/shared/tools/cosign.ts)"
-if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION\""; then
-  if command -v go >/dev/null; then
-    GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
-  else
-    echo "missing: go (needed to build cosign $COSIGN_VERSION; the sign tests fail in CI without it)"
+DISTRIBUTION_VERSION=v3.1.2
+OLAREG_VERSION=v0.1.2
+LOGS="$TOOLS/logs"
+mkdir -p "$LOGS"
+pids=()
+names=()
+build() { # name, then the command that builds it; output goes to a log shown only on failure
+  local name=$1
+  shift
+  ( "$@" >"$LOGS/$name.log" 2>&1 ) &
+  pids+=($!)
+  names+=("$name")
+}
+if command -v go >/dev/null; then
+  # cosign at the version the sign action pins
+  if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION\""; then
+    build cosign env GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
   fi
+  # CNCF distribution v3 (no referrers API): a second registry implementation for the tests
+  if [ "$(cat "$TOOLS/bin/.distribution3-version" 2>/dev/null)" != "$DISTRIBUTION_VERSION" ]; then
+    build distribution3 sh -c "mkdir -p '$TOOLS/go-distribution' && GOBIN='$TOOLS/go-distribution' GOFLAGS=-mod=mod go install github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION && mv '$TOOLS/go-distribution/registry' '$TOOLS/bin/distribution3' && echo $DISTRIBUTION_VERSION > '$TOOLS/bin/.distribution3-version'"
+  fi
+  # olareg (the OCI 1.1 referrers API): the proxy withholds its version list, so go get in a throwaway module
+  if [ "$(cat "$TOOLS/bin/.olareg-version" 2>/dev/null)" != "$OLAREG_VERSION" ]; then
+    build olareg sh -c "rm -rf '$TOOLS/go-olareg' && mkdir -p '$TOOLS/go-olareg' && cd '$TOOLS/go-olareg' && go mod init local/olareg && go get github.com/olareg/olareg/cmd/olareg@$OLAREG_VERSION && go build -o '$TOOLS/bin/olareg' github.com/olareg/olareg/cmd/olareg && echo $OLAREG_VERSION > '$TOOLS/bin/.olareg-version'"
+  fi
+  # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator
+  build trivy-db-fixture sh -c "cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/trivy-db-fixture' ."
+  build shaper sh -c "cd test/tools/shaper && go build -o '$TOOLS/bin/shaper' ."
+  started=$SECONDS
+  failed=0
+  for i in "${!pids[@]}"; do
+    if wait "${pids[$i]}"; then
+      echo "built ${names[$i]}"
+    else
+      echo "FAILED to build ${names[$i]}:"
+      tail -20 "$LOGS/${names[$i]}.log"
+      failed=1
+    fi
+  done
+  echo "Go builds: $((SECONDS - started)) s"
+  [ "$failed" = 0 ] || echo "some Go tools did not build; the tests that need them fail in CI"
+else
+  echo "missing: go (needed to build cosign, distribution v3, olareg, the DB writer and the link emulator; those tests fail in CI)"
 fi
 "$TOOLS/bin/cosign" version --json 2>/dev/null | grep gitVersion || true
 
@@ -65,16 +103,3 @@ PY
 fi
 "$TOOLS/bin/trivy" --version | head -1
 
-step "trivy-db-fixture (writes the scan tests' vulnerability DB with trivy-db's own packages)"
-if command -v go >/dev/null; then
-  (cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o "$TOOLS/bin/trivy-db-fixture" .)
-else
-  echo "missing: go (needed to build the scan tests' DB writer)"
-fi
-
-step "shaper (the push benchmark's network link emulator, in Go so that it costs little CPU)"
-if command -v go >/dev/null; then
-  (cd test/tools/shaper && go build -o "$TOOLS/bin/shaper" .)
-else
-  echo "missing: go (npm run bench then emulates the links in Node, at a higher CPU cost)"
-fi

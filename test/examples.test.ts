@@ -84,3 +84,40 @@ describe('example workflows use only inputs and outputs that exist', () => {
     }
   );
 });
+
+describe("the project's own workflows", () => {
+  interface Job {
+    permissions?: Record<string, string>;
+    needs?: string | string[];
+    steps: Array<{uses?: string; run?: string; with?: Record<string, unknown>}>;
+  }
+  const load = (file: string): {permissions?: unknown; jobs: Record<string, Job>} =>
+    YAML.parse(fs.readFileSync(path.join(ROOT, '.github/workflows', file), 'utf8')) as {
+      permissions?: unknown;
+      jobs: Record<string, Job>;
+    };
+
+  test('release: install, build and test run without write access; only the publish job writes', () => {
+    const wf = load('release.yml');
+    expect(wf.permissions).toEqual({});
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      const writes = Object.values(job.permissions ?? {}).includes('write');
+      const runsCode = job.steps.some(s => /setup\.sh|npm (test|install|ci|run)/.test(s.run ?? ''));
+      expect({name, writesAndRunsCode: writes && runsCode}).toEqual({name, writesAndRunsCode: false});
+      if (writes) expect(job.needs).toBeDefined();
+    }
+  });
+
+  test.each(['release.yml', 'ci.yml'])(
+    '%s: third-party actions pinned by commit; checkout keeps no credentials',
+    file => {
+      for (const job of Object.values(load(file).jobs)) {
+        for (const step of job.steps) {
+          if (!step.uses || step.uses.startsWith('./')) continue;
+          expect(step.uses).toMatch(/@[0-9a-f]{40}$/);
+          if (step.uses.startsWith('actions/checkout@')) expect(step.with?.['persist-credentials']).toBe(false);
+        }
+      }
+    }
+  );
+});

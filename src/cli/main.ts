@@ -8,16 +8,7 @@ import {main as pushMain} from '../actions/push-multi/main.js';
 import {main as signMain} from '../actions/sign/main.js';
 import {main as scanMain} from '../actions/scan/main.js';
 import {main as cleanupMain} from '../actions/ghcr-cleanup/main.js';
-import {
-  COMMANDS,
-  InputSpec,
-  UsageError,
-  commandHelp,
-  isSecretInput,
-  parseArgs,
-  resolveInputs,
-  usage
-} from './args.js';
+import {COMMANDS, InputSpec, UsageError, commandHelp, isSecretInput, parseArgs, resolveInputs, usage} from './args.js';
 import {detectCi} from './ci.js';
 import {StatusLine} from './status-line.js';
 

@@ -50,7 +50,8 @@ export function networkCause(err: unknown): string | undefined {
  */
 export function externalFailure(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
-  if (err.name === 'RegistryError') return `${err.message}. The registry refused or failed the request; check the reference and credentials, or retry if it is a server error.`;
+  if (err.name === 'RegistryError')
+    return `${err.message}. The registry refused or failed the request; check the reference and credentials, or retry if it is a server error.`;
   const status = (err as {status?: unknown}).status;
   if (err.name === 'HttpError' && typeof status === 'number') {
     const net = status === 500 ? networkCause(err) : undefined;

@@ -239,7 +239,11 @@ describe('planner: table of situations', () => {
     reason?: string;
   }> = [
     {name: 'an environment tag of an image built on main, main moved on', tags: ['prod'], deleted: false},
-    {name: 'environment and alias tags together', tags: ['staging', 'stable', 'edge', 'nightly', '1.2'], deleted: false},
+    {
+      name: 'environment and alias tags together',
+      tags: ['staging', 'stable', 'edge', 'nightly', '1.2'],
+      deleted: false
+    },
     {name: 'a branch that is not the head of any closed pull request', tags: ['feature-y'], deleted: false},
     {
       name: "a closed pull request's head branch that still exists",

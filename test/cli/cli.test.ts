@@ -179,15 +179,18 @@ describe('registry-actions command-line tool', () => {
     ['push', '--source-password', 'REGISTRY_ACTIONS_SOURCE_PASSWORD'],
     ['cleanup', '--token', 'REGISTRY_ACTIONS_TOKEN'],
     ['tag', '--github-token', 'REGISTRY_ACTIONS_GITHUB_TOKEN']
-  ])('%s %s: a secret as a flag is refused (exit 2) naming the variable, and never echoed', async (command, flag, variable) => {
-    const res = await cli([command, flag, 'hunter2-secret-value']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain(`${flag} is a secret`);
-    expect(res.stderr).toContain(variable);
-    expect(res.stdout + res.stderr).not.toContain('hunter2-secret-value');
-    const eq = await cli([command, `${flag}=hunter2-secret-value`]);
-    expect(eq.code).toBe(2);
-  });
+  ])(
+    '%s %s: a secret as a flag is refused (exit 2) naming the variable, and never echoed',
+    async (command, flag, variable) => {
+      const res = await cli([command, flag, 'hunter2-secret-value']);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toContain(`${flag} is a secret`);
+      expect(res.stderr).toContain(variable);
+      expect(res.stdout + res.stderr).not.toContain('hunter2-secret-value');
+      const eq = await cli([command, `${flag}=hunter2-secret-value`]);
+      expect(eq.code).toBe(2);
+    }
+  );
 
   test('a private key as flag text is refused; a secret from a file or the environment is masked in every line', async () => {
     const pem = await cli(['sign', '--images', 'r/x@sha256:00', '--key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nabc']);
@@ -197,12 +200,33 @@ describe('registry-actions command-line tool', () => {
     const file = path.join(dir, 'token');
     fs.writeFileSync(file, 'file-secret-0123\n');
     // A secret read from a file is masked wherever it would appear (here: echoed back in a label).
-    const tag = await cli(['tag', '--images', 'r.example/app', '--labels', 'leak=file-secret-0123', '--github-token-file', file]);
+    const tag = await cli([
+      'tag',
+      '--images',
+      'r.example/app',
+      '--labels',
+      'leak=file-secret-0123',
+      '--github-token-file',
+      file
+    ]);
     expect(tag.code).toBe(0);
     expect(tag.stdout + tag.stderr).not.toContain('file-secret-0123');
     expect(tag.stdout).toContain('leak=***');
     // A network failure names its cause and is not reported as a bug of ours.
-    const down = await cli(['cleanup', '--owner', 'acme', '--packages', 'x', '--keep-n-tagged', '1', '--github-api-url', 'http://127.0.0.1:2'], {REGISTRY_ACTIONS_TOKEN: 't0ken-value'});
+    const down = await cli(
+      [
+        'cleanup',
+        '--owner',
+        'acme',
+        '--packages',
+        'x',
+        '--keep-n-tagged',
+        '1',
+        '--github-api-url',
+        'http://127.0.0.1:2'
+      ],
+      {REGISTRY_ACTIONS_TOKEN: 't0ken-value'}
+    );
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('connection refused');
     expect(down.stderr).not.toContain('this is a bug');

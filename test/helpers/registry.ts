@@ -138,14 +138,37 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-/** Starts Debian's docker-registry (distribution 2.8) on a loopback port. */
+/**
+ * Registry implementations the tests run against, none of them ours: Debian's docker-registry
+ * (distribution 2.8), CNCF distribution v3 (no referrers API) and olareg (the OCI 1.1 referrers API,
+ * answers OCI-Subject). scripts/setup.sh builds the two Go ones into .tools/bin.
+ */
+export const IMPLEMENTATIONS = ['distribution-2.8', 'distribution-3', 'olareg'] as const;
+export type Implementation = (typeof IMPLEMENTATIONS)[number];
+const BINARY: Record<Implementation, string> = {
+  'distribution-2.8': 'docker-registry',
+  'distribution-3': 'distribution3',
+  olareg: 'olareg'
+};
+
+/** Starts a registry on a loopback port: Debian's docker-registry (distribution 2.8) unless `impl` says otherwise. */
 export async function startRegistry(
-  auth: 'none' | 'htpasswd' | {users: Array<[string, string]>} | {token: TokenServer} = 'none'
+  auth: 'none' | 'htpasswd' | {users: Array<[string, string]>} | {token: TokenServer} = 'none',
+  impl: Implementation = 'distribution-2.8'
 ): Promise<Registry | undefined> {
-  const bin = requireTool('docker-registry');
+  const bin = requireTool(BINARY[impl]);
   if (!bin) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-'));
   const port = await freePort();
+  if (impl === 'olareg') {
+    if (auth !== 'none') throw new Error('olareg has no authentication: use it with auth none');
+    return spawnRegistry(
+      bin,
+      ['serve', '--addr', '127.0.0.1', '--port', String(port), '--store-type', 'mem', '--api-delete'],
+      port,
+      dir
+    );
+  }
   let authYaml = '';
   const users: Array<[string, string]> | undefined =
     auth === 'htpasswd' ? [[USER, PASSWORD]] : typeof auth === 'object' && 'users' in auth ? auth.users : undefined;
@@ -160,7 +183,11 @@ export async function startRegistry(
     path.join(dir, 'config.yml'),
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`
   );
-  const child: ChildProcess = spawn(bin, ['serve', path.join(dir, 'config.yml')], {
+  return spawnRegistry(bin, ['serve', path.join(dir, 'config.yml')], port, dir);
+}
+
+async function spawnRegistry(bin: string, args: string[], port: number, dir: string): Promise<Registry> {
+  const child: ChildProcess = spawn(bin, args, {
     stdio: ['ignore', 'ignore', 'pipe']
   });
   let stderr = '';
@@ -172,7 +199,7 @@ export async function startRegistry(
       await res.body?.cancel();
       break;
     } catch {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+      if (child.exitCode !== null) throw new Error(`${path.basename(bin)} exited: ${stderr}`);
       await new Promise(r => setTimeout(r, 50));
     }
   }

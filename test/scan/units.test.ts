@@ -8,7 +8,12 @@ import {trivyEnv, trivyInsecure} from '../../src/shared/scan/scan.js';
 import {TRIVY, trivyDownloadArgs, trivyScanArgs} from '../../src/shared/tools/trivy.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
-const silentLog = {info: () => undefined, warning: () => undefined, debug: () => undefined, group: <T>(_n: string, fn: () => Promise<T>) => fn()};
+const silentLog = {
+  info: () => undefined,
+  warning: () => undefined,
+  debug: () => undefined,
+  group: <T>(_n: string, fn: () => Promise<T>) => fn()
+};
 
 /** A report shaped as trivy 0.76 writes it (fields trimmed), every kind of finding, some fields missing. */
 const REPORT: TrivyReport = {
@@ -227,12 +232,9 @@ describe('DB handling and trivy invocation', () => {
       '/tmp/l'
     ]);
     expect(args).not.toContain('--severity');
-    expect(trivyDownloadArgs({cacheDir: '/c', repository: 'm/db:2', java: true, insecure: true, isolation: []}).slice(0, 4)).toEqual([
-      'image',
-      '--download-java-db-only',
-      '--java-db-repository',
-      'm/db:2'
-    ]);
+    expect(
+      trivyDownloadArgs({cacheDir: '/c', repository: 'm/db:2', java: true, insecure: true, isolation: []}).slice(0, 4)
+    ).toEqual(['image', '--download-java-db-only', '--java-db-repository', 'm/db:2']);
     expect(trivyEnv({PATH: '/bin', TRIVY_SEVERITY: 'LOW', TRIVY_USERNAME: 'u', GITHUB_TOKEN: 't'}, '/d')).toEqual({
       PATH: '/bin',
       DOCKER_CONFIG: '/d'

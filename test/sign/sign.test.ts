@@ -193,27 +193,30 @@ describe('sign with real cosign against real registries', () => {
     }
   );
 
-  maybe('verify: tlog-upload false does not skip the transparency-log check; insecure-ignore-tlog does, with a warning', async () => {
-    await push(fixture.dir, 'v1', `${anon.host}/tlog:v1`);
-    const sign = await runBundledAction('sign', signInputs(`${anon.host}/tlog:v1`, {recursive: 'false'}));
-    expect(sign.code).toBe(0);
-    const verifyWith = (extra: Record<string, string>) =>
-      runBundledAction('sign', {
-        images: `${anon.host}/tlog:v1`,
-        verify: 'true',
-        recursive: 'false',
-        key: keys.pub,
-        'cosign-path': cosign as string,
-        ...extra
-      });
-    // A with: block copied from the sign step: the signature has no tlog entry, so it must not verify.
-    const copied = await verifyWith({'tlog-upload': 'false'});
-    expect(copied.code).not.toBe(0);
-    expect(copied.stdout).toContain('tlog-upload: false applies to signing');
-    const explicit = await verifyWith({'insecure-ignore-tlog': 'true'});
-    expect({code: explicit.code, errors: errorLines(explicit)}).toEqual({code: 0, errors: []});
-    expect(explicit.stdout).toContain('::warning::insecure-ignore-tlog: true');
-  });
+  maybe(
+    'verify: tlog-upload false does not skip the transparency-log check; insecure-ignore-tlog does, with a warning',
+    async () => {
+      await push(fixture.dir, 'v1', `${anon.host}/tlog:v1`);
+      const sign = await runBundledAction('sign', signInputs(`${anon.host}/tlog:v1`, {recursive: 'false'}));
+      expect(sign.code).toBe(0);
+      const verifyWith = (extra: Record<string, string>) =>
+        runBundledAction('sign', {
+          images: `${anon.host}/tlog:v1`,
+          verify: 'true',
+          recursive: 'false',
+          key: keys.pub,
+          'cosign-path': cosign as string,
+          ...extra
+        });
+      // A with: block copied from the sign step: the signature has no tlog entry, so it must not verify.
+      const copied = await verifyWith({'tlog-upload': 'false'});
+      expect(copied.code).not.toBe(0);
+      expect(copied.stdout).toContain('tlog-upload: false applies to signing');
+      const explicit = await verifyWith({'insecure-ignore-tlog': 'true'});
+      expect({code: explicit.code, errors: errorLines(explicit)}).toEqual({code: 0, errors: []});
+      expect(explicit.stdout).toContain('::warning::insecure-ignore-tlog: true');
+    }
+  );
 
   maybe('a tag moved to another image fails verification, naming the image and why', async () => {
     await push(fixture.dir, 'v1', `${anon.host}/tampered:prod`);

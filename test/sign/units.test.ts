@@ -165,8 +165,16 @@ describe('cosign arguments state every default that changed between releases', (
     [13, 'Error: no certificate', 'no-certificate'],
     [1, 'Error: no matching signatures: error verifying bundle: invalid signature', 'no-match'],
     [1, 'Error: no matching attestations: invalid signature when validating ASN.1 encoded signature', 'no-match'],
-    [1, 'Error: GET https://r.io/v2/a/manifests/x: UNAUTHORIZED: authentication required; [map[Action:pull]]', 'registry-auth'],
-    [1, 'Error: PUT https://r.io/v2/a/manifests/sha256-1.sig: DENIED: requested access to the resource is denied', 'registry-auth'],
+    [
+      1,
+      'Error: GET https://r.io/v2/a/manifests/x: UNAUTHORIZED: authentication required; [map[Action:pull]]',
+      'registry-auth'
+    ],
+    [
+      1,
+      'Error: PUT https://r.io/v2/a/manifests/sha256-1.sig: DENIED: requested access to the resource is denied',
+      'registry-auth'
+    ],
     [1, 'Error: GET https://r.io/token: unexpected status code 401 Unauthorized', 'registry-auth'],
     [1, 'Error: reading key: decrypt: encrypted: decryption failed', 'key-password'],
     [1, 'Error: open /home/runner/.sigstore/root.json: permission denied', 'other'],

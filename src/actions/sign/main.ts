@@ -78,7 +78,9 @@ export async function main(): Promise<void> {
   const tlogUpload = parseBoolean('tlog-upload', core.getInput('tlog-upload'), true);
   const ignoreTlog = parseBoolean('insecure-ignore-tlog', core.getInput('insecure-ignore-tlog'), false);
   if (!verify && ignoreTlog) {
-    throw new UserError('insecure-ignore-tlog: applies to verify: true only; to sign without the transparency log set tlog-upload: false.');
+    throw new UserError(
+      'insecure-ignore-tlog: applies to verify: true only; to sign without the transparency log set tlog-upload: false.'
+    );
   }
   if (verify && !tlogUpload && !ignoreTlog) {
     core.warning(

@@ -261,7 +261,11 @@ export async function repositoryState(octokit: GitHubClient, repository: string)
     state: 'all',
     per_page: 100
   })) as PullSummary[];
-  const branches = (await octokit.paginate('GET /repos/{owner}/{repo}/branches', {owner, repo, per_page: 100})) as Array<{
+  const branches = (await octokit.paginate('GET /repos/{owner}/{repo}/branches', {
+    owner,
+    repo,
+    per_page: 100
+  })) as Array<{
     name: string;
   }>;
   const closedBranches = new Map<string, number>();

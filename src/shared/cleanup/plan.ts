@@ -122,7 +122,9 @@ function ephemeralEvidence(tag: string, input: PlanInput): string | undefined {
   const pr = tag.match(/^pr-(\d+)$/);
   if (pr) {
     const open = input.openPullRequests;
-    return e.pullRequests && open && !open.has(Number(pr[1])) ? `${tag} (pull request #${pr[1]} is not open)` : undefined;
+    return e.pullRequests && open && !open.has(Number(pr[1]))
+      ? `${tag} (pull request #${pr[1]} is not open)`
+      : undefined;
   }
   const branches = input.branches;
   if (!e.branches || !branches || tag === 'latest' || isImmutableTag(tag) || tagSubject(tag)) return undefined;

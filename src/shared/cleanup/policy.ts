@@ -176,7 +176,9 @@ export function compilePolicy(i: PolicyInputs): Policy {
   }
   if (i.branchTags?.length) {
     if (!p.ephemeral.branches) {
-      throw new UserError('branch-tags: names the tags of branches for ephemeral: branches; add branches to ephemeral.');
+      throw new UserError(
+        'branch-tags: names the tags of branches for ephemeral: branches; add branches to ephemeral.'
+      );
     }
     p.ephemeral.branchTags = branchTags(i.branchTags, i.useRegex);
   }

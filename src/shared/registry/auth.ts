@@ -109,12 +109,7 @@ export async function fetchToken(
   } catch {
     throw new UserError(`${registry}: the registry named a token realm that is not a URL ("${realm}")`);
   }
-  if (
-    cred.kind !== 'anonymous' &&
-    realmUrl.protocol !== 'https:' &&
-    !isLoopback(realmUrl.host) &&
-    !allowPlainHttp
-  ) {
+  if (cred.kind !== 'anonymous' && realmUrl.protocol !== 'https:' && !isLoopback(realmUrl.host) && !allowPlainHttp) {
     throw new UserError(
       `${registry}: the registry's token service ${realmUrl.origin} is plain http, and credentials are not sent in clear text. Use a registry whose token service is https, or mark the registry insecure (insecure=true on its destination or login line) if this network is trusted.`
     );

@@ -72,7 +72,11 @@ export function worstFirst(findings: Finding[]): Finding[] {
   );
 }
 
-const SCANNER_OF: Record<FindingKind, string> = {vulnerability: 'vuln', secret: 'secret', misconfiguration: 'misconfig'};
+const SCANNER_OF: Record<FindingKind, string> = {
+  vulnerability: 'vuln',
+  secret: 'secret',
+  misconfiguration: 'misconfig'
+};
 
 /**
  * Gates that could never fire because the scanner that finds their kind is not run: a configuration
@@ -81,5 +85,8 @@ const SCANNER_OF: Record<FindingKind, string> = {vulnerability: 'vuln', secret: 
 export function gatesThatCannotFire(failOn: FindingKind[], scanners: string[]): string[] {
   return failOn
     .filter(k => !scanners.includes(SCANNER_OF[k]))
-    .map(k => `${k} findings gate the step, but the ${SCANNER_OF[k]} scanner is not run (add ${SCANNER_OF[k]} to scanners, or drop it from fail-on)`);
+    .map(
+      k =>
+        `${k} findings gate the step, but the ${SCANNER_OF[k]} scanner is not run (add ${SCANNER_OF[k]} to scanners, or drop it from fail-on)`
+    );
 }

@@ -142,13 +142,7 @@ export function verifyArgs(o: VerifyArgs): string[] {
 
 /** What went wrong in a cosign run, judged from its exit code and the structure of its error. */
 export type CosignFailure =
-  | 'no-signature'
-  | 'no-match'
-  | 'not-found'
-  | 'no-certificate'
-  | 'registry-auth'
-  | 'key-password'
-  | 'other';
+  'no-signature' | 'no-match' | 'not-found' | 'no-certificate' | 'registry-auth' | 'key-password' | 'other';
 
 /** cosign's last `Error:` line (or its last line). */
 export function cosignErrorLine(stderr: string): string {
