@@ -286,6 +286,51 @@ describe('ghcr-cleanup: policies users know', () => {
     expect(reasons?.reason).toBe('ECR rule 1 (keep 2 releases)');
   });
 
+  maybe(
+    'older-than uses the real clock, not SOURCE_DATE_EPOCH; a use-regex exclude with {m,n} keeps protecting',
+    async () => {
+      const p = fresh();
+      emu.now = Date.now() - 10 * DAY;
+      const release = await p.image('rel', ['v12']);
+      const feature = await p.image('feat', ['feature-x']);
+      emu.now = Date.now();
+      const fresh_ = await p.image('new', ['latest']);
+      const run = await cleanup(
+        p,
+        {'keep-n-tagged': '0', 'older-than': '5d', 'use-regex': 'true', 'exclude-tags': '^v\\d{1,3}$\n^latest$'},
+        // A reproducible build's SOURCE_DATE_EPOCH (30 days ago) must not make the images look newer.
+        {SOURCE_DATE_EPOCH: String(Math.floor((Date.now() - 30 * DAY) / 1000))}
+      );
+      ok(run);
+      expect(deleted(run)).toEqual(all(feature));
+      expect([...state(p).keys()].sort()).toEqual(all(release, fresh_));
+    }
+  );
+
+  maybe(
+    'ephemeral branches: a prod tag of an image built on main is kept; a closed pull request’s deleted branch goes, with its evidence',
+    async () => {
+      const p = fresh();
+      emu.openPulls = [];
+      emu.branches = ['main'];
+      emu.closedPulls = [{number: 12, head: 'feature/x'}];
+      const prod = await p.image('prod', ['prod']);
+      const staging = await p.image('staging', ['staging', '1.2']);
+      const gone = await p.image('feat', ['feature-x']);
+      const dry = await cleanup(p, {ephemeral: 'branches', 'dry-run': 'true'});
+      ok(dry);
+      const reasons = JSON.parse(dry.outputs.deleted) as Array<{digest: string; reason: string}>;
+      expect(reasons.find(d => d.digest === gone.digest)?.reason).toBe(
+        'ephemeral: feature-x (branch feature-x of closed pull request #12 no longer exists)'
+      );
+      const run = await cleanup(p, {ephemeral: 'branches'});
+      ok(run);
+      expect(deleted(run)).toEqual(all(gone));
+      expect([...state(p).keys()].sort()).toEqual(all(prod, staging));
+      emu.closedPulls = [];
+    }
+  );
+
   maybe('ephemeral: images of closed pull requests go; open ones and releases stay', async () => {
     const p = fresh();
     emu.openPulls = [7];

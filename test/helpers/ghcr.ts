@@ -57,6 +57,8 @@ export interface GhcrEmulator {
   registryCalls: number;
   faults: Fault[];
   openPulls: number[];
+  /** Closed pull requests opened from a branch of the repository itself. */
+  closedPulls: Array<{number: number; head: string}>;
   branches: string[];
   /** Refuse package listing as GITHUB_TOKEN does. */
   listingForbidden: boolean;
@@ -89,6 +91,7 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     registryCalls: 0,
     faults: [],
     openPulls: [],
+    closedPulls: [],
     branches: [],
     listingForbidden: false,
     maxPerPage: 100,
@@ -260,9 +263,21 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     }
     m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/(pulls|branches)$/);
     if (m) {
-      const body =
-        m[3] === 'pulls' ? emu.openPulls.map(n => ({number: n, state: 'open'})) : emu.branches.map(name => ({name}));
-      json(res, status(200), body, rl);
+      // GitHub's pulls listing honours state (open by default, closed, all); head.repo is the repository
+      // the branch lives in.
+      const state = url.searchParams.get('state') ?? 'open';
+      const full = `${m[1]}/${m[2]}`;
+      const pull = (n: number, st: string, head: string): unknown => ({
+        number: n,
+        state: st,
+        head: {ref: head, repo: {full_name: full}},
+        base: {ref: 'main', repo: {full_name: full}}
+      });
+      const pulls = [
+        ...(state === 'closed' ? [] : emu.openPulls.map(n => pull(n, 'open', `pr-branch-${n}`))),
+        ...(state === 'open' ? [] : emu.closedPulls.map(p => pull(p.number, 'closed', p.head)))
+      ];
+      json(res, status(200), m[3] === 'pulls' ? pulls : emu.branches.map(name => ({name})), rl);
       return;
     }
     m = path.match(/^\/(users|orgs)\/([^/]+)\/packages\/container\/([^/]+)\/versions(?:\/(\d+)(\/restore)?)?$/);

@@ -51,7 +51,8 @@ export async function runBundledAction(
   action: string,
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-  opts: {entry?: string; node?: string} = {}
+  /** cwd: the job's workspace (default: a fresh empty directory). */
+  opts: {entry?: string; node?: string; cwd?: string} = {}
 ): Promise<ActionRun> {
   const entry = opts.entry ?? 'index';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `run-${action}-`));
@@ -72,7 +73,7 @@ export async function runBundledAction(
   for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   const node = opts.node ?? process.execPath;
   return new Promise(resolve => {
-    const child = spawn(node, [path.join(ROOT, 'dist', action, `${entry}.js`)], {env: full, cwd: dir});
+    const child = spawn(node, [path.join(ROOT, 'dist', action, `${entry}.js`)], {env: full, cwd: opts.cwd ?? dir});
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', d => (stdout += d));

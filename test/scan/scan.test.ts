@@ -113,15 +113,22 @@ async function pushDb(host: string, repo: string): Promise<void> {
 
 const scan = (
   inputs: Record<string, string>,
-  cacheDir = fs.mkdtempSync(path.join(work, 'cache-'))
+  cacheDir = fs.mkdtempSync(path.join(work, 'cache-')),
+  env: Record<string, string> = {},
+  cwd?: string
 ): Promise<ActionRun> =>
-  runBundledAction('scan', {
-    'db-repository': `${reg.host}/trivy-db:2`,
-    'cache-dir': cacheDir,
-    cache: 'false',
-    'trivy-path': trivy as string,
-    ...inputs
-  });
+  runBundledAction(
+    'scan',
+    {
+      'db-repository': `${reg.host}/trivy-db:2`,
+      'cache-dir': cacheDir,
+      cache: 'false',
+      'trivy-path': trivy as string,
+      ...inputs
+    },
+    env,
+    {cwd}
+  );
 
 beforeAll(async () => {
   if (!ready) return;
@@ -261,6 +268,37 @@ describe('scan with real trivy, offline, on loopback', () => {
       } finally {
         await service.stop();
       }
+    }
+  );
+
+  maybe(
+    'workspace config decides nothing: a .trivyignore and trivy.yaml in the workspace, and SOURCE_DATE_EPOCH, are ignored',
+    async () => {
+      const workspace = fs.mkdtempSync(path.join(work, 'workspace-'));
+      // What a repository might hold: an ignore file trivy reads from its working directory by default,
+      // and a config that would raise the severity floor above the gate's threshold.
+      fs.writeFileSync(path.join(workspace, '.trivyignore'), 'CVE-2026-1111\n');
+      fs.writeFileSync(path.join(workspace, 'trivy.yaml'), 'severity:\n  - CRITICAL\n');
+      const ignores = path.join(workspace, 'expired.yaml');
+      fs.writeFileSync(ignores, 'vulnerabilities:\n  - id: CVE-2026-3333\n    reason: old\n    expires: 2020-01-01\n');
+      // A reproducible build pins SOURCE_DATE_EPOCH to an old commit (2017): expiry still uses the clock.
+      const run = await scan(
+        {
+          targets: `${reg.host}/app:v1`,
+          platforms: 'linux/amd64',
+          'severity-threshold': 'MEDIUM',
+          'ignore-files': ignores
+        },
+        undefined,
+        {SOURCE_DATE_EPOCH: '1500000000'},
+        workspace
+      );
+      expect(run.code).toBe(1);
+      const [target] = JSON.parse(run.outputs.targets) as TargetOut[];
+      expect(target.counts).toEqual(expect.objectContaining({HIGH: 1, MEDIUM: 1}));
+      expect(errorLines(run)[0]).toContain('CVE-2026-1111 HIGH');
+      expect(errorLines(run)[0]).toContain('CVE-2026-3333 MEDIUM');
+      expect(JSON.parse(run.outputs['expired-ignores'])).toEqual([expect.objectContaining({id: 'CVE-2026-3333'})]);
     }
   );
 
