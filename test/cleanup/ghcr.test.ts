@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {afterAll, afterEach, beforeAll, describe, expect, test} from '@jest/globals';
 import {startActionsCache} from '../helpers/actions-cache.js';
 import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
+import {githubApiDescription} from '../helpers/openapi.js';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {manifestDigest} from '../helpers/registry.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
@@ -23,6 +24,12 @@ beforeAll(async () => {
   emu.orgs.add('acme-org');
 }, 30000);
 afterAll(async () => emu?.stop());
+// Every answer the GitHub emulator gave fits GitHub's published API description (route, status, schema).
+afterEach(() => {
+  if (!emu) return;
+  const found = emu.violations.splice(0);
+  expect(found).toEqual([]);
+});
 
 interface Versioned {
   digest: string;
@@ -599,5 +606,25 @@ describe('ghcr-cleanup: manifests kept between runs', () => {
     } finally {
       await service.stop();
     }
+  });
+});
+
+describe("the GitHub emulator is held to GitHub's API description", () => {
+  test('an undocumented route, an undocumented status and a body missing a required field are each caught', () => {
+    const api = githubApiDescription();
+    expect(api.check('GET', '/orgs/acme/packages/container/app/versions/1/tags', 200, [])).toEqual([
+      expect.stringContaining('no such route')
+    ]);
+    expect(api.check('DELETE', '/orgs/acme/packages/container/app/versions/1', 400, {message: 'x'})).toEqual([
+      expect.stringContaining('status 400 is not documented')
+    ]);
+    expect(
+      api.check('GET', '/orgs/acme/packages/container/app/versions', 200, [{id: 1, name: 'sha256:x', url: 'u'}])
+    ).toEqual(expect.arrayContaining([expect.stringContaining("required property 'created_at'")]));
+    const version = api.example<Array<Record<string, unknown>>>('package-versions-for-org')[0];
+    expect(api.check('GET', '/orgs/acme/packages/container/app/versions', 200, [version])).toEqual([]);
+    expect(api.check('GET', '/users/acme/packages/container/app/versions', 200, [{...version, id: '7'}])).toEqual([
+      expect.stringContaining('/0/id must be integer')
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import {githubApiDescription} from './openapi.js';
 import {Registry, startRegistry} from './registry.js';
 
 /**
@@ -9,6 +10,11 @@ import {Registry, startRegistry} from './registry.js';
  * ghcr.io's /token endpoint, and a registry API served by a real docker-registry behind it. Every
  * manifest pushed through it becomes a package version, as GHCR does, with ids and timestamps the test
  * controls; pushing a tag moves it from the version that had it.
+ *
+ * The API side serves only routes of GitHub's published REST API description (npm @octokit/openapi),
+ * builds its objects from that description's examples, and checks every answer against the schema
+ * documented for the route and status; whatever does not fit is recorded in `violations`, which the
+ * tests assert empty. GitHub's two documented-elsewhere 400 refusals on DELETE are the only exceptions.
  */
 
 export const GH_TOKEN = 'ghp_emulatortoken0123456789';
@@ -64,6 +70,8 @@ export interface GhcrEmulator {
   listingForbidden: boolean;
   /** Caps per_page below GitHub's 100, to paginate small packages. */
   maxPerPage: number;
+  /** Answers that GitHub's API description does not allow (route, status or body): must stay empty. */
+  violations: string[];
   active(pkgKey: string): EmuVersion[];
   stop(): Promise<void>;
 }
@@ -95,6 +103,7 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     branches: [],
     listingForbidden: false,
     maxPerPage: 100,
+    violations: [],
     active: k => (emu.versions.get(k) ?? []).filter(v => !v.deleted),
     stop: async () => {
       await new Promise<void>(r => server.close(() => r()));
@@ -212,14 +221,53 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     json(res, 200, {token: t, expires_in: 300});
   };
 
+  const api = githubApiDescription();
+  const user = (login: string, org: boolean): Record<string, unknown> => ({
+    ...api.example<Record<string, unknown>>('public-user-default-response'),
+    login,
+    id: 1000 + login.length,
+    type: org ? 'Organization' : 'User',
+    url: `${emu.apiUrl}/users/${login}`
+  });
+  const pkgView = (owner: string, name: string): unknown => {
+    const base = api.example<Array<Record<string, unknown>>>('packages-for-org')[0];
+    return {
+      ...base,
+      name,
+      package_type: 'container',
+      owner: user(owner, emu.orgs.has(owner)),
+      url: `${emu.apiUrl}/orgs/${owner}/packages/container/${encodeURIComponent(name)}`,
+      html_url: `${emu.url}/${owner}/packages/container/package/${encodeURIComponent(name)}`
+    };
+  };
+  const pullView = (full: string, n: number, state: string, head: string): unknown => {
+    const base = api.example<Array<Record<string, unknown>>>('pull-request-simple-items')[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const [owner, name] = full.split('/');
+    const repo = {...base.head.repo, full_name: full, name, owner: {...base.head.repo.owner, login: owner}};
+    return {
+      ...base,
+      number: n,
+      state,
+      title: `change ${n}`,
+      url: `${emu.apiUrl}/repos/${full}/pulls/${n}`,
+      closed_at: state === 'closed' ? new Date(emu.now).toISOString() : null,
+      merged_at: null,
+      // GitHub's own example lists a team without its required type: not copied.
+      requested_teams: [],
+      head: {...base.head, ref: head, label: `${owner}:${head}`, repo},
+      base: {...base.base, ref: 'main', label: `${owner}:main`, repo}
+    };
+  };
+  const branchView = (name: string): unknown => {
+    const base = api.example<Array<Record<string, unknown>>>('short-branch-with-protection-items')[0];
+    // The example's protection block lacks a field its schema requires: left out (it is optional).
+    return {name, commit: base.commit, protected: false};
+  };
+
   const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', emu.url);
     const path = url.pathname.replace(/^\/api/, '');
     const method = req.method ?? 'GET';
-    const status = (s: number): number => {
-      emu.calls.push({method, path: `${path}${url.search}`, status: s});
-      return s;
-    };
     remaining = Math.max(0, remaining - 1);
     const rl = {
       'x-ratelimit-limit': '5000',
@@ -227,8 +275,22 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
       'x-ratelimit-used': String(5000 - remaining)
     };
+    /** Every answer goes through here: recorded, and checked against GitHub's API description. */
+    const answer = (s: number, body: unknown, headers: Record<string, string> = {}, exception?: string): void => {
+      emu.calls.push({method, path: `${path}${url.search}`, status: s});
+      const problems = api.check(method, path, s, body, exception);
+      emu.violations.push(...problems);
+      if (body === undefined) {
+        res.writeHead(s, {...rl, ...headers});
+        res.end();
+      } else json(res, s, body, {...rl, ...headers});
+    };
+    const basicError = (message: string): unknown => ({
+      message,
+      documentation_url: 'https://docs.github.com/rest'
+    });
     if (req.headers.authorization !== `token ${GH_TOKEN}` && req.headers.authorization !== `Bearer ${GH_TOKEN}`) {
-      json(res, status(401), {message: 'Bad credentials'}, rl);
+      answer(401, basicError('Bad credentials'));
       return;
     }
     const fault = emu.faults.find(
@@ -237,27 +299,25 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     );
     if (fault) {
       fault.times--;
-      json(res, status(fault.status), {message: fault.message ?? 'fault'}, {...rl, ...fault.headers});
+      answer(fault.status, basicError(fault.message ?? 'fault'), fault.headers);
       return;
     }
     let m = path.match(/^\/users\/([^/]+)$/);
     if (m) {
-      json(res, status(200), {login: m[1], type: emu.orgs.has(m[1]) ? 'Organization' : 'User'}, rl);
+      answer(200, user(m[1], emu.orgs.has(m[1])));
       return;
     }
     m = path.match(/^\/(users|orgs)\/([^/]+)\/packages$/);
     if (m) {
       if (emu.listingForbidden) {
-        json(res, status(403), {message: 'Resource not accessible by integration'}, rl);
+        answer(403, basicError('Resource not accessible by integration'));
         return;
       }
       const owner = m[2].toLowerCase();
       const names = [...emu.versions.keys()].filter(k => k.startsWith(`${owner}/`)).map(k => k.slice(owner.length + 1));
-      json(
-        res,
-        status(200),
-        names.map(n => ({name: n, package_type: 'container'})),
-        rl
+      answer(
+        200,
+        names.map(n => pkgView(m?.[2] as string, n))
       );
       return;
     }
@@ -267,39 +327,36 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       // the branch lives in.
       const state = url.searchParams.get('state') ?? 'open';
       const full = `${m[1]}/${m[2]}`;
-      const pull = (n: number, st: string, head: string): unknown => ({
-        number: n,
-        state: st,
-        head: {ref: head, repo: {full_name: full}},
-        base: {ref: 'main', repo: {full_name: full}}
-      });
       const pulls = [
-        ...(state === 'closed' ? [] : emu.openPulls.map(n => pull(n, 'open', `pr-branch-${n}`))),
-        ...(state === 'open' ? [] : emu.closedPulls.map(p => pull(p.number, 'closed', p.head)))
+        ...(state === 'closed' ? [] : emu.openPulls.map(n => pullView(full, n, 'open', `pr-branch-${n}`))),
+        ...(state === 'open' ? [] : emu.closedPulls.map(p => pullView(full, p.number, 'closed', p.head)))
       ];
-      json(res, status(200), m[3] === 'pulls' ? pulls : emu.branches.map(name => ({name})), rl);
+      answer(200, m[3] === 'pulls' ? pulls : emu.branches.map(branchView));
       return;
     }
     m = path.match(/^\/(users|orgs)\/([^/]+)\/packages\/container\/([^/]+)\/versions(?:\/(\d+)(\/restore)?)?$/);
     if (!m) {
-      json(res, status(404), {message: 'Not Found'}, rl);
+      answer(404, basicError('Not Found'));
       return;
     }
     const [, kind, owner, rawPkg, id, restore] = m;
     if ((kind === 'orgs') !== emu.orgs.has(owner)) {
-      json(res, status(404), {message: 'Not Found'}, rl);
+      answer(404, basicError('Not Found'));
       return;
     }
     const k = key(owner, decodeURIComponent(rawPkg));
     const all = emu.versions.get(k);
     if (!all) {
-      json(res, status(404), {message: 'Package not found.'}, rl);
+      answer(404, basicError('Package not found.'));
       return;
     }
     const view = (v: EmuVersion): unknown => ({
+      ...api.example<Array<Record<string, unknown>>>('package-versions-for-org')[0],
       id: v.id,
       name: v.name,
-      url: `${emu.apiUrl}${path}`,
+      url: `${emu.apiUrl}/${kind}/${owner}/packages/container/${rawPkg}/versions/${v.id}`,
+      package_html_url: `${emu.url}/${owner}/packages/container/package/${rawPkg}`,
+      html_url: `${emu.url}/${owner}/packages/container/${rawPkg}/${v.id}`,
       created_at: v.created_at,
       updated_at: v.updated_at,
       metadata: {package_type: 'container', container: {tags: v.tags}}
@@ -322,45 +379,47 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
         ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
         ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])
       ];
-      json(res, status(200), list.slice((page - 1) * perPage, page * perPage).map(view), {
-        ...rl,
-        ...(links.length ? {link: links.join(', ')} : {})
-      });
+      answer(
+        200,
+        list.slice((page - 1) * perPage, page * perPage).map(view),
+        links.length ? {link: links.join(', ')} : {}
+      );
       return;
     }
     const v = all.find(x => x.id === Number(id));
     if (!v || (v.deleted && !restore)) {
-      json(res, status(404), {message: 'Package version not found.'}, rl);
+      answer(404, basicError('Package version not found.'));
       return;
     }
     if (method === 'GET') {
-      json(res, status(200), view(v), rl);
+      answer(200, view(v));
       return;
     }
     if (method === 'DELETE') {
+      // GitHub's two refusals (docs: "Delete a package version"), absent from the API description.
+      const refusal = 'a refusal GitHub documents in prose, not in its API description';
       if (v.downloads > 5000) {
-        json(
-          res,
-          status(400),
-          {message: 'Publicly visible package versions with more than 5000 downloads cannot be deleted.'},
-          rl
+        answer(
+          400,
+          basicError('Publicly visible package versions with more than 5000 downloads cannot be deleted.'),
+          {},
+          refusal
         );
         return;
       }
       if (v.tags.length && all.filter(x => !x.deleted && x.tags.length).length === 1) {
-        json(
-          res,
-          status(400),
-          {message: 'You cannot delete the last tagged version of a package. You must delete the package instead.'},
-          rl
+        answer(
+          400,
+          basicError('You cannot delete the last tagged version of a package. You must delete the package instead.'),
+          {},
+          refusal
         );
         return;
       }
       const del = await fetch(`${registry.url}/v2/${v.repo}/manifests/${v.name}`, {method: 'DELETE'});
       await del.body?.cancel();
       v.deleted = true;
-      res.writeHead(status(204), rl);
-      res.end();
+      answer(204, undefined);
       return;
     }
     if (method === 'POST' && restore) {
@@ -371,11 +430,10 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       });
       await put.body?.cancel();
       v.deleted = false;
-      res.writeHead(status(204), rl);
-      res.end();
+      answer(204, undefined);
       return;
     }
-    json(res, status(405), {message: 'Method not allowed'}, rl);
+    answer(404, basicError('Not Found'));
   };
 
   const server = http.createServer((req, res) => {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {githubApiDescription} from '../helpers/openapi.js';
 import {ROOT, runBundledAction} from '../helpers/run-action.js';
 import {nodeRuntimes} from '../helpers/tools.js';
 
@@ -8,24 +9,36 @@ const SHA = '90dd6032fac8bda1b6c4436a2e65de27961ed071';
 let api: http.Server;
 let apiUrl = '';
 const requests: string[] = [];
+const description = githubApiDescription();
+const violations: string[] = [];
 
 beforeAll(async () => {
   api = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
     res.setHeader('content-type', 'application/json');
     if (req.url === '/repos/acme/app') {
-      res.end(
-        JSON.stringify({
-          name: 'app',
-          description: 'The app',
-          html_url: 'https://github.com/acme/app',
-          default_branch: 'main',
-          license: {spdx_id: 'Apache-2.0'}
-        })
-      );
+      // Built from GitHub's own example of the route and checked against its schema.
+      const example = description.example<Record<string, unknown>>('full-repository-default-response');
+      // The example is of a fork (parent, source) and lacks language, which the schema requires.
+      delete example.parent;
+      delete example.source;
+      const body = {
+        ...example,
+        language: 'TypeScript',
+        name: 'app',
+        full_name: 'acme/app',
+        description: 'The app',
+        html_url: 'https://github.com/acme/app',
+        default_branch: 'main',
+        license: {...(example.license as object), key: 'apache-2.0', name: 'Apache License 2.0', spdx_id: 'Apache-2.0'}
+      };
+      violations.push(...description.check('GET', '/repos/acme/app', 200, body));
+      res.end(JSON.stringify(body));
     } else {
       res.statusCode = 404;
-      res.end('{"message":"Not Found"}');
+      const body = {message: 'Not Found', documentation_url: 'https://docs.github.com/rest'};
+      violations.push(...description.check(req.method ?? 'GET', req.url ?? '/', 404, body));
+      res.end(JSON.stringify(body));
     }
   });
   await new Promise<void>(r => api.listen(0, '127.0.0.1', r));
@@ -33,6 +46,8 @@ beforeAll(async () => {
 });
 afterAll(() => {
   api.close();
+  // Every answer fit GitHub's published API description.
+  expect(violations).toEqual([]);
 });
 
 function runnerEnv(event: string, ref: string): Record<string, string> {
