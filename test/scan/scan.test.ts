@@ -11,14 +11,15 @@ import addFormats from 'ajv-formats';
 import {RegistryClient} from '../../src/shared/registry/client.js';
 import {LayoutBuilder, tar} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
-import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {IMPLEMENTATIONS, Registry, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {startActionsCache} from '../helpers/actions-cache.js';
 import {TOOLS, nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const trivy = requireTool('trivy');
 const dbFixture = requireTool('trivy-db-fixture', path.join(TOOLS, 'bin', 'trivy-db-fixture'));
-const ready = !!trivy && !!dbFixture && !!requireTool('docker-registry') && !!requireTool('skopeo');
+const ready =
+  !!trivy && !!dbFixture && ['docker-registry', 'distribution3', 'olareg', 'skopeo'].every(t => !!requireTool(t));
 const maybe = ready ? test : test.skip;
 
 let reg: Registry;
@@ -269,6 +270,28 @@ describe('scan with real trivy, offline, on loopback', () => {
         await service.stop();
       }
     }
+  );
+
+  // The same image on each registry implementation (the DB stays where it is): trivy pulls each
+  // platform by digest from all of them and the findings are the same.
+  (ready ? test : test.skip).each(IMPLEMENTATIONS.filter(i => i !== 'distribution-2.8'))(
+    'scanning from %s gives the same findings per platform',
+    async impl => {
+      const other = (await startRegistry('none', impl)) as Registry;
+      try {
+        await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${other.host}/app:v1`]);
+        const run = await scan({targets: `${other.host}/app:v1`, 'severity-threshold': 'HIGH'});
+        expect(run.code).toBe(1);
+        const targets = JSON.parse(run.outputs.targets) as TargetOut[];
+        expect(targets.map(t => [t.target, t.platform, t.passed, t.counts.HIGH, t.counts.MEDIUM])).toEqual([
+          [`${other.host}/app@${amd64}`, 'linux/amd64', false, 1, 1],
+          [`${other.host}/app@${arm64}`, 'linux/arm64', true, 0, 1]
+        ]);
+      } finally {
+        await other.stop();
+      }
+    },
+    120000
   );
 
   maybe(

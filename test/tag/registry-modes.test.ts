@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import semver from 'semver';
 import {aliasMayMove, releasedVersions} from '../../src/shared/tag/registry-modes.js';
 import {multiPlatformFixture} from '../helpers/images.js';
-import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {IMPLEMENTATIONS, Implementation, Registry, skopeo, startRegistry} from '../helpers/registry.js';
 import {ROOT, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
@@ -25,34 +25,43 @@ describe('highest-of-line decisions', () => {
   });
 });
 
-const ready = !!requireTool('docker-registry') && !!requireTool('skopeo');
+// Against each registry implementation the tests run (none of them ours).
+const ready =
+  !!requireTool('docker-registry') &&
+  !!requireTool('distribution3') &&
+  !!requireTool('olareg') &&
+  !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
-let reg: Registry;
+const regs: Partial<Record<Implementation, Registry>> = {};
 
 beforeAll(async () => {
   if (!ready) return;
-  reg = (await startRegistry('none')) as Registry;
   const f = multiPlatformFixture({seed: 'modes'});
-  for (const t of ['1.4.0', '2.0.0'])
-    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${f.dir}:v1`, `docker://${reg.host}/app:${t}`]);
+  for (const impl of IMPLEMENTATIONS) {
+    const reg = (await startRegistry('none', impl)) as Registry;
+    regs[impl] = reg;
+    for (const t of ['1.4.0', '2.0.0'])
+      await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${f.dir}:v1`, `docker://${reg.host}/app:${t}`]);
+  }
 }, 60000);
-afterAll(async () => reg?.stop());
+afterAll(async () => {
+  for (const r of Object.values(regs)) await r?.stop();
+});
 
-function release(version: string, inputs: Record<string, string>) {
-  return runBundledAction(
-    'tag',
-    {images: `${reg.host}/app`, ...inputs},
-    {
-      GITHUB_EVENT_NAME: 'push',
-      GITHUB_EVENT_PATH: path.join(ROOT, 'test', 'fixtures', 'events', 'push-tag.json'),
-      GITHUB_REF: `refs/tags/v${version}`,
-      GITHUB_SHA: '90dd6032fac8bda1b6c4436a2e65de27961ed071',
-      SOURCE_DATE_EPOCH: '1767225600'
-    }
-  );
-}
-
-describe('the tag action reading the registry', () => {
+describe.each(IMPLEMENTATIONS)('the tag action reading the registry (%s)', impl => {
+  const reg = (): Registry => regs[impl] as Registry;
+  const release = (version: string, inputs: Record<string, string>) =>
+    runBundledAction(
+      'tag',
+      {images: `${reg().host}/app`, ...inputs},
+      {
+        GITHUB_EVENT_NAME: 'push',
+        GITHUB_EVENT_PATH: path.join(ROOT, 'test', 'fixtures', 'events', 'push-tag.json'),
+        GITHUB_REF: `refs/tags/v${version}`,
+        GITHUB_SHA: '90dd6032fac8bda1b6c4436a2e65de27961ed071',
+        SOURCE_DATE_EPOCH: '1767225600'
+      }
+    );
   const tags =
     'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}';
   maybe('latest=highest: a patch to an old line keeps its own aliases but not latest', async () => {
@@ -69,7 +78,7 @@ describe('the tag action reading the registry', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
       new RegExp(
-        `::error::immutable: these tags already exist on another digest and must not move: ${reg.host.replace(/\./g, '\\.')}/app:2\\.0\\.0`
+        `::error::immutable: these tags already exist on another digest and must not move: ${reg().host.replace(/\./g, '\\.')}/app:2\\.0\\.0`
       )
     );
   });
