@@ -1,4 +1,5 @@
 import {describe, expect, test} from '@jest/globals';
+import {tagKindOfName} from '../../src/shared/tag/kind.js';
 import {Case, derive} from './helpers.js';
 
 describe('tag names', () => {
@@ -110,6 +111,43 @@ describe('classification', () => {
     expect(aliases['3']).toEqual({scope: 'major', major: 3});
     expect(aliases.latest).toEqual({scope: 'all'});
     expect(meta.classified[0].ref).toBe('ghcr.io/acme/app:3.1.4');
+  });
+
+  // ghcr-cleanup sees only names: its kind:immutable|floating must agree with how this action classified
+  // the tags it derived (without a kind= override), for every built-in tag type.
+  test.each<[string, string, string[]]>([
+    [
+      'release',
+      'refs/tags/v3.1.4',
+      [
+        'type=semver,pattern={{version}}',
+        'type=semver,pattern={{major}}.{{minor}}',
+        'type=semver,pattern={{major}}',
+        'type=semver,pattern={{version}},prefix=v',
+        'type=sha',
+        'type=sha,format=long',
+        'type=ref,event=tag',
+        'type=pep440,pattern={{version}}',
+        'type=raw,value=stable',
+        'type=env,value=prod'
+      ]
+    ],
+    [
+      'pre-release',
+      'refs/tags/v2.0.0-rc.3',
+      ['type=semver,pattern={{version}},channel=true', 'type=ref,event=tag', 'type=sha']
+    ],
+    [
+      'branch',
+      'refs/heads/feature/x',
+      ['type=ref,event=branch', 'type=edge,branch=feature/x', 'type=sha', 'type=schedule']
+    ],
+    ['schedule', 'refs/heads/main', ["type=schedule,pattern={{date 'YYYYMMDD'}}", 'type=raw,value=nightly']]
+  ])('name classification agrees with the derived kinds: %s', (_n, ref, tags) => {
+    const meta = derive({ref, tags});
+    expect(meta.classified.length).toBeGreaterThan(0);
+    for (const t of meta.classified)
+      expect({tag: t.tag, kind: tagKindOfName(t.tag)}).toEqual({tag: t.tag, kind: t.kind});
   });
 
   test('latest=highest marks latest and the semver aliases', () => {
