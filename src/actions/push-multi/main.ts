@@ -115,7 +115,7 @@ export async function main(): Promise<void> {
   await summary(result);
   if (result.failed.length) {
     throw new UserError(
-      `${result.failed.length} of ${result.results.length} destination(s) failed: ${result.failed.map(f => `${f.destination} (${f.error})`).join('; ')}. The others were copied; a rerun completes the missing ones without uploading again.`
+      `${result.failed.length} of ${result.results.length} destination(s) failed: ${result.failed.map(f => f.destination).join(', ')} (each error above). The others were copied; a rerun completes the missing ones without uploading again.`
     );
   }
 }
