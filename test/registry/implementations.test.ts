@@ -89,6 +89,14 @@ async function referrersOf(r: Registry, repo: string, subject: string): Promise<
   return ((await tag.json()) as {manifests: Array<{digest: string}>}).manifests.map(m => m.digest).sort();
 }
 
+/** Copies an OCI layout's tag into a registry with skopeo (an independent client). */
+const seed = (dir: string, tag: string, dest: string): Promise<string> =>
+  skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${dest}`]);
+
+/** The size of the source image's index, for a subject descriptor. */
+const indexSize = async (): Promise<number> =>
+  (await (await fetch(`${source.url}/v2/app/manifests/v1`, {headers: {accept: OCI_INDEX}})).arrayBuffer()).byteLength;
+
 const registries: Partial<Record<Implementation, Registry>> = {};
 let fixture: Fixture;
 let source: Registry;
@@ -98,7 +106,7 @@ beforeAll(async () => {
   for (const impl of IMPLEMENTATIONS) registries[impl] = await startRegistry('none', impl);
   source = (await startRegistry('none', 'olareg')) as Registry;
   fixture = multiPlatformFixture({seed: 'impl'});
-  await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${fixture.dir}:v1`, `docker://${source.host}/app:v1`]);
+  await seed(fixture.dir, 'v1', `${source.host}/app:v1`);
 }, 60000);
 afterAll(async () => {
   for (const r of Object.values(registries)) await r?.stop();
@@ -109,10 +117,7 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
   const reg = (): Registry => registries[impl] as Registry;
 
   maybe('push-multi copies every platform by digest with its referrers; a rerun writes nothing', async () => {
-    const indexSize = (
-      await (await fetch(`${source.url}/v2/app/manifests/v1`, {headers: {accept: OCI_INDEX}})).arrayBuffer()
-    ).byteLength;
-    const sbom = await pushArtifact(source, 'app', fixture.digest, indexSize, `copy-${impl}`);
+    const sbom = await pushArtifact(source, 'app', fixture.digest, await indexSize(), `copy-${impl}`);
     const run = await runBundledAction('push-multi', {
       source: `${source.host}/app:v1`,
       destinations: `${reg().host}/copy/app`,
@@ -137,17 +142,8 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
       const repo = 'heal/app';
       // As an earlier version left it: image and artifact present, no fallback index; plus an unrelated
       // referrer the destination already lists, which must survive the merge.
-      await skopeo([
-        'copy',
-        '--all',
-        '--dest-tls-verify=false',
-        `oci:${fixture.dir}:v1`,
-        `docker://${reg().host}/${repo}:v1`
-      ]);
-      const indexSize = (
-        await (await fetch(`${source.url}/v2/app/manifests/v1`, {headers: {accept: OCI_INDEX}})).arrayBuffer()
-      ).byteLength;
-      const sbom = await pushArtifact(source, 'app', fixture.digest, indexSize, `heal-${impl}`);
+      await seed(fixture.dir, 'v1', `${reg().host}/${repo}:v1`);
+      const sbom = await pushArtifact(source, 'app', fixture.digest, await indexSize(), `heal-${impl}`);
       const raw = Buffer.from(
         await (
           await fetch(`${source.url}/v2/app/manifests/${sbom.digest}`, {headers: {accept: OCI_MANIFEST}})
@@ -157,7 +153,7 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
       await putBlob(reg(), repo, Buffer.from(`sbom of ${fixture.digest} heal-${impl}`));
       const put = await putManifest(reg(), repo, sbom.digest, raw, OCI_MANIFEST);
       const hasApi = put.headers.get('oci-subject') !== null;
-      const local = await pushArtifact(reg(), repo, fixture.digest, indexSize, `local-${impl}`);
+      const local = await pushArtifact(reg(), repo, fixture.digest, await indexSize(), `local-${impl}`);
       if (!hasApi) {
         // Distribution keeps no index of its own: only the local one, written by hand, is listed.
         const only = Buffer.from(
@@ -188,13 +184,7 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
       const images: string[] = [];
       for (let i = 0; i < 3; i++) {
         const f = multiPlatformFixture({seed: `clean-${impl}-${i}`, tag: `t${i}`});
-        await skopeo([
-          'copy',
-          '--all',
-          '--dest-tls-verify=false',
-          `oci:${f.dir}:t${i}`,
-          `docker://${reg().host}/${repo}:t${i}`
-        ]);
+        await seed(f.dir, `t${i}`, `${reg().host}/${repo}:t${i}`);
         images.push(f.digest);
         await new Promise(r => setTimeout(r, 1100));
       }
@@ -238,13 +228,7 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
       env: {PATH: process.env.PATH ?? '', HOME: dir, COSIGN_PASSWORD: ''}
     });
     const repo = 'signed/app';
-    await skopeo([
-      'copy',
-      '--all',
-      '--dest-tls-verify=false',
-      `oci:${fixture.dir}:v1`,
-      `docker://${reg().host}/${repo}:v1`
-    ]);
+    await seed(fixture.dir, 'v1', `${reg().host}/${repo}:v1`);
     for (const format of ['new', 'legacy']) {
       const sign = await runBundledAction('sign', {
         images: `${reg().host}/${repo}:v1`,
