@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {fetchToken} from '../../src/shared/registry/auth.js';
-import {RegistryClient} from '../../src/shared/registry/client.js';
+import {RegistryClient, keepsAuthorization} from '../../src/shared/registry/client.js';
 import {sha256} from '../../src/shared/registry/digest.js';
 
 /**
@@ -107,6 +107,16 @@ describe('credentials stay with their origin', () => {
     for await (const c of body) text += c;
     expect(text).toBe('blob');
     expect(seenByOther).toEqual([expect.objectContaining({url: '/blob/1', authorization: undefined})]);
+  });
+
+  test.each([
+    ['https://r.io/v2/a/blobs/x', 'https://r.io/v2/b', true],
+    ['https://r.io/v2/a/blobs/x', '/v2/b', true],
+    ['https://r.io/v2/a/blobs/x', 'http://r.io/v2/b', false],
+    ['https://r.io/v2/a/blobs/x', 'https://r.io:8443/v2/b', false],
+    ['https://r.io/v2/a/blobs/x', 'https://cdn.r.io/b', false]
+  ])('a redirect from %s to %s keeps Authorization: %s', (from, to, keeps) => {
+    expect(keepsAuthorization(from, to)).toBe(keeps);
   });
 
   test.each([

@@ -96,6 +96,14 @@ export interface RegistryRequest {
 
 export {isLoopback};
 
+/**
+ * Whether a redirect may carry the Authorization along: only to the same origin (scheme, host and
+ * port); another host, another port, or https to http never sees it. Pure.
+ */
+export function keepsAuthorization(from: string, to: string): boolean {
+  return new URL(from).origin === new URL(to, from).origin;
+}
+
 export interface ManifestInfo {
   digest: string;
   mediaType: string;
@@ -206,8 +214,7 @@ export class RegistryClient {
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
         await res.body?.cancel();
         const next = new URL(location, current);
-        // Another origin (host, port, or https to http) never sees the Authorization.
-        if (next.origin !== new URL(current).origin) {
+        if (!keepsAuthorization(current, next.toString())) {
           headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
         }
         current = next.toString();
