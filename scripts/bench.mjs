@@ -2,6 +2,7 @@
 // npm run bench: speed and size measurements (never timed tests).
 // - tag: cold start of the bundled action (median of N runs, as the runner starts it) and bundle size.
 import {execFileSync, spawnSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,33 @@ function coldStart(action, inputs, env) {
   return times;
 }
 
+/** The files an action's run loads (its entry and the bundle chunks it needs), through a module load hook. */
+function loadedFiles(action, inputs, env) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
+  const log = path.join(tmp, 'loaded.txt');
+  fs.writeFileSync(
+    path.join(tmp, 'hooks.mjs'),
+    `import fs from 'node:fs';\nexport async function load(url, context, next) {\n  if (url.startsWith('file:')) fs.appendFileSync(${JSON.stringify(log)}, url + '\\n');\n  return next(url, context);\n}\n`
+  );
+  fs.writeFileSync(
+    path.join(tmp, 'register.mjs'),
+    `import {register} from 'node:module';\nregister(${JSON.stringify(`file://${path.join(tmp, 'hooks.mjs')}`)});\n`
+  );
+  const files = Object.fromEntries(
+    ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_STEP_SUMMARY'].map(k => [k, path.join(tmp, k)])
+  );
+  const full = {PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: tmp, ...files, ...env};
+  for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.toUpperCase()}`] = v;
+  spawnSync(
+    process.execPath,
+    ['--import', path.join(tmp, 'register.mjs'), path.join(root, 'dist', action, 'index.js')],
+    {env: full}
+  );
+  const out = [...new Set(fs.readFileSync(log, 'utf8').trim().split('\n'))].map(u => new URL(u).pathname).sort();
+  fs.rmSync(tmp, {recursive: true, force: true});
+  return out;
+}
+
 function nodeBaseline() {
   const times = [];
   for (let i = 0; i < runs; i++) {
@@ -41,28 +69,44 @@ function nodeBaseline() {
 
 const rows = [];
 const base = median(nodeBaseline());
-const tag = coldStart(
-  'tag',
-  {images: 'ghcr.io/acme/app', tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\ntype=sha'},
-  {
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_EVENT_PATH: path.join(root, 'test', 'fixtures', 'events', 'push-tag.json'),
-    GITHUB_REF: 'refs/tags/v1.2.3',
-    GITHUB_SHA: '90dd6032fac8bda1b6c4436a2e65de27961ed071',
-    SOURCE_DATE_EPOCH: '1767225600'
-  }
-);
-const size = fs.statSync(path.join(root, 'dist', 'tag', 'index.js')).size;
+const tagInputs = {
+  images: 'ghcr.io/acme/app',
+  tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\ntype=sha'
+};
+const tagEnv = {
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_EVENT_PATH: path.join(root, 'test', 'fixtures', 'events', 'push-tag.json'),
+  GITHUB_REF: 'refs/tags/v1.2.3',
+  GITHUB_SHA: '90dd6032fac8bda1b6c4436a2e65de27961ed071',
+  SOURCE_DATE_EPOCH: '1767225600'
+};
+const tag = coldStart('tag', tagInputs, tagEnv);
 rows.push([
   'tag cold start (median)',
   `${median(tag).toFixed(1)} ms`,
   `node alone: ${base.toFixed(1)} ms, ${runs} runs`
 ]);
-rows.push(['tag bundle', `${(size / 1024).toFixed(0)} KiB`, 'dist/tag/index.js']);
-const total = fs
-  .readdirSync(path.join(root, 'dist'))
-  .reduce((n, a) => n + fs.statSync(path.join(root, 'dist', a, 'index.js')).size, 0);
-rows.push(['all bundles', `${(total / 1024).toFixed(0)} KiB`, 'dist/*/index.js']);
+const loaded = loadedFiles('tag', tagInputs, tagEnv);
+rows.push([
+  'tag loads',
+  `${(loaded.reduce((n, f) => n + fs.statSync(f).size, 0) / 1024).toFixed(0)} KiB`,
+  `${loaded.length} files: ${loaded.map(f => path.relative(path.join(root, 'dist'), f)).join(', ')}`
+]);
+const distFiles = [];
+const walk = d => {
+  for (const e of fs.readdirSync(d, {withFileTypes: true})) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p);
+    else distFiles.push(p);
+  }
+};
+walk(path.join(root, 'dist'));
+const hashes = distFiles.map(f => createHash('sha256').update(fs.readFileSync(f)).digest('hex'));
+rows.push([
+  'dist',
+  `${(distFiles.reduce((n, f) => n + fs.statSync(f).size, 0) / 1048576).toFixed(2)} MiB`,
+  `${distFiles.length} files, ${hashes.length - new Set(hashes).size} repeated byte for byte`
+]);
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
