@@ -95,13 +95,28 @@ export function parseSize(name: string, value: string, min = 1): number {
 }
 
 /**
- * Tag patterns: one per line. Globs may also be separated by commas; regular expressions never are,
- * since a comma belongs to them (`^v\d{1,3}$`).
+ * The list rules every input follows, written once:
+ * - lines: one entry per line, trimmed; empty lines and lines starting with # dropped. For entries
+ *   that hold commas of their own (destinations and logins with their fields, key=value pairs).
+ * - items: lines, each also split on commas (`a, b` on one line is two entries). For names,
+ *   references, platforms and globs.
+ * - patterns: items for globs, lines for regular expressions (a comma belongs to `^v\d{1,3}$`).
+ * The tag action keeps metadata-action's CSV rules (parseList above) for drop-in compatibility.
  */
-export function parsePatterns(input: string, useRegex: boolean): string[] {
+export function parseLines(input: string): string[] {
   return input
     .split(/\r?\n/)
-    .flatMap(line => (useRegex ? [line] : line.split(',')))
+    .map(s => s.trim())
+    .filter(s => s && !s.startsWith('#'));
+}
+
+export function parseItems(input: string): string[] {
+  return parseLines(input)
+    .flatMap(line => line.split(','))
     .map(s => s.trim())
     .filter(Boolean);
+}
+
+export function parsePatterns(input: string, useRegex: boolean): string[] {
+  return useRegex ? parseLines(input) : parseItems(input);
 }

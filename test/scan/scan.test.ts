@@ -445,7 +445,7 @@ describe('scan: DB and scanner failures are never mistaken for findings', () => 
       expect.stringContaining('ignore-files: /nonexistent/.trivyignore cannot be read')
     ]);
     const missing = await scan({targets: `${reg.host}/app:nope`});
-    expect(errorLines(missing)).toEqual([expect.stringContaining(`${reg.host}/app:nope: not found`)]);
+    expect(errorLines(missing)).toEqual([expect.stringContaining(`${reg.host}/app:nope: the tag nope does not exist`)]);
     expect(missing.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });

@@ -1,17 +1,11 @@
 import * as core from '@actions/core';
-import {coreLogger, getMultiline} from '../../shared/action/run.js';
+import {coreLogger, getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger, parsePatterns} from '../../shared/inputs.js';
 import {compilePolicy} from '../../shared/cleanup/policy.js';
-import {loginMap, parseLogins} from '../../shared/push/destinations.js';
+import {readLogins} from '../../shared/registry/logins.js';
 import {CleanupResult, runCleanup} from '../../shared/cleanup/run.js';
 import {openManifestStore} from '../../shared/cleanup/manifest-store.js';
-
-const list = (name: string): string[] =>
-  getMultiline(name)
-    .flatMap(l => l.split(','))
-    .map(s => s.trim())
-    .filter(Boolean);
 
 const optionalInt = (name: string): number | undefined =>
   core.getInput(name).trim() === '' ? undefined : parseInteger(name, core.getInput(name), 0, 0, 100000);
@@ -54,11 +48,11 @@ export async function main(): Promise<void> {
   if (!token && backend === 'ghcr') {
     throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
   }
-  const logins = loginMap(parseLogins(getMultiline('logins'), 'logins'), process.env, s => core.setSecret(s), 'logins');
+  const logins = readLogins(getMultiline('logins'), 'logins', process.env, s => core.setSecret(s));
   const repository = core.getInput('repository') || process.env.GITHUB_REPOSITORY || '';
   const owner = core.getInput('owner') || process.env.GITHUB_REPOSITORY_OWNER || repository.split('/')[0];
   if (!owner && backend === 'ghcr') throw new UserError('owner: give the user or organisation that owns the packages.');
-  const packages = list('packages');
+  const packages = getItems('packages');
   if (packages.length === 0 && repository) packages.push(repository.split('/')[1]);
   if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
   const useRegex = parseBoolean('use-regex', core.getInput('use-regex'), false);
@@ -75,7 +69,7 @@ export async function main(): Promise<void> {
     deleteOrphans: parseBoolean('delete-orphans', core.getInput('delete-orphans'), false),
     deleteGhosts: parseBoolean('delete-ghosts', core.getInput('delete-ghosts'), false),
     deletePartial: parseBoolean('delete-partial', core.getInput('delete-partial'), false),
-    ephemeral: list('ephemeral'),
+    ephemeral: getItems('ephemeral'),
     branchTags: patterns('branch-tags'),
     policy: core.getInput('policy') || undefined
   });

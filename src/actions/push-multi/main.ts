@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import {coreLogger, getMultiline} from '../../shared/action/run.js';
+import {coreLogger, getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
 import {describe, execOk} from '../../shared/exec.js';
@@ -59,10 +59,7 @@ export async function main(): Promise<void> {
     const cmd = buildxCommand({
       context: core.getInput('context') || '.',
       file: core.getInput('file') || undefined,
-      platforms: getMultiline('build-platforms')
-        .flatMap(l => l.split(','))
-        .map(s => s.trim())
-        .filter(Boolean),
+      platforms: getItems('build-platforms'),
       buildArgs: getMultiline('build-args'),
       labels: getMultiline('labels'),
       annotations: getMultiline('annotations'),
@@ -83,13 +80,8 @@ export async function main(): Promise<void> {
   if (destinations.length === 0)
     throw new UserError('destinations: give at least one repository to copy to, one per line.');
   for (const d of destinations) if (d.password) core.setSecret(d.password);
-  const tags = getMultiline('tags')
-    .flatMap(l => l.split(',').map(s => s.trim()))
-    .filter(Boolean);
-  const platforms = getMultiline('platforms')
-    .flatMap(l => l.split(','))
-    .map(s => s.trim())
-    .filter(Boolean);
+  const tags = getItems('tags');
+  const platforms = getItems('platforms');
   const result = await pushMulti({
     source,
     sourceUsername: core.getInput('source-username') || undefined,

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import {coreLogger, getMultiline} from '../../shared/action/run.js';
+import {coreLogger, getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
-import {loginMap, parseLogins} from '../../shared/push/destinations.js';
+import {readLogins} from '../../shared/registry/logins.js';
 import {ensureDb} from '../../shared/scan/db.js';
 import {gatesThatCannotFire, worstFirst} from '../../shared/scan/gate.js';
 import {IgnoreRule, parseIgnoreYaml, parseTrivyIgnore} from '../../shared/scan/ignore.js';
@@ -15,12 +15,6 @@ import {toSarif} from '../../shared/scan/sarif.js';
 import {toolEnv} from '../../shared/exec.js';
 import {TRIVY, TRIVY_VERSION} from '../../shared/tools/trivy.js';
 import {resolveTool} from '../../shared/tools/install.js';
-
-const list = (name: string): string[] =>
-  getMultiline(name)
-    .flatMap(l => l.split(','))
-    .map(s => s.trim())
-    .filter(Boolean);
 
 const KINDS: Record<string, FindingKind> = {
   vulnerabilities: 'vulnerability',
@@ -32,7 +26,7 @@ const KINDS: Record<string, FindingKind> = {
 };
 
 function readIgnores(): IgnoreRule[] {
-  const given = list('ignore-files');
+  const given = getItems('ignore-files');
   const files = given.length
     ? given
     : ['.trivyignore', '.trivyignore.yaml', '.trivyignore.yml'].filter(f => fs.existsSync(f));
@@ -97,7 +91,7 @@ export async function main(): Promise<void> {
       `severity-threshold: "${core.getInput('severity-threshold')}" is not one of ${SEVERITIES.join(', ')}.`
     );
   }
-  const failOnInput = list('fail-on');
+  const failOnInput = getItems('fail-on');
   const failOn: FindingKind[] = [];
   for (const k of failOnInput.length ? failOnInput : ['vulnerabilities', 'secrets']) {
     if (k === 'none') continue;
@@ -105,7 +99,7 @@ export async function main(): Promise<void> {
     if (!kind) throw new UserError(`fail-on: "${k}" is not one of vulnerabilities, secrets, misconfigurations, none.`);
     failOn.push(kind);
   }
-  const scanners = list('scanners').length ? list('scanners') : ['vuln', 'secret'];
+  const scanners = getItems('scanners').length ? getItems('scanners') : ['vuln', 'secret'];
   for (const s of scanners) {
     if (!['vuln', 'secret', 'misconfig', 'license'].includes(s))
       throw new UserError(`scanners: "${s}" is not one of vuln, secret, misconfig.`);
@@ -120,8 +114,8 @@ export async function main(): Promise<void> {
     failOn.splice(0, failOn.length, ...failOn.filter(k => !unscanned.includes(k)));
   }
   const ignores = readIgnores();
-  const logins = loginMap(parseLogins(getMultiline('logins'), 'logins'), process.env, s => core.setSecret(s), 'logins');
-  const targets = list('targets');
+  const logins = readLogins(getMultiline('logins'), 'logins', process.env, s => core.setSecret(s));
+  const targets = getItems('targets');
   if (targets.length === 0) throw new UserError('targets: give at least one image or oci:<layout> to scan.');
   const summaryFindings = parseInteger('summary-findings', core.getInput('summary-findings'), 10, 0, 1000);
 
@@ -148,7 +142,7 @@ export async function main(): Promise<void> {
     const db = await ensureDb({
       trivy: tool.path,
       cacheDir,
-      repositories: list('db-repository'),
+      repositories: getItems('db-repository'),
       java: false,
       now: t,
       env: dbEnv,
@@ -164,7 +158,7 @@ export async function main(): Promise<void> {
       await ensureDb({
         trivy: tool.path,
         cacheDir,
-        repositories: list('java-db-repository'),
+        repositories: getItems('java-db-repository'),
         java: true,
         now: t,
         env: dbEnv,
@@ -175,7 +169,7 @@ export async function main(): Promise<void> {
     }
     const results = await scanTargets({
       targets,
-      platforms: list('platforms'),
+      platforms: getItems('platforms'),
       trivy: tool.path,
       cacheDir,
       workDir,

@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import {coreLogger, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean} from '../../shared/inputs.js';
-import {loginMap, parseLogins} from '../../shared/push/destinations.js';
+import {readLogins} from '../../shared/registry/logins.js';
 import {parseAnnotations, workflowAnnotations} from '../../shared/sign/annotations.js';
 import {KeyRef, isKmsUri, keyRef} from '../../shared/sign/keys.js';
 import {CosignRun, SignMode, SignResult, VerifiedImage, signImages, verifyImages} from '../../shared/sign/sign.js';
@@ -96,7 +96,7 @@ export async function main(): Promise<void> {
       'use-signing-config: true with tlog-upload: false is refused by cosign 3 (the signing config names a transparency log). Leave use-signing-config empty.'
     );
   }
-  const logins = loginMap(parseLogins(getMultiline('logins'), 'logins'), process.env, mask, 'logins');
+  const logins = readLogins(getMultiline('logins'), 'logins', process.env, mask);
   const key: KeyRef | undefined = keyInput ? keyRef(keyInput, 'key', process.env, mask) : undefined;
   const mode = verify ? undefined : signMode(keyInput);
 

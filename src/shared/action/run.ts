@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import {UserError, externalFailure} from '../errors.js';
+import {parseItems, parseLines} from '../inputs.js';
 import {Logger} from '../log.js';
 
 /** A Logger backed by the runner's workflow commands. */
@@ -35,11 +36,12 @@ export async function runAction(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Reads a multi-line list input, one entry per line, # comments allowed. */
+/** Reads a list input with one entry per line (# comments allowed): parseLines. */
 export function getMultiline(name: string): string[] {
-  return core
-    .getInput(name)
-    .split(/\r?\n/)
-    .map(s => s.trim())
-    .filter(s => s && !s.startsWith('#'));
+  return parseLines(core.getInput(name));
+}
+
+/** Reads a list input whose entries may also be comma-separated: parseItems. */
+export function getItems(name: string): string[] {
+  return parseItems(core.getInput(name));
 }

@@ -14,7 +14,8 @@ import {ImageSource, ImageTarget, StoredManifest} from '../registry/store.js';
 import {sha256} from '../registry/digest.js';
 import {ImageIndex, isIndex, platformString} from '../registry/media.js';
 import {TeeSource} from '../registry/tee.js';
-import {Destination, loginMap, tagsFor} from './destinations.js';
+import {loginMap} from '../registry/logins.js';
+import {Destination, tagsFor} from './destinations.js';
 
 export interface PushOptions {
   source: string;

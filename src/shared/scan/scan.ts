@@ -11,9 +11,8 @@ import {childDescriptors} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
 import {mapLimit} from '../registry/limit.js';
 import {Descriptor, isIndex, platformString} from '../registry/media.js';
-import {parseReference} from '../registry/reference.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
-import {isPlatformImage} from '../sign/targets.js';
+import {isPlatformImage, resolveReference} from '../registry/resolve.js';
 import {isLoopback} from '../registry/reference.js';
 import {isolateTrivy, trivyScanArgs} from '../tools/trivy.js';
 import {GateOptions, GateResult, applyGate} from './gate.js';
@@ -150,17 +149,13 @@ export async function resolveTargets(o: ScanOptions, clients: Clients): Promise<
         }
         return;
       }
-      const ref = parseReference(input, 'targets');
-      const client = clients.get(ref.registry);
-      const m = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
-      if (!m)
-        throw new UserError(`${input}: not found in ${ref.registry}/${ref.repository}; push it first or check the tag`);
+      const {ref, manifest: m, children} = await resolveReference(clients, input, 'targets');
       const repo = `${ref.registry}/${ref.repository}`;
       if (!isIndex(m.mediaType)) {
         out.push({input, name: `${repo}@${m.digest}`, digest: m.digest, registry: ref.registry});
         return;
       }
-      const kids = childDescriptors(m).filter(d => isPlatformImage(d) && wanted(o.platforms, d));
+      const kids = children.filter(d => isPlatformImage(d) && wanted(o.platforms, d));
       if (kids.length === 0)
         throw new UserError(`${input}: none of its platforms matches platforms (${o.platforms.join(', ')})`);
       for (const d of kids)

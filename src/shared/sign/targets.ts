@@ -1,8 +1,11 @@
+import {parseItems} from '../inputs.js';
 import {UserError, errorMessage} from '../errors.js';
 import {Clients} from '../registry/clients.js';
-import {childDescriptors} from '../registry/graph.js';
-import {Descriptor, isIndex, platformString} from '../registry/media.js';
-import {Reference, parseReference} from '../registry/reference.js';
+import {Descriptor, platformString} from '../registry/media.js';
+import {Reference} from '../registry/reference.js';
+import {isPlatformImage, resolveReference} from '../registry/resolve.js';
+
+export {isPlatformImage};
 
 /** One manifest to sign or verify: a repository and a digest, with the inputs that led to it. */
 export interface Target {
@@ -30,15 +33,6 @@ export interface Resolved {
   mediaType: string;
   /** Platform manifests of an index (attestation manifests excluded). */
   children: Descriptor[];
-}
-
-/**
- * Whether a child of an index is a runnable platform image, not a buildx attestation manifest
- * (platform unknown/unknown, annotated vnd.docker.reference.type=attestation-manifest).
- */
-export function isPlatformImage(d: Descriptor): boolean {
-  if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return false;
-  return !(d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');
 }
 
 /**
@@ -83,14 +77,7 @@ export function planTargets(resolved: Resolved[], recursive: boolean): Target[] 
 
 /** Splits the images input: one reference per line or comma-separated; the push-multi refs output fits as is. */
 export function parseImages(lines: string[]): string[] {
-  return [
-    ...new Set(
-      lines
-        .flatMap(l => l.split(','))
-        .map(s => s.trim())
-        .filter(Boolean)
-    )
-  ];
+  return [...new Set(parseItems(lines.join('\n')))];
 }
 
 /**
@@ -100,33 +87,13 @@ export function parseImages(lines: string[]): string[] {
  */
 export async function resolveImages(images: string[], clients: Clients, input = 'images'): Promise<Resolved[]> {
   const problems: string[] = [];
-  const refs: Array<{input: string; ref: Reference}> = [];
-  for (const input of images) {
-    try {
-      refs.push({input, ref: parseReference(input, input)});
-    } catch (err) {
-      problems.push(errorMessage(err));
-    }
-  }
-  if (problems.length) throw new UserError(`${input}: ${problems.join('; ')}`);
   const resolved = await Promise.all(
-    refs.map(async ({input: image, ref}): Promise<Resolved | undefined> => {
-      const client = clients.get(ref.registry);
-      const at = ref.digest ?? ref.tag ?? 'latest';
+    images.map(async (image): Promise<Resolved | undefined> => {
       try {
-        const m = await client.getManifest(ref.repository, at);
-        if (!m) {
-          problems.push(
-            ref.digest
-              ? `${image}: no manifest with this digest in ${ref.registry}/${ref.repository}; push it first (push-multi) or check the digest`
-              : `${image}: the tag ${at} does not exist in ${ref.registry}/${ref.repository}; push it first or check the tag`
-          );
-          return undefined;
-        }
-        const children = isIndex(m.mediaType) ? childDescriptors(m) : [];
+        const {ref, manifest: m, children} = await resolveReference(clients, image, image);
         return {input: image, ref, digest: m.digest, mediaType: m.mediaType, children};
       } catch (err) {
-        problems.push(`${image}: ${errorMessage(err)}`);
+        problems.push(err instanceof UserError ? err.message : `${image}: ${errorMessage(err)}`);
         return undefined;
       }
     })
