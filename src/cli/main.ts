@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import {runAction} from '../shared/action/run.js';
+import * as core from '@actions/core';
+import {ActionIO} from '../shared/action/io.js';
+import {describeFailure} from '../shared/action/run.js';
 import {main as tagMain} from '../actions/tag/main.js';
 import {main as pushMain} from '../actions/push-multi/main.js';
 import {main as signMain} from '../actions/sign/main.js';
@@ -12,7 +14,7 @@ import {COMMANDS, InputSpec, UsageError, commandHelp, isSecretInput, parseArgs, 
 import {detectCi} from './ci.js';
 import {StatusLine} from './status-line.js';
 
-const MAINS: Record<string, () => Promise<void>> = {
+const MAINS: Record<string, (io: ActionIO) => Promise<void>> = {
   tag: tagMain,
   'push-multi': pushMain,
   sign: signMain,
@@ -20,10 +22,12 @@ const MAINS: Record<string, () => Promise<void>> = {
   'ghcr-cleanup': cleanupMain
 };
 
-const VERSION = '1.0.0';
 
 /** The repository root (dist/cli/ or lib/cli/ are two levels down), where each action.yml lives. */
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+/** The version, from the package.json this tool ships with. */
+const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version;
 
 function actionSpec(action: string): {inputs: InputSpec[]; outputs: InputSpec[]} {
   const doc = YAML.parse(fs.readFileSync(path.join(ROOT, action, 'action.yml'), 'utf8')) as {
@@ -40,39 +44,6 @@ function actionSpec(action: string): {inputs: InputSpec[]; outputs: InputSpec[]}
       required: v.required
     }));
   return {inputs: list(doc.inputs), outputs: list(doc.outputs)};
-}
-
-/** Workflow commands become terminal text: errors and warnings on stderr, groups as headings, masks dropped. */
-function translate(
-  line: string,
-  verbose: boolean,
-  json: boolean
-): {text?: string; stream: 'out' | 'err'; mask?: string} {
-  const unescape = (s: string): string => s.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
-  const m = line.match(/^::([a-z-]+)(?: [^:]*)?::(.*)$/);
-  const normal = json ? 'err' : 'out';
-  if (!m) return {text: line, stream: normal};
-  const [, cmd, msg] = m;
-  if (cmd === 'add-mask') return {stream: normal, mask: unescape(msg)};
-  if (cmd === 'error') return {text: `error: ${unescape(msg)}`, stream: 'err'};
-  if (cmd === 'warning') return {text: `warning: ${unescape(msg)}`, stream: 'err'};
-  if (cmd === 'notice') return {text: `notice: ${unescape(msg)}`, stream: normal};
-  if (cmd === 'group') return {text: `▸ ${unescape(msg)}`, stream: normal};
-  if (cmd === 'debug') return verbose ? {text: `debug: ${unescape(msg)}`, stream: 'err'} : {stream: 'err'};
-  return {stream: normal};
-}
-
-function parseOutputFile(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const h = lines[i].match(/^([^=<]+)<<(.+)$/);
-    if (!h) continue;
-    const v: string[] = [];
-    for (i++; i < lines.length && lines[i] !== h[2]; i++) v.push(lines[i]);
-    out[h[1]] = v.join('\n');
-  }
-  return out;
 }
 
 export async function cli(argv: string[]): Promise<number> {
@@ -115,14 +86,7 @@ export async function cli(argv: string[]): Promise<number> {
   }
   const values = resolveInputs(inputs, parsed.values, process.env, spec.fixed);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-actions-'));
-  const files = {
-    GITHUB_OUTPUT: path.join(tmp, 'output'),
-    GITHUB_ENV: path.join(tmp, 'env'),
-    GITHUB_STEP_SUMMARY: path.join(tmp, 'summary.md'),
-    GITHUB_STATE: path.join(tmp, 'state')
-  };
-  for (const f of Object.values(files)) fs.writeFileSync(f, '');
-  Object.assign(process.env, files, {RUNNER_TEMP: process.env.RUNNER_TEMP ?? tmp});
+  process.env.RUNNER_TEMP ??= tmp;
   if (spec.action === 'tag') {
     const ci = detectCi(process.env);
     // On a laptop the context is the git checkout (unless --context says otherwise).
@@ -135,11 +99,11 @@ export async function cli(argv: string[]): Promise<number> {
       process.env.GITHUB_EVENT_PATH = event;
     }
   }
-  for (const [k, v] of Object.entries(values)) process.env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
 
-  // The actions speak workflow commands on stdout; a terminal gets plain lines, and the copy's progress
-  // as one status line redrawn every second.
-  const write = process.stdout.write.bind(process.stdout);
+  // The action's main runs with an ActionIO of the terminal's: inputs from the flags and environment,
+  // outputs collected, the log as plain lines (errors and warnings on stderr; with --json all of it),
+  // and on a terminal the copy's progress as one status line redrawn every second.
+  const write = (s: string): boolean => process.stdout.write(s);
   const status =
     process.stdout.isTTY && !parsed.json
       ? new StatusLine(
@@ -148,8 +112,7 @@ export async function cli(argv: string[]): Promise<number> {
         )
       : undefined;
   if (status) process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS ??= '1';
-  let pending = '';
-  // Secrets the action masked stay masked here: every line printed is redacted, outputs included.
+  // Secrets stay masked: every line printed is redacted, outputs included.
   const masks = new Set<string>(
     [...inputs.filter(i => isSecretInput(i.name)).map(i => values[i.name]), process.env.GITHUB_TOKEN].filter(
       (v): v is string => !!v && v.length >= 4
@@ -160,38 +123,63 @@ export async function cli(argv: string[]): Promise<number> {
     for (const m of masks) out = out.split(m).join('***');
     return out;
   };
-  const emit = (line: string): void => {
-    const t = translate(line, parsed.verbose, parsed.json);
-    if (t.mask && t.mask.length >= 4) masks.add(t.mask);
-    if (t.text === undefined) return;
-    t.text = redact(t.text);
-    if (t.stream === 'err') {
-      status?.clear();
-      process.stderr.write(`${t.text}\n`);
-    } else if (status) status.line(t.text);
-    else write(`${t.text}\n`);
-  };
-  process.stdout.write = ((chunk: string | Uint8Array, ...args: unknown[]): boolean => {
-    pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const l of lines) emit(l);
-    const cb = args.find(a => typeof a === 'function') as (() => void) | undefined;
-    cb?.();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await runAction(MAINS[spec.action]);
-  } finally {
-    if (pending) emit(pending);
+  const toErr = (text: string): void => {
     status?.clear();
-    process.stdout.write = write;
+    process.stderr.write(`${redact(text)}\n`);
+  };
+  const toOut = (text: string): void => {
+    if (parsed.json) return toErr(text);
+    if (status) status.line(redact(text));
+    else write(`${redact(text)}\n`);
+  };
+  const given: Record<string, string> = {};
+  const io: ActionIO = {
+    input: (name, opts) => {
+      const v = values[name] ?? '';
+      return opts?.trimWhitespace === false ? v : v.trim();
+    },
+    output: (name, value) => {
+      given[name] = value;
+    },
+    mask: secret => {
+      if (secret.length >= 4) masks.add(secret);
+    },
+    log: {
+      info: toOut,
+      warning: m => toErr(`warning: ${m}`),
+      error: m => toErr(`error: ${m}`),
+      debug: m => {
+        if (parsed.verbose) toErr(`debug: ${m}`);
+      },
+      group: async (name, fn) => {
+        toOut(`▸ ${name}`);
+        return fn();
+      }
+    },
+    raw: chunk => {
+      status?.clear();
+      (parsed.json ? process.stderr : process.stdout).write(redact(chunk));
+    },
+    summary: undefined,
+    // No post step outside Actions: the main step removes its own private files.
+    saveState: () => undefined,
+    exportVariable: (name, value) => {
+      process.env[name] = value;
+    },
+    getIdToken: audience => core.getIDToken(audience)
+  };
+  let failed = false;
+  try {
+    await MAINS[spec.action](io);
+  } catch (err) {
+    failed = true;
+    const f = describeFailure(err);
+    if (f.debug && parsed.verbose) toErr(`debug: ${f.debug}`);
+    if (f.stack) toErr(f.stack);
+    toErr(`error: ${f.message}`);
   }
-  const failed = process.exitCode === 1;
-  process.exitCode = 0;
-  const result = Object.fromEntries(
-    Object.entries(parseOutputFile(files.GITHUB_OUTPUT)).map(([k, v]) => [k, redact(v)])
-  );
+  status?.clear();
+  const result = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, redact(v)]));
   if (parsed.json) {
     write(`${JSON.stringify({command, ok: !failed, outputs: result}, null, 2)}\n`);
   } else {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as core from '@actions/core';
-import {coreLogger, getItems, getMultiline} from '../../shared/action/run.js';
+import {ActionIO, githubIO} from '../../shared/action/io.js';
+import {getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
 import {parseBoolean, parseInteger} from '../../shared/inputs.js';
 import {readLogins} from '../../shared/registry/logins.js';
@@ -25,8 +25,8 @@ const KINDS: Record<string, FindingKind> = {
   misconfig: 'misconfiguration'
 };
 
-function readIgnores(): IgnoreRule[] {
-  const given = getItems('ignore-files');
+function readIgnores(io: ActionIO): IgnoreRule[] {
+  const given = getItems(io, 'ignore-files');
   const files = given.length
     ? given
     : ['.trivyignore', '.trivyignore.yaml', '.trivyignore.yml'].filter(f => fs.existsSync(f));
@@ -47,9 +47,16 @@ function readIgnores(): IgnoreRule[] {
 
 const label = (t: TargetResult): string => `${t.name}${t.platform ? ` (${t.platform})` : ''}`;
 
-async function summary(results: TargetResult[], threshold: Severity, top: number, passed: boolean): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const s = core.summary.addHeading(`scan: ${passed ? 'passed' : 'failed'} (threshold ${threshold})`, 3);
+async function summary(
+  io: ActionIO,
+  results: TargetResult[],
+  threshold: Severity,
+  top: number,
+  passed: boolean
+): Promise<void> {
+  const summary = io.summary;
+  if (!summary) return;
+  const s = summary.addHeading(`scan: ${passed ? 'passed' : 'failed'} (threshold ${threshold})`, 3);
   const head = ['target', 'platform', ...[...SEVERITIES].reverse(), 'secrets', 'misconfig', 'ignored', 'gate'].map(
     h => ({data: h, header: true})
   );
@@ -84,14 +91,14 @@ async function summary(results: TargetResult[], threshold: Severity, top: number
   await s.write();
 }
 
-export async function main(): Promise<void> {
-  const threshold = core.getInput('severity-threshold').trim().toUpperCase() || 'HIGH';
+export async function main(io: ActionIO = githubIO()): Promise<void> {
+  const threshold = io.input('severity-threshold').trim().toUpperCase() || 'HIGH';
   if (!(SEVERITIES as readonly string[]).includes(threshold)) {
     throw new UserError(
-      `severity-threshold: "${core.getInput('severity-threshold')}" is not one of ${SEVERITIES.join(', ')}.`
+      `severity-threshold: "${io.input('severity-threshold')}" is not one of ${SEVERITIES.join(', ')}.`
     );
   }
-  const failOnInput = getItems('fail-on');
+  const failOnInput = getItems(io, 'fail-on');
   const failOn: FindingKind[] = [];
   for (const k of failOnInput.length ? failOnInput : ['vulnerabilities', 'secrets']) {
     if (k === 'none') continue;
@@ -99,7 +106,7 @@ export async function main(): Promise<void> {
     if (!kind) throw new UserError(`fail-on: "${k}" is not one of vulnerabilities, secrets, misconfigurations, none.`);
     failOn.push(kind);
   }
-  const scanners = getItems('scanners').length ? getItems('scanners') : ['vuln', 'secret'];
+  const scanners = getItems(io, 'scanners').length ? getItems(io, 'scanners') : ['vuln', 'secret'];
   for (const s of scanners) {
     if (!['vuln', 'secret', 'misconfig', 'license'].includes(s))
       throw new UserError(`scanners: "${s}" is not one of vuln, secret, misconfig.`);
@@ -113,84 +120,84 @@ export async function main(): Promise<void> {
     const unscanned = silent.map(m => m.split(' ')[0]);
     failOn.splice(0, failOn.length, ...failOn.filter(k => !unscanned.includes(k)));
   }
-  const ignores = readIgnores();
-  const logins = readLogins(getMultiline('logins'), 'logins', process.env, s => core.setSecret(s));
-  const targets = getItems('targets');
+  const ignores = readIgnores(io);
+  const logins = readLogins(getMultiline(io, 'logins'), 'logins', process.env, s => io.mask(s));
+  const targets = getItems(io, 'targets');
   if (targets.length === 0) throw new UserError('targets: give at least one image or oci:<layout> to scan.');
-  const summaryFindings = parseInteger('summary-findings', core.getInput('summary-findings'), 10, 0, 1000);
+  const summaryFindings = parseInteger('summary-findings', io.input('summary-findings'), 10, 0, 1000);
 
   const tool = await resolveTool(TRIVY, TRIVY_VERSION, {
-    version: core.getInput('trivy-version'),
-    path: core.getInput('trivy-path') || undefined,
+    version: io.input('trivy-version'),
+    path: io.input('trivy-path') || undefined,
     env: process.env,
-    log: coreLogger
+    log: io.log
   });
-  core.info(`trivy ${tool.version} (${tool.source}: ${tool.path})`);
+  io.log.info(`trivy ${tool.version} (${tool.source}: ${tool.path})`);
   const base = process.env.RUNNER_TEMP || os.tmpdir();
   const cacheDir =
-    core.getInput('cache-dir') ||
+    io.input('cache-dir') ||
     path.join(process.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache'), 'registry-actions-trivy');
-  const reportDir = core.getInput('report-dir') || fs.mkdtempSync(path.join(base, 'registry-actions-scan-'));
+  const reportDir = io.input('report-dir') || fs.mkdtempSync(path.join(base, 'registry-actions-scan-'));
   fs.mkdirSync(reportDir, {recursive: true});
   const workDir = fs.mkdtempSync(path.join(base, 'registry-actions-scan-work-'));
   // The real clock: SOURCE_DATE_EPOCH pins build metadata, never ignore expiry or DB freshness.
   const t = Date.now();
-  const actionsCache = parseBoolean('cache', core.getInput('cache'), true);
+  const actionsCache = parseBoolean('cache', io.input('cache'), true);
   // trivy downloads the DB in a clean environment that keeps proxies and TLS roots.
   const dbEnv = toolEnv(process.env);
   try {
     const db = await ensureDb({
       trivy: tool.path,
       cacheDir,
-      repositories: getItems('db-repository'),
+      repositories: getItems(io, 'db-repository'),
       java: false,
       now: t,
       env: dbEnv,
-      log: coreLogger,
+      log: io.log,
       actionsCache,
       workDir
     });
-    core.info(
+    io.log.info(
       `vulnerability DB: ${db.source}${db.repository ? ` from ${db.repository}` : ''}, updated ${db.metadata.UpdatedAt ?? '?'}`
     );
-    core.setOutput('db', db.source);
-    if (parseBoolean('java-db', core.getInput('java-db'), false)) {
+    io.output('db', db.source);
+    if (parseBoolean('java-db', io.input('java-db'), false)) {
       await ensureDb({
         trivy: tool.path,
         cacheDir,
-        repositories: getItems('java-db-repository'),
+        repositories: getItems(io, 'java-db-repository'),
         java: true,
         now: t,
         env: dbEnv,
-        log: coreLogger,
+        log: io.log,
         actionsCache,
         workDir
       });
     }
     const results = await scanTargets({
       targets,
-      platforms: getItems('platforms'),
+      platforms: getItems(io, 'platforms'),
       trivy: tool.path,
       cacheDir,
       workDir,
       reportDir,
       scanners,
-      timeout: core.getInput('timeout') || '10m',
+      timeout: io.input('timeout') || '10m',
       gate: {
         threshold: threshold as Severity,
-        ignoreUnfixed: parseBoolean('ignore-unfixed', core.getInput('ignore-unfixed'), false),
+        ignoreUnfixed: parseBoolean('ignore-unfixed', io.input('ignore-unfixed'), false),
         failOn,
         ignores,
         now: t
       },
       logins,
       env: process.env,
-      mask: s => core.setSecret(s),
-      log: coreLogger,
-      getIdToken: audience => core.getIDToken(audience),
+      mask: s => io.mask(s),
+      log: io.log,
+      getIdToken: audience => io.getIdToken(audience),
       // One trivy at a time: runs sharing a cache directory contend for its lock.
       concurrency: 1,
-      tlsInsecure: parseBoolean('tls-insecure', core.getInput('tls-insecure'), false)
+      tlsInsecure: parseBoolean('tls-insecure', io.input('tls-insecure'), false)
     });
 
     const counts = Object.fromEntries(
@@ -201,12 +208,12 @@ export async function main(): Promise<void> {
     const passed = results.every(r => r.gate.passed);
     const expired = results[0]?.gate.expired ?? [];
     for (const e of expired) {
-      core.warning(
+      io.log.warning(
         `${e.source}: the ignore entry for ${e.id} expired on ${new Date(e.expires as number).toISOString().slice(0, 10)}; it no longer ignores anything${e.reason ? ` (reason was: ${e.reason})` : ''}.`
       );
     }
     for (const r of results) {
-      core.info(
+      io.log.info(
         `${label(r)}: ${[...SEVERITIES]
           .reverse()
           .map(s => `${r.gate.counts[s]} ${s.toLowerCase()}`)
@@ -255,7 +262,7 @@ export async function main(): Promise<void> {
       tool.version
     );
     if (sarif.truncated)
-      core.warning(
+      io.log.warning(
         `SARIF: ${sarif.truncated} result(s) beyond GitHub's 25,000 a run were left out (the JSON report has them all).`
       );
     const sarifFiles = sarif.files.map((f, i) => {
@@ -263,10 +270,10 @@ export async function main(): Promise<void> {
       fs.writeFileSync(file, `${JSON.stringify(f, null, 2)}\n`);
       return file;
     });
-    core.setOutput('result', passed ? 'pass' : 'fail');
-    core.setOutput('counts', JSON.stringify({...counts, secrets, misconfigurations}));
-    for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const) core.setOutput(s.toLowerCase(), String(counts[s]));
-    core.setOutput(
+    io.output('result', passed ? 'pass' : 'fail');
+    io.output('counts', JSON.stringify({...counts, secrets, misconfigurations}));
+    for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const) io.output(s.toLowerCase(), String(counts[s]));
+    io.output(
       'targets',
       JSON.stringify(
         results.map(r => ({
@@ -279,9 +286,9 @@ export async function main(): Promise<void> {
         }))
       )
     );
-    core.setOutput('json', combined);
-    core.setOutput('sarif', sarifFiles.join('\n'));
-    core.setOutput(
+    io.output('json', combined);
+    io.output('sarif', sarifFiles.join('\n'));
+    io.output(
       'expired-ignores',
       JSON.stringify(
         expired.map(e => ({
@@ -292,7 +299,7 @@ export async function main(): Promise<void> {
         }))
       )
     );
-    await summary(results, threshold as Severity, summaryFindings, passed);
+    await summary(io, results, threshold as Severity, summaryFindings, passed);
     if (!passed) {
       const failing = results.flatMap(r =>
         worstFirst(r.gate.failing).map(

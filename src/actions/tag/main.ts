@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as core from '@actions/core';
-import {coreLogger, getMultiline} from '../../shared/action/run.js';
+import {ActionIO, githubIO} from '../../shared/action/io.js';
+import {getMultiline} from '../../shared/action/run.js';
 import {githubApiFromEnv} from '../../shared/github/api.js';
 import {Metadata, bakeDefinitions} from '../../shared/tag/meta.js';
 import {Clients} from '../../shared/registry/clients.js';
@@ -10,11 +10,11 @@ import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
 import {applyRegistryModes} from '../../shared/tag/registry-modes.js';
 import {resolveTagMetadata} from '../../shared/tag/resolve.js';
 
-function setOutput(name: string, value: string): void {
-  core.setOutput(name, value);
+function setOutput(io: ActionIO, name: string, value: string): void {
+  io.output(name, value);
   const exportEnv = process.env.DOCKER_METADATA_SET_OUTPUT_ENV;
   if (exportEnv === undefined || /^(true|1|yes)$/i.test(exportEnv)) {
-    core.exportVariable(`DOCKER_METADATA_OUTPUT_${name.replace(/\W/g, '_').toUpperCase()}`, value);
+    io.exportVariable(`DOCKER_METADATA_OUTPUT_${name.replace(/\W/g, '_').toUpperCase()}`, value);
   }
 }
 
@@ -33,10 +33,11 @@ function writeBakeFiles(meta: Metadata, target: string): Record<string, string> 
   return files;
 }
 
-async function summary(meta: Metadata): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
+async function summary(io: ActionIO, meta: Metadata): Promise<void> {
+  const summary = io.summary;
+  if (!summary) return;
   const rows = meta.classified.map(t => [t.ref, t.kind, t.type]);
-  await core.summary
+  await summary
     .addHeading('Image tags', 3)
     .addTable([
       [
@@ -49,58 +50,58 @@ async function summary(meta: Metadata): Promise<void> {
     .write();
 }
 
-export async function main(): Promise<void> {
-  const token = core.getInput('github-token');
-  if (token) core.setSecret(token);
-  const sep = (name: string): string => core.getInput(name, {trimWhitespace: false}) || '\n';
+export async function main(io: ActionIO = githubIO()): Promise<void> {
+  const token = io.input('github-token');
+  if (token) io.mask(token);
+  const sep = (name: string): string => io.input(name, {trimWhitespace: false}) || '\n';
   let meta = await resolveTagMetadata(
     {
-      context: core.getInput('context'),
-      images: core.getInput('images'),
-      tags: core.getInput('tags'),
-      flavor: core.getInput('flavor'),
-      labels: core.getInput('labels'),
-      annotations: core.getInput('annotations'),
-      tagPrefix: core.getInput('tag-prefix'),
-      environment: core.getInput('environment'),
+      context: io.input('context'),
+      images: io.input('images'),
+      tags: io.input('tags'),
+      flavor: io.input('flavor'),
+      labels: io.input('labels'),
+      annotations: io.input('annotations'),
+      tagPrefix: io.input('tag-prefix'),
+      environment: io.input('environment'),
       api: githubApiFromEnv(process.env, token)
     },
     process.env,
-    coreLogger
+    io.log
   );
-  const immutable = getMultiline('immutable');
+  const immutable = getMultiline(io, 'immutable');
   if (immutable.length > 0 || meta.classified.some(t => t.highest)) {
     const clients = new Clients({
       env: process.env,
-      mask: m => core.setSecret(m),
-      log: coreLogger,
+      mask: m => io.mask(m),
+      log: io.log,
       retry: DEFAULT_RETRY,
       concurrency: 4
     });
     meta = await applyRegistryModes(meta, {
       immutable,
-      digest: core.getInput('digest') || undefined,
+      digest: io.input('digest') || undefined,
       client: r => clients.get(r),
-      log: coreLogger
+      log: io.log
     });
   }
-  if (!meta.version.main) core.warning('No Docker image version has been generated. Check tags input.');
-  else core.info(`version: ${meta.version.main}`);
-  if (meta.tags.length === 0) core.warning('No Docker tag has been generated. Check tags input.');
-  await core.group('Tags', async () => meta.tags.forEach(t => core.info(t)));
-  await core.group('Labels', async () => meta.labels.forEach(l => core.info(l)));
+  if (!meta.version.main) io.log.warning('No Docker image version has been generated. Check tags input.');
+  else io.log.info(`version: ${meta.version.main}`);
+  if (meta.tags.length === 0) io.log.warning('No Docker tag has been generated. Check tags input.');
+  await io.log.group('Tags', async () => meta.tags.forEach(t => io.log.info(t)));
+  await io.log.group('Labels', async () => meta.labels.forEach(l => io.log.info(l)));
 
-  setOutput('version', meta.version.main ?? '');
-  setOutput('tags', meta.tags.join(sep('sep-tags')));
-  setOutput('tag-names', meta.tagNames.join(sep('sep-tags')));
-  setOutput('labels', meta.labels.join(sep('sep-labels')));
-  setOutput('annotations', meta.annotations.join(sep('sep-annotations')));
-  setOutput('json', JSON.stringify(meta.json));
-  setOutput('tags-json', JSON.stringify(meta.classified));
-  const bake = writeBakeFiles(meta, core.getInput('bake-target') || 'docker-metadata-action');
-  setOutput('bake-file-tags', bake.tags);
-  setOutput('bake-file-labels', bake.labels);
-  setOutput('bake-file-annotations', bake.annotations);
-  setOutput('bake-file', bake.all);
-  await summary(meta);
+  setOutput(io, 'version', meta.version.main ?? '');
+  setOutput(io, 'tags', meta.tags.join(sep('sep-tags')));
+  setOutput(io, 'tag-names', meta.tagNames.join(sep('sep-tags')));
+  setOutput(io, 'labels', meta.labels.join(sep('sep-labels')));
+  setOutput(io, 'annotations', meta.annotations.join(sep('sep-annotations')));
+  setOutput(io, 'json', JSON.stringify(meta.json));
+  setOutput(io, 'tags-json', JSON.stringify(meta.classified));
+  const bake = writeBakeFiles(meta, io.input('bake-target') || 'docker-metadata-action');
+  setOutput(io, 'bake-file-tags', bake.tags);
+  setOutput(io, 'bake-file-labels', bake.labels);
+  setOutput(io, 'bake-file-annotations', bake.annotations);
+  setOutput(io, 'bake-file', bake.all);
+  await summary(io, meta);
 }
