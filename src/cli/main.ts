@@ -22,7 +22,6 @@ const MAINS: Record<string, (io: ActionIO) => Promise<void>> = {
   'ghcr-cleanup': cleanupMain
 };
 
-
 /** The repository root (dist/cli/ or lib/cli/ are two levels down), where each action.yml lives. */
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
