@@ -1,14 +1,7 @@
 import {ActionIO, githubIO} from '../../shared/action/io.js';
-import {getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
-import {parseBoolean, parseInteger, parsePatterns} from '../../shared/inputs.js';
-import {compilePolicy} from '../../shared/cleanup/policy.js';
-import {readLogins} from '../../shared/registry/logins.js';
-import {CleanupResult, runCleanup} from '../../shared/cleanup/run.js';
-import {openManifestStore} from '../../shared/cleanup/manifest-store.js';
-
-const optionalInt = (io: ActionIO, name: string): number | undefined =>
-  io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
+import {readCleanupInputs} from '../../shared/cleanup/inputs.js';
+import {CleanupResult, cleanupOutputs, runCleanupJob} from '../../shared/cleanup/run.js';
 
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -42,70 +35,10 @@ async function summary(io: ActionIO, res: CleanupResult, dryRun: boolean): Promi
 }
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
-  const backend = (io.input('backend') || 'ghcr').trim();
-  if (backend !== 'ghcr' && backend !== 'oci') throw new UserError(`backend: "${backend}" is not one of ghcr, oci.`);
-  const token = io.input('token');
-  if (token) io.mask(token);
-  if (!token && backend === 'ghcr') {
-    throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
-  }
-  const logins = readLogins(getMultiline(io, 'logins'), 'logins', process.env, s => io.mask(s));
-  const repository = io.input('repository') || process.env.GITHUB_REPOSITORY || '';
-  const owner = io.input('owner') || process.env.GITHUB_REPOSITORY_OWNER || repository.split('/')[0];
-  if (!owner && backend === 'ghcr') throw new UserError('owner: give the user or organisation that owns the packages.');
-  const packages = getItems(io, 'packages');
-  if (packages.length === 0 && repository) packages.push(repository.split('/')[1]);
-  if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
-  const useRegex = parseBoolean('use-regex', io.input('use-regex'), false);
-  const patterns = (name: string): string[] => parsePatterns(io.input(name), useRegex);
-  const policy = compilePolicy({
-    keepNTagged: optionalInt(io, 'keep-n-tagged'),
-    keepNUntagged: optionalInt(io, 'keep-n-untagged'),
-    keepSemver: io.input('keep-semver') || undefined,
-    olderThan: io.input('older-than') || undefined,
-    deleteTags: patterns('delete-tags'),
-    excludeTags: patterns('exclude-tags'),
-    useRegex,
-    deleteUntagged: parseBoolean('delete-untagged', io.input('delete-untagged'), false),
-    deleteOrphans: parseBoolean('delete-orphans', io.input('delete-orphans'), false),
-    deleteGhosts: parseBoolean('delete-ghosts', io.input('delete-ghosts'), false),
-    deletePartial: parseBoolean('delete-partial', io.input('delete-partial'), false),
-    ephemeral: getItems(io, 'ephemeral'),
-    branchTags: patterns('branch-tags'),
-    policy: io.input('policy') || undefined
-  });
-  const dryRun = parseBoolean('dry-run', io.input('dry-run'), false);
-  io.log.info(`policy: ${policy.describe.join('; ')}${dryRun ? ' (dry run)' : ''}`);
-  const registry = (io.input('registry-url') || 'ghcr.io').replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  const cached = parseBoolean('manifest-cache', io.input('manifest-cache'), true)
-    ? await openManifestStore({backend, registry, owner, packages, env: process.env, log: io.log})
-    : undefined;
-  const res = await runCleanup({
-    backend,
-    logins,
-    owner,
-    packages,
-    token,
-    apiUrl: io.input('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com',
-    registry,
-    username: process.env.GITHUB_ACTOR || owner,
-    policy,
-    dryRun,
-    repository: repository || undefined,
-    deletesPerMinute: parseInteger('deletes-per-minute', io.input('deletes-per-minute'), 150, 1, 6000),
-    concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
-    verify: parseBoolean('verify', io.input('verify'), true),
-    recheck: parseBoolean('recheck', io.input('recheck'), true),
-    // The real clock: SOURCE_DATE_EPOCH pins build metadata, not the age of what is in the registry.
-    now: Date.now(),
-    env: process.env,
-    mask: s => io.mask(s),
-    log: io.log,
-    store: cached?.store
-  });
-  await cached?.finish(res.packages.every(p => !p.error && !p.blocked));
-  const flat = <T>(pick: (p: CleanupResult['packages'][number]) => T[]): Array<T & {package: string}> =>
-    res.packages.flatMap(p => pick(p).map(x => ({package: p.package, ...x})));
+  const inputs = readCleanupInputs(io, process.env);
+  const dryRun = inputs.dryRun;
+  io.log.info(`policy: ${inputs.policy.describe.join('; ')}${dryRun ? ' (dry run)' : ''}`);
+  const res = await runCleanupJob(inputs, {env: process.env, mask: s => io.mask(s), log: io.log});
   for (const p of res.packages) {
     await io.log.group(`${p.package}`, async () => {
       if (p.error) return;
@@ -121,27 +54,15 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
       );
     });
   }
-  const bytes = res.packages.reduce((n, p) => n + p.bytesReclaimed, 0);
-  const counts = {
-    deleted: res.packages.reduce((n, p) => n + p.deleted.length, 0),
-    untagged: res.packages.reduce((n, p) => n + p.untagged.length, 0),
-    kept: res.packages.reduce((n, p) => n + p.kept.length, 0),
-    alreadyGone: res.packages.reduce((n, p) => n + p.alreadyGone, 0),
-    skipped: res.packages.reduce((n, p) => n + p.skipped.length, 0),
-    failed: res.packages.reduce((n, p) => n + p.failed.length + (p.error ? 1 : 0), 0),
-    bytesReclaimed: bytes,
-    apiCalls: res.api.calls,
-    apiRemaining: res.api.remaining,
-    registryRequests: res.registryRequests
-  };
+  const out = cleanupOutputs(res);
   io.log.info(
     `GitHub API: ${res.api.calls} call(s) used, ${res.api.remaining ?? '?'} left; registry: ${res.registryRequests} request(s)`
   );
-  io.output('deleted', JSON.stringify(flat(p => p.deleted)));
-  io.output('untagged', JSON.stringify(flat(p => p.untagged)));
-  io.output('kept', JSON.stringify(flat(p => p.kept)));
-  io.output('counts', JSON.stringify(counts));
-  io.output('bytes-reclaimed', String(bytes));
+  io.output('deleted', JSON.stringify(out.deleted));
+  io.output('untagged', JSON.stringify(out.untagged));
+  io.output('kept', JSON.stringify(out.kept));
+  io.output('counts', JSON.stringify(out.counts));
+  io.output('bytes-reclaimed', String(out.bytesReclaimed));
   await summary(io, res, dryRun);
   if (res.failed.length) {
     throw new UserError(`${res.failed.length} package(s) had failures: ${res.failed.join(' | ')}`);

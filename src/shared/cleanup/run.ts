@@ -24,6 +24,8 @@ import {CleanupBackend, OciRepositoryBackend} from './oci-backend.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Policy} from './policy.js';
+import {CleanupInputs} from './inputs.js';
+import {openManifestStore} from './manifest-store.js';
 
 export interface CleanupOptions {
   owner: string;
@@ -384,4 +386,66 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
     );
   const registryRequests = clients.get(opts.registry).stats.requests;
   return {packages, api: stats, registryRequests, failed};
+}
+
+/** A run's outputs: every deleted, untagged and kept version with its package, and the totals. Pure. */
+export function cleanupOutputs(res: CleanupResult): {
+  deleted: Array<VersionReport & {package: string}>;
+  untagged: Array<PackageReport['untagged'][number] & {package: string}>;
+  kept: Array<VersionReport & {package: string}>;
+  counts: Record<string, number | string | undefined>;
+  bytesReclaimed: number;
+} {
+  const flat = <T>(pick: (p: PackageReport) => T[]): Array<T & {package: string}> =>
+    res.packages.flatMap(p => pick(p).map(x => ({package: p.package, ...x})));
+  const sum = (f: (p: PackageReport) => number): number => res.packages.reduce((n, p) => n + f(p), 0);
+  const bytesReclaimed = sum(p => p.bytesReclaimed);
+  return {
+    deleted: flat(p => p.deleted),
+    untagged: flat(p => p.untagged),
+    kept: flat(p => p.kept),
+    counts: {
+      deleted: sum(p => p.deleted.length),
+      untagged: sum(p => p.untagged.length),
+      kept: sum(p => p.kept.length),
+      alreadyGone: sum(p => p.alreadyGone),
+      skipped: sum(p => p.skipped.length),
+      failed: sum(p => p.failed.length + (p.error ? 1 : 0)),
+      bytesReclaimed,
+      apiCalls: res.api.calls,
+      apiRemaining: res.api.remaining,
+      registryRequests: res.registryRequests
+    },
+    bytesReclaimed
+  };
+}
+
+/**
+ * The cleanup job, for the action and the command line alike: the manifest store opened (when asked),
+ * the policy run over every package on the real clock, the store kept for the next run.
+ */
+export async function runCleanupJob(
+  inputs: CleanupInputs,
+  ctx: {env: NodeJS.ProcessEnv; mask: Mask; log: Logger}
+): Promise<CleanupResult> {
+  const {manifestCache, ...opts} = inputs;
+  const cached = manifestCache
+    ? await openManifestStore({
+        backend: opts.backend,
+        registry: opts.registry,
+        owner: opts.owner,
+        packages: opts.packages,
+        env: ctx.env,
+        log: ctx.log
+      })
+    : undefined;
+  const res = await runCleanup({
+    ...opts,
+    // The real clock: SOURCE_DATE_EPOCH pins build metadata, not the age of what is in the registry.
+    now: Date.now(),
+    ...ctx,
+    store: cached?.store
+  });
+  await cached?.finish(res.packages.every(p => !p.error && !p.blocked));
+  return res;
 }

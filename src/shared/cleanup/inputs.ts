@@ -1,0 +1,72 @@
+import {ActionIO} from '../action/io.js';
+import {getItems, getMultiline} from '../action/run.js';
+import {UserError} from '../errors.js';
+import {parseBoolean, parseInteger, parsePatterns} from '../inputs.js';
+import {readLogins} from '../registry/logins.js';
+import {compilePolicy} from './policy.js';
+import {CleanupOptions} from './run.js';
+
+/** The cleanup action's inputs, read and validated in one place; errors name the input. */
+export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' | 'store'> & {
+  /** Keep manifests between runs (Actions cache or tool cache). */
+  manifestCache: boolean;
+};
+
+const optionalInt = (io: ActionIO, name: string): number | undefined =>
+  io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
+
+/** Reads every cleanup input through `io` (the runner's or the command line's); env gives the workflow defaults. */
+export function readCleanupInputs(io: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
+  const backend = (io.input('backend') || 'ghcr').trim();
+  if (backend !== 'ghcr' && backend !== 'oci') throw new UserError(`backend: "${backend}" is not one of ghcr, oci.`);
+  const token = io.input('token');
+  if (token) io.mask(token);
+  if (!token && backend === 'ghcr') {
+    throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
+  }
+  const logins = readLogins(getMultiline(io, 'logins'), 'logins', env, s => io.mask(s));
+  const repository = io.input('repository') || env.GITHUB_REPOSITORY || '';
+  const owner = io.input('owner') || env.GITHUB_REPOSITORY_OWNER || repository.split('/')[0];
+  if (!owner && backend === 'ghcr') throw new UserError('owner: give the user or organisation that owns the packages.');
+  const packages = getItems(io, 'packages');
+  if (packages.length === 0 && repository) packages.push(repository.split('/')[1]);
+  if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
+  const useRegex = parseBoolean('use-regex', io.input('use-regex'), false);
+  const patterns = (name: string): string[] => parsePatterns(io.input(name), useRegex);
+  const policy = compilePolicy({
+    keepNTagged: optionalInt(io, 'keep-n-tagged'),
+    keepNUntagged: optionalInt(io, 'keep-n-untagged'),
+    keepSemver: io.input('keep-semver') || undefined,
+    olderThan: io.input('older-than') || undefined,
+    deleteTags: patterns('delete-tags'),
+    excludeTags: patterns('exclude-tags'),
+    useRegex,
+    deleteUntagged: parseBoolean('delete-untagged', io.input('delete-untagged'), false),
+    deleteOrphans: parseBoolean('delete-orphans', io.input('delete-orphans'), false),
+    deleteGhosts: parseBoolean('delete-ghosts', io.input('delete-ghosts'), false),
+    deletePartial: parseBoolean('delete-partial', io.input('delete-partial'), false),
+    ephemeral: getItems(io, 'ephemeral'),
+    branchTags: patterns('branch-tags'),
+    policy: io.input('policy') || undefined
+  });
+  const dryRun = parseBoolean('dry-run', io.input('dry-run'), false);
+  const registry = (io.input('registry-url') || 'ghcr.io').replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return {
+    backend,
+    logins,
+    owner,
+    packages,
+    token,
+    apiUrl: io.input('github-api-url') || env.GITHUB_API_URL || 'https://api.github.com',
+    registry,
+    username: env.GITHUB_ACTOR || owner,
+    policy,
+    dryRun,
+    repository: repository || undefined,
+    deletesPerMinute: parseInteger('deletes-per-minute', io.input('deletes-per-minute'), 150, 1, 6000),
+    concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
+    verify: parseBoolean('verify', io.input('verify'), true),
+    recheck: parseBoolean('recheck', io.input('recheck'), true),
+    manifestCache: parseBoolean('manifest-cache', io.input('manifest-cache'), true)
+  };
+}
