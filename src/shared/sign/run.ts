@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {Logger} from '../log.js';
+import {Mask} from '../registry/credentials.js';
+import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
+import {resolveTool} from '../tools/install.js';
+import {SignInputs} from './inputs.js';
+import {SignResult, VerifiedImage, signImages, verifyImages} from './sign.js';
+
+export type SignOutcome = {cosignVersion: string} & (
+  {verify: true; verified: VerifiedImage[]} | {verify: false; signed: SignResult}
+);
+
+/**
+ * Signing or verifying, start to end, for the action and the command line alike: cosign installed or
+ * found at the pinned version, a private directory for credentials (handed to saveState so the post
+ * step can remove it if the run is cancelled, and removed here in any case), then the run.
+ */
+export async function runSign(
+  inputs: SignInputs,
+  ctx: {
+    env: NodeJS.ProcessEnv;
+    mask: Mask;
+    log: Logger;
+    getIdToken?: (audience: string) => Promise<string>;
+    saveState?: (name: string, value: string) => void;
+  }
+): Promise<SignOutcome> {
+  const tool = await resolveTool(COSIGN, COSIGN_VERSION, {
+    version: inputs.cosignVersion,
+    path: inputs.cosignPath,
+    env: ctx.env,
+    log: ctx.log
+  });
+  ctx.log.info(`cosign ${tool.version} (${tool.source}: ${tool.path})`);
+  const tempDir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-sign-'));
+  ctx.saveState?.('temp-dir', tempDir);
+  const run = {
+    cosign: tool.path,
+    tempDir,
+    env: ctx.env,
+    mask: ctx.mask,
+    log: ctx.log,
+    logins: inputs.logins,
+    getIdToken: ctx.getIdToken
+  };
+  try {
+    if (inputs.verify)
+      return {cosignVersion: tool.version, verify: true, verified: await verifyImages({...inputs, ...run})};
+    return {cosignVersion: tool.version, verify: false, signed: await signImages({...inputs, ...run})};
+  } finally {
+    fs.rmSync(tempDir, {recursive: true, force: true});
+  }
+}
