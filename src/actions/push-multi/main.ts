@@ -1,15 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {ActionIO, githubIO} from '../../shared/action/io.js';
-import {getItems, getMultiline} from '../../shared/action/run.js';
 import {UserError} from '../../shared/errors.js';
-import {parseBoolean, parseInteger} from '../../shared/inputs.js';
-import {describe, execOk} from '../../shared/exec.js';
-import {buildxCommand} from '../../shared/push/buildx.js';
-import {parseDestinations} from '../../shared/push/destinations.js';
-import {DestinationResult, PushResult, pushMulti} from '../../shared/push/push.js';
-import {DEFAULT_RETRY} from '../../shared/registry/retry.js';
+import {readPushInputs} from '../../shared/push/inputs.js';
+import {DestinationResult, PushResult, runPush} from '../../shared/push/push.js';
 
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -51,55 +43,14 @@ async function report(io: ActionIO, r: DestinationResult): Promise<void> {
 }
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
-  const sourcePassword = io.input('source-password');
-  if (sourcePassword) io.mask(sourcePassword);
-  let source = io.input('source');
-  if (parseBoolean('build', io.input('build'), false)) {
-    if (source) throw new UserError('source: leave it empty with build: true (the built image is the source).');
-    const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-build-'));
-    const cmd = buildxCommand({
-      context: io.input('context') || '.',
-      file: io.input('file') || undefined,
-      platforms: getItems(io, 'build-platforms'),
-      buildArgs: getMultiline(io, 'build-args'),
-      labels: getMultiline(io, 'labels'),
-      annotations: getMultiline(io, 'annotations'),
-      cacheFrom: getMultiline(io, 'cache-from'),
-      cacheTo: getMultiline(io, 'cache-to'),
-      target: io.input('target') || undefined,
-      builder: io.input('builder') || undefined,
-      secretEnvs: getMultiline(io, 'secret-envs'),
-      output: path.join(dir, 'image.tar')
-    });
-    io.log.info(`building: ${describe(cmd)}`);
-    await io.log.group('docker buildx build', () => execOk({...cmd, onOutput: chunk => io.raw(chunk)}));
-    source = `oci:${path.join(dir, 'image.tar')}`;
-  }
-  if (!source)
-    throw new UserError('source: give the image to copy (a reference such as ghcr.io/acme/app:1.2.3 or oci:./layout).');
-  const destinations = parseDestinations(getMultiline(io, 'destinations'));
-  if (destinations.length === 0)
-    throw new UserError('destinations: give at least one repository to copy to, one per line.');
-  for (const d of destinations) if (d.password) io.mask(d.password);
-  const tags = getItems(io, 'tags');
-  const platforms = getItems(io, 'platforms');
-  const result = await pushMulti({
-    source,
-    sourceUsername: io.input('source-username') || undefined,
-    sourcePassword: sourcePassword || undefined,
-    destinations,
-    tags,
-    platforms,
-    copyReferrers: parseBoolean('copy-referrers', io.input('copy-referrers'), true),
-    concurrency: parseInteger('concurrency', io.input('concurrency'), 4, 1, 64),
-    retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
-    dryRun: parseBoolean('dry-run', io.input('dry-run'), false),
-    createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
+  const inputs = readPushInputs(io);
+  const result = await runPush(inputs, {
     env: process.env,
     mask: s => io.mask(s),
     log: io.log,
     getIdToken: audience => io.getIdToken(audience),
-    progressMs: Number(process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS || 10) * 1000
+    progressMs: Number(process.env.REGISTRY_ACTIONS_PROGRESS_SECONDS || 10) * 1000,
+    raw: chunk => io.raw(chunk)
   });
   for (const r of result.results) await report(io, r);
   io.output('digest', result.digest);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
@@ -16,6 +18,9 @@ import {ImageIndex, isIndex, platformString} from '../registry/media.js';
 import {TeeSource} from '../registry/tee.js';
 import {loginMap} from '../registry/logins.js';
 import {Destination, tagsFor} from './destinations.js';
+import {buildxCommand} from './buildx.js';
+import {PushInputs} from './inputs.js';
+import {describe, execOk} from '../exec.js';
 
 export interface PushOptions {
   source: string;
@@ -265,4 +270,24 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
   );
   const failed = results.filter(r => r.status === 'failed');
   return {digest: root.digest, platforms: graph.platforms, refs: results.flatMap(r => r.refs), results, failed};
+}
+
+/**
+ * push-multi, start to end, for the action and the command line alike: buildx first when asked (one
+ * build for every platform into an OCI layout, its output passed through), then the copy.
+ */
+export async function runPush(
+  inputs: PushInputs,
+  ctx: Pick<PushOptions, 'env' | 'mask' | 'log' | 'getIdToken' | 'progressMs'> & {raw: (chunk: string) => void}
+): Promise<PushResult> {
+  let source = inputs.source;
+  if (inputs.build) {
+    const dir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-build-'));
+    const cmd = buildxCommand({...inputs.build, output: path.join(dir, 'image.tar')});
+    ctx.log.info(`building: ${describe(cmd)}`);
+    await ctx.log.group('docker buildx build', () => execOk({...cmd, onOutput: chunk => ctx.raw(chunk)}));
+    source = `oci:${path.join(dir, 'image.tar')}`;
+  }
+  const {raw: _raw, ...rest} = ctx;
+  return pushMulti({...inputs, ...rest, source: source as string});
 }
