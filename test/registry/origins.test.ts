@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {fetchToken} from '../../src/shared/registry/auth.js';
-import {RegistryClient, keepsAuthorization} from '../../src/shared/registry/client.js';
+import {RegistryClient, keepsAuthorization, upgradeLocation} from '../../src/shared/registry/client.js';
 import {sha256} from '../../src/shared/registry/digest.js';
 
 /**
@@ -117,6 +117,15 @@ describe('credentials stay with their origin', () => {
     ['https://r.io/v2/a/blobs/x', 'https://cdn.r.io/b', false]
   ])('a redirect from %s to %s keeps Authorization: %s', (from, to, keeps) => {
     expect(keepsAuthorization(from, to)).toBe(keeps);
+  });
+
+  test.each([
+    ['http://r.io/v2/a/blobs/uploads/1?_state=x', 'https://r.io/v2/a/blobs/uploads/1?_state=x'],
+    ['http://r.io:80/v2/u', 'https://r.io/v2/u'],
+    ['http://other.io/v2/u', 'http://other.io/v2/u'],
+    ['https://r.io:5000/v2/u', 'https://r.io:5000/v2/u']
+  ])('an upload location %s from an https registry is taken as %s', (loc, expected) => {
+    expect(upgradeLocation(new URL(loc), new URL('https://r.io')).toString()).toBe(expected);
   });
 
   test.each([

@@ -104,6 +104,17 @@ export function keepsAuthorization(from: string, to: string): boolean {
   return new URL(from).origin === new URL(to, from).origin;
 }
 
+/**
+ * An upload location that names the registry's own host over plain http while the registry is spoken
+ * to over https (a registry behind a TLS proxy that does not know it) is taken over https, on the
+ * registry's port: otherwise the upload would go out in clear, and without credentials. Pure.
+ */
+export function upgradeLocation(location: URL, base: URL): URL {
+  if (base.protocol !== 'https:' || location.protocol !== 'http:' || location.hostname !== base.hostname)
+    return location;
+  return new URL(`${location.pathname}${location.search}`, base.origin);
+}
+
 export interface ManifestInfo {
   digest: string;
   mediaType: string;
@@ -478,7 +489,7 @@ export class RegistryClient {
     if (!loc) throw new Error(`${this.registry}: upload started without a Location header`);
     const min = Number(res.headers.get('oci-chunk-min-length'));
     if (min > 0) this.session.minChunk = Math.max(this.session.minChunk ?? 0, min);
-    return new URL(loc, this.base).toString();
+    return upgradeLocation(new URL(loc, this.base), new URL(this.base)).toString();
   }
 
   async startUpload(repository: string): Promise<string> {
