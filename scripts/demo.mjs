@@ -313,7 +313,7 @@ async function main() {
       [
         path.join(root, 'bin', 'registry-actions.js'),
         'scan',
-        '--targets',
+        '--images',
         target,
         '--cache-dir',
         cacheDir,

@@ -57,7 +57,7 @@ async function cleanup(
     {
       owner: p.owner,
       packages: p.pkg,
-      token: GH_TOKEN,
+      'github-token': GH_TOKEN,
       'github-api-url': emu.apiUrl,
       'registry-url': emu.host,
       'deletes-per-minute': '6000',
@@ -514,6 +514,7 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
       {
         owner: 'acme-org',
         packages: 'svc/*\nmissing-pkg',
+        // The old name of github-token still works (with a deprecation warning).
         token: GH_TOKEN,
         'github-api-url': emu.apiUrl,
         'registry-url': emu.host,

@@ -196,7 +196,7 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
           packages: repo,
           'keep-n-tagged': '1',
           'delete-untagged': 'true',
-          token: '',
+          'github-token': '',
           'manifest-cache': 'false'
         },
         {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'impl-tools-'))}

@@ -164,7 +164,7 @@ describe('scan with real trivy, offline, on loopback', () => {
   maybe(
     'each platform is scanned by digest and reported; HIGH fails the gate naming the finding; SARIF validates',
     async () => {
-      const run = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'HIGH'});
+      const run = await scan({images: `${reg.host}/app:v1`, 'severity-threshold': 'HIGH'});
       expect(run.code).toBe(1);
       expect(run.outputs.db).toBe('download');
       const targets = JSON.parse(run.outputs.targets) as TargetOut[];
@@ -192,14 +192,16 @@ describe('scan with real trivy, offline, on loopback', () => {
       const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object);
       expect(validate(sarif) ? [] : validate.errors).toEqual([]);
       expect(sarif.runs.map(r => r.results.map(x => x.ruleId))).toEqual([['CVE-2026-1111'], []]);
-      const combined = JSON.parse(fs.readFileSync(run.outputs.json, 'utf8')) as {targets: Array<{findings: unknown[]}>};
+      const combined = JSON.parse(fs.readFileSync(run.outputs.report, 'utf8')) as {
+        targets: Array<{findings: unknown[]}>;
+      };
       expect(combined.targets[0].findings).toHaveLength(2);
     }
   );
 
   maybe('CRITICAL passes; the second run uses the cached DB and downloads nothing', async () => {
     const cacheDir = fs.mkdtempSync(path.join(work, 'cache-'));
-    const first = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL'}, cacheDir);
+    const first = await scan({images: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL'}, cacheDir);
     expect({code: first.code, errors: errorLines(first), result: first.outputs.result, db: first.outputs.db}).toEqual({
       code: 0,
       errors: [],
@@ -208,7 +210,7 @@ describe('scan with real trivy, offline, on loopback', () => {
     });
     // No repository can answer now: a download attempt would fail the step.
     const second = await scan(
-      {targets: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL', 'db-repository': '127.0.0.1:9/none:2'},
+      {images: `${reg.host}/app:v1`, 'severity-threshold': 'CRITICAL', 'db-repository': '127.0.0.1:9/none:2'},
       cacheDir
     );
     expect({code: second.code, db: second.outputs.db, result: second.outputs.result}).toEqual({
@@ -228,7 +230,7 @@ describe('scan with real trivy, offline, on loopback', () => {
           runBundledAction(
             'scan',
             {
-              targets: `${reg.host}/app:v1`,
+              images: `${reg.host}/app:v1`,
               'severity-threshold': 'CRITICAL',
               'db-repository': repository,
               'cache-dir': cacheDir,
@@ -280,7 +282,7 @@ describe('scan with real trivy, offline, on loopback', () => {
       const other = (await startRegistry('none', impl)) as Registry;
       try {
         await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${other.host}/app:v1`]);
-        const run = await scan({targets: `${other.host}/app:v1`, 'severity-threshold': 'HIGH'});
+        const run = await scan({images: `${other.host}/app:v1`, 'severity-threshold': 'HIGH'});
         expect(run.code).toBe(1);
         const targets = JSON.parse(run.outputs.targets) as TargetOut[];
         expect(targets.map(t => [t.target, t.platform, t.passed, t.counts.HIGH, t.counts.MEDIUM])).toEqual([
@@ -307,7 +309,7 @@ describe('scan with real trivy, offline, on loopback', () => {
       // A reproducible build pins SOURCE_DATE_EPOCH to an old commit (2017): expiry still uses the clock.
       const run = await scan(
         {
-          targets: `${reg.host}/app:v1`,
+          images: `${reg.host}/app:v1`,
           platforms: 'linux/amd64',
           'severity-threshold': 'MEDIUM',
           'ignore-files': ignores
@@ -338,7 +340,7 @@ describe('scan with real trivy, offline, on loopback', () => {
         'vulnerabilities:\n  - id: CVE-2026-3333\n    reason: no fix upstream\n    expires: 2020-01-01\n'
       );
       const run = await scan({
-        targets: `${reg.host}/app:v1`,
+        images: `${reg.host}/app:v1`,
         platforms: 'linux/amd64',
         'severity-threshold': 'MEDIUM',
         'ignore-files': `${path.join(dir, '.trivyignore')}\n${path.join(dir, 'ignore.yaml')}`
@@ -354,7 +356,7 @@ describe('scan with real trivy, offline, on loopback', () => {
       expect(run.stdout).toMatch(/ignore entry for CVE-2026-3333 expired on 2020-01-01/);
       // ignore-unfixed leaves zlib out too: the gate passes.
       const unfixed = await scan({
-        targets: `${reg.host}/app:v1`,
+        images: `${reg.host}/app:v1`,
         'severity-threshold': 'MEDIUM',
         'ignore-unfixed': 'true',
         'ignore-files': path.join(dir, '.trivyignore')
@@ -364,7 +366,7 @@ describe('scan with real trivy, offline, on loopback', () => {
   );
 
   maybe('an OCI layout is scanned before anything is pushed, one platform at a time', async () => {
-    const run = await scan({targets: `oci:${layout}:v1`, platforms: 'linux/arm64', 'severity-threshold': 'HIGH'});
+    const run = await scan({images: `oci:${layout}:v1`, platforms: 'linux/arm64', 'severity-threshold': 'HIGH'});
     expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
     expect(JSON.parse(run.outputs.targets)).toEqual([
       expect.objectContaining({digest: arm64, platform: 'linux/arm64', passed: true})
@@ -381,7 +383,7 @@ describe('scan: DB and scanner failures are never mistaken for findings', () => 
     });
     try {
       const run = await scan({
-        targets: `${reg.host}/app:v1`,
+        images: `${reg.host}/app:v1`,
         'severity-threshold': 'CRITICAL',
         'db-repository': `${limited.host}/trivy-db:2\n${reg.host}/trivy-db:2`
       });
@@ -409,7 +411,7 @@ describe('scan: DB and scanner failures are never mistaken for findings', () => 
       times: 1000
     });
     try {
-      const run = await scan({targets: `${reg.host}/app:v1`, 'db-repository': `${limited.host}/trivy-db:2`});
+      const run = await scan({images: `${reg.host}/app:v1`, 'db-repository': `${limited.host}/trivy-db:2`});
       expect(run.code).toBe(1);
       expect(errorLines(run)).toEqual([expect.stringContaining('This is a DB problem, not a finding')]);
       expect(run.outputs.result).toBeUndefined();
@@ -431,20 +433,24 @@ describe('scan: DB and scanner failures are never mistaken for findings', () => 
     );
     b.tag(m, 'bad');
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${b.dir}:bad`, `docker://${reg.host}/broken:bad`]);
-    const run = await scan({targets: `${reg.host}/broken:bad`});
+    const run = await scan({images: `${reg.host}/broken:bad`});
     expect(run.code).toBe(1);
     expect(errorLines(run)).toEqual([expect.stringContaining('This is a scanner error, not a finding')]);
     expect(run.outputs.result).toBeUndefined();
   });
 
   maybe('bad input names the input and the fix', async () => {
-    const threshold = await scan({targets: `${reg.host}/app:v1`, 'severity-threshold': 'SEVERE'});
+    const threshold = await scan({images: `${reg.host}/app:v1`, 'severity-threshold': 'SEVERE'});
     expect(errorLines(threshold)).toEqual([expect.stringContaining('severity-threshold: "SEVERE" is not one of')]);
-    const ignore = await scan({targets: `${reg.host}/app:v1`, 'ignore-files': '/nonexistent/.trivyignore'});
+    const ignore = await scan({images: `${reg.host}/app:v1`, 'ignore-files': '/nonexistent/.trivyignore'});
     expect(errorLines(ignore)).toEqual([
       expect.stringContaining('ignore-files: /nonexistent/.trivyignore cannot be read')
     ]);
-    const missing = await scan({targets: `${reg.host}/app:nope`});
+    // The old name of images still works, with a warning saying what to write instead.
+    const old = await scan({targets: `${reg.host}/app:nope`});
+    expect(old.stdout).toContain('::warning::targets: this input is now called images');
+    expect(errorLines(old)[0]).toContain('app:nope: the tag nope does not exist');
+    const missing = await scan({images: `${reg.host}/app:nope`});
     expect(errorLines(missing)).toEqual([expect.stringContaining(`${reg.host}/app:nope: the tag nope does not exist`)]);
     expect(missing.stderr).not.toMatch(/at .*\.js:\d+/);
   });
@@ -455,7 +461,7 @@ describe.each(nodeRuntimes())('scan on %s (action.yml declares node24)', (_label
     const run = await runBundledAction(
       'scan',
       {
-        targets: `oci:${layout}:v1`,
+        images: `oci:${layout}:v1`,
         'db-repository': `${reg.host}/trivy-db:2`,
         'cache-dir': fs.mkdtempSync(path.join(work, 'cache-')),
         cache: 'false',

@@ -75,6 +75,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
       }))
     )
   );
+  io.output('report', report);
   io.output('json', report);
   io.output('sarif', sarif.join('\n'));
   io.output(

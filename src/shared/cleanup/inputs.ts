@@ -1,4 +1,5 @@
 import {ActionIO} from '../action/io.js';
+import {withRenamedInputs} from '../action/renamed.js';
 import {getItems, getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
 import {parseBoolean, parseInteger, parsePatterns} from '../inputs.js';
@@ -16,13 +17,14 @@ const optionalInt = (io: ActionIO, name: string): number | undefined =>
   io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
 
 /** Reads every cleanup input through `io` (the runner's or the command line's); env gives the workflow defaults. */
-export function readCleanupInputs(io: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
+export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
+  const io = withRenamedInputs(given, 'ghcr-cleanup');
   const backend = (io.input('backend') || 'ghcr').trim();
   if (backend !== 'ghcr' && backend !== 'oci') throw new UserError(`backend: "${backend}" is not one of ghcr, oci.`);
-  const token = io.input('token');
+  const token = io.input('github-token');
   if (token) io.mask(token);
   if (!token && backend === 'ghcr') {
-    throw new UserError('token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
+    throw new UserError('github-token: give a token (GITHUB_TOKEN with packages: write, or a classic token).');
   }
   const logins = readLogins(getMultiline(io, 'logins'), 'logins', env, s => io.mask(s));
   const repository = io.input('repository') || env.GITHUB_REPOSITORY || '';
@@ -65,7 +67,7 @@ export function readCleanupInputs(io: ActionIO, env: NodeJS.ProcessEnv): Cleanup
     repository: repository || undefined,
     deletesPerMinute: parseInteger('deletes-per-minute', io.input('deletes-per-minute'), 150, 1, 6000),
     concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
-    verify: parseBoolean('verify', io.input('verify'), true),
+    verify: parseBoolean('verify-after', io.input('verify-after'), true),
     recheck: parseBoolean('recheck', io.input('recheck'), true),
     manifestCache: parseBoolean('manifest-cache', io.input('manifest-cache'), true)
   };

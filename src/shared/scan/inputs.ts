@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import {ActionIO} from '../action/io.js';
+import {withRenamedInputs} from '../action/renamed.js';
 import {getItems, getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
 import {parseBoolean, parseInteger} from '../inputs.js';
@@ -63,7 +64,8 @@ function readIgnores(io: ActionIO): IgnoreRule[] {
 }
 
 /** Reads every scan input through `io` (the runner's or the command line's). */
-export function readScanInputs(io: ActionIO, env: NodeJS.ProcessEnv): ScanInputs {
+export function readScanInputs(given: ActionIO, env: NodeJS.ProcessEnv): ScanInputs {
+  const io = withRenamedInputs(given, 'scan');
   const threshold = io.input('severity-threshold').trim().toUpperCase() || 'HIGH';
   if (!(SEVERITIES as readonly string[]).includes(threshold)) {
     throw new UserError(
@@ -94,8 +96,8 @@ export function readScanInputs(io: ActionIO, env: NodeJS.ProcessEnv): ScanInputs
   }
   const ignores = readIgnores(io);
   const logins = readLogins(getMultiline(io, 'logins'), 'logins', env, s => io.mask(s));
-  const targets = getItems(io, 'targets');
-  if (targets.length === 0) throw new UserError('targets: give at least one image or oci:<layout> to scan.');
+  const targets = getItems(io, 'images');
+  if (targets.length === 0) throw new UserError('images: give at least one image or oci:<layout> to scan.');
   const summaryFindings = parseInteger('summary-findings', io.input('summary-findings'), 10, 0, 1000);
 
   return {

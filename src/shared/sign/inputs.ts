@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import {ActionIO} from '../action/io.js';
+import {withRenamedInputs} from '../action/renamed.js';
 import {getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
 import {parseBoolean} from '../inputs.js';
@@ -42,7 +43,8 @@ function signMode(io: ActionIO, key: string): SignMode {
  * Reads every sign input through `io` (the runner's or the command line's); warnings about inputs
  * that weaken a check go to its log.
  */
-export function readSignInputs(io: ActionIO, env: NodeJS.ProcessEnv): SignInputs {
+export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInputs {
+  const io = withRenamedInputs(given, 'sign');
   const mask = (s: string): void => io.mask(s);
   const password = io.input('key-password');
   if (password) mask(password);
@@ -105,7 +107,7 @@ export function readSignInputs(io: ActionIO, env: NodeJS.ProcessEnv): SignInputs
   }
   const annotations = {
     ...(parseBoolean('default-annotations', io.input('default-annotations'), true) ? workflowAnnotations(env) : {}),
-    ...parseAnnotations(getMultiline(io, 'annotations'))
+    ...parseAnnotations(getMultiline(io, 'signature-annotations'))
   };
   const attest = io.input('attest');
   if (attest && !fs.existsSync(attest)) throw new UserError(`attest: ${attest} does not exist.`);
