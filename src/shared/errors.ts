@@ -15,8 +15,12 @@ export function inputError(input: string, line: string, problem: string, allowed
   return new UserError(`${input}: ${problem} in "${quoted}".${allowed ? ` ${allowed}` : ''}`);
 }
 
+/** An error's message; a network failure ("fetch failed") also says its cause (connection refused, DNS, TLS). */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const net = networkCause(err);
+  if (!net || message.includes(net)) return message;
+  return `${message === 'fetch failed' ? 'the request failed' : message}: ${net}`;
 }
 
 const NETWORK_CAUSES: Array<[RegExp, string]> = [
@@ -38,7 +42,7 @@ export function networkCause(err: unknown): string | undefined {
       if (re.test(code)) return what === 'TLS' ? `TLS: ${code} (${(e as Error).message})` : `${what} (${code})`;
     }
   }
-  const message = errorMessage(err);
+  const message = err instanceof Error ? err.message : String(err);
   if (/^bad port$/i.test(message)) return 'the port is one that HTTP clients refuse to use (bad port)';
   return undefined;
 }
@@ -59,8 +63,7 @@ export function externalFailure(err: unknown): string | undefined {
     return `the GitHub API answered ${status}: ${err.message}. Check the token's permissions and the names given.`;
   }
   if (err.name === 'ToolError') return err.message;
-  const net = networkCause(err);
-  if (net) return `${err.message.replace(/^fetch failed$/, 'a request failed')}: ${net}.`;
+  if (networkCause(err)) return `${errorMessage(err)}.`;
   return undefined;
 }
 

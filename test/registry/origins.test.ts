@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {errorMessage} from '../../src/shared/errors.js';
 import {fetchToken} from '../../src/shared/registry/auth.js';
 import {RegistryClient, keepsAuthorization, upgradeLocation} from '../../src/shared/registry/client.js';
 import {sha256} from '../../src/shared/registry/digest.js';
@@ -157,5 +158,19 @@ describe('credentials stay with their origin', () => {
     await expect(
       fetchToken({scheme: 'bearer', params: {realm}}, [], {kind: 'anonymous'}, doFetch, 'r.example')
     ).resolves.toMatchObject({token: 't'});
+  });
+});
+
+describe('network failures name their cause', () => {
+  test.each([
+    ['connection refused', 'http://127.0.0.1:2/v2/', 'connection refused'],
+    ['DNS', 'http://no-such-host.invalid/v2/', 'DNS: the host name does not resolve']
+  ])('%s: a real request says why, not "fetch failed"', async (_what, url, cause) => {
+    const message = await fetch(url).then(
+      () => 'answered',
+      (err: unknown) => errorMessage(err)
+    );
+    expect(message).toContain(cause);
+    expect(message).not.toBe('fetch failed');
   });
 });
