@@ -145,11 +145,16 @@ export interface Registry {
  */
 export const IMPLEMENTATIONS = ['distribution-2.8', 'distribution-3', 'olareg'] as const;
 export type Implementation = (typeof IMPLEMENTATIONS)[number];
-const BINARY: Record<Implementation, string> = {
+export const BINARY: Record<Implementation, string> = {
   'distribution-2.8': 'docker-registry',
   'distribution-3': 'distribution3',
   olareg: 'olareg'
 };
+
+/** Whether every registry implementation is installed (in CI a missing one fails: requireTool). */
+export function allImplementations(): boolean {
+  return IMPLEMENTATIONS.every(i => !!requireTool(BINARY[i]));
+}
 
 /** Starts a registry on a loopback port: Debian's docker-registry (distribution 2.8) unless `impl` says otherwise. */
 export async function startRegistry(

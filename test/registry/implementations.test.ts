@@ -6,7 +6,15 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
-import {IMPLEMENTATIONS, Implementation, Registry, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
+import {
+  IMPLEMENTATIONS,
+  Implementation,
+  Registry,
+  allImplementations,
+  manifestDigest,
+  skopeo,
+  startRegistry
+} from '../helpers/registry.js';
 import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
@@ -15,11 +23,7 @@ import {requireTool} from '../helpers/tools.js';
  * and 3 (no referrers API: the client keeps the sha256-<hex> fallback index) and olareg (the OCI 1.1
  * referrers API, answering OCI-Subject). Assertions read the registries directly or with skopeo.
  */
-const ready =
-  IMPLEMENTATIONS.every(
-    i =>
-      !!requireTool(i === 'distribution-2.8' ? 'docker-registry' : i === 'distribution-3' ? 'distribution3' : 'olareg')
-  ) && !!requireTool('skopeo');
+const ready = allImplementations() && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
 
 const sha = (b: Buffer | string): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;

@@ -11,15 +11,14 @@ import addFormats from 'ajv-formats';
 import {RegistryClient} from '../../src/shared/registry/client.js';
 import {LayoutBuilder, tar} from '../helpers/images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
-import {IMPLEMENTATIONS, Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {IMPLEMENTATIONS, Registry, allImplementations, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {startActionsCache} from '../helpers/actions-cache.js';
 import {TOOLS, nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 const trivy = requireTool('trivy');
 const dbFixture = requireTool('trivy-db-fixture', path.join(TOOLS, 'bin', 'trivy-db-fixture'));
-const ready =
-  !!trivy && !!dbFixture && ['docker-registry', 'distribution3', 'olareg', 'skopeo'].every(t => !!requireTool(t));
+const ready = !!trivy && !!dbFixture && allImplementations() && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
 
 let reg: Registry;

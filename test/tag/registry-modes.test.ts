@@ -3,7 +3,14 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import semver from 'semver';
 import {aliasMayMove, releasedVersions} from '../../src/shared/tag/registry-modes.js';
 import {multiPlatformFixture} from '../helpers/images.js';
-import {IMPLEMENTATIONS, Implementation, Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {
+  IMPLEMENTATIONS,
+  Implementation,
+  Registry,
+  allImplementations,
+  skopeo,
+  startRegistry
+} from '../helpers/registry.js';
 import {ROOT, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
@@ -26,11 +33,7 @@ describe('highest-of-line decisions', () => {
 });
 
 // Against each registry implementation the tests run (none of them ours).
-const ready =
-  !!requireTool('docker-registry') &&
-  !!requireTool('distribution3') &&
-  !!requireTool('olareg') &&
-  !!requireTool('skopeo');
+const ready = allImplementations() && !!requireTool('skopeo');
 const maybe = ready ? test : test.skip;
 const regs: Partial<Record<Implementation, Registry>> = {};
 
