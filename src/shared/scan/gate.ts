@@ -79,14 +79,14 @@ const SCANNER_OF: Record<FindingKind, string> = {
 };
 
 /**
- * Gates that could never fire because the scanner that finds their kind is not run: a configuration
- * error, not a pass. Pure.
+ * The finding kinds of a gate that could never fire because the scanner that finds them is not run:
+ * a configuration error when the user chose them, not a pass. Pure.
  */
-export function gatesThatCannotFire(failOn: FindingKind[], scanners: string[]): string[] {
-  return failOn
-    .filter(k => !scanners.includes(SCANNER_OF[k]))
-    .map(
-      k =>
-        `${k} findings gate the step, but the ${SCANNER_OF[k]} scanner is not run (add ${SCANNER_OF[k]} to scanners, or drop it from fail-on)`
-    );
+export function gatesThatCannotFire(failOn: FindingKind[], scanners: string[]): FindingKind[] {
+  return failOn.filter(k => !scanners.includes(SCANNER_OF[k]));
+}
+
+/** Why a gate on `kind` cannot fire, and what to do. */
+export function cannotFire(kind: FindingKind): string {
+  return `${kind} findings gate the step, but the ${SCANNER_OF[kind]} scanner is not run (add ${SCANNER_OF[kind]} to scanners, or drop it from fail-on)`;
 }

@@ -6,7 +6,7 @@ import {UserError} from '../errors.js';
 import {parseBoolean, parseInteger} from '../inputs.js';
 import {RegistryLogin} from '../registry/credentials.js';
 import {readLogins} from '../registry/logins.js';
-import {gatesThatCannotFire} from './gate.js';
+import {cannotFire, gatesThatCannotFire} from './gate.js';
 import {IgnoreRule, parseIgnoreYaml, parseTrivyIgnore} from './ignore.js';
 import {FindingKind, SEVERITIES, Severity} from './report.js';
 
@@ -85,15 +85,11 @@ export function readScanInputs(given: ActionIO, env: NodeJS.ProcessEnv): ScanInp
     if (!['vuln', 'secret', 'misconfig', 'license'].includes(s))
       throw new UserError(`scanners: "${s}" is not one of vuln, secret, misconfig.`);
   }
-  // A fail-on the user chose that can never fire is a configuration error; the default
-  // (vulnerabilities,secrets) follows the scanners.
+  // A fail-on the user chose that can never fire is a configuration error; with none given, the
+  // default (vulnerabilities, secrets) follows the scanners.
   const silent = gatesThatCannotFire(failOn, scanners);
-  const byDefault = failOnInput.length === 0 || failOnInput.join(',') === 'vulnerabilities,secrets';
-  if (silent.length && !byDefault) throw new UserError(`fail-on: ${silent.join('; ')}.`);
-  if (byDefault) {
-    const unscanned = silent.map(m => m.split(' ')[0]);
-    failOn.splice(0, failOn.length, ...failOn.filter(k => !unscanned.includes(k)));
-  }
+  if (silent.length && failOnInput.length) throw new UserError(`fail-on: ${silent.map(cannotFire).join('; ')}.`);
+  if (!failOnInput.length) failOn.splice(0, failOn.length, ...failOn.filter(k => !silent.includes(k)));
   const ignores = readIgnores(io);
   const logins = readLogins(getMultiline(io, 'logins'), 'logins', env, s => io.mask(s));
   const targets = getItems(io, 'images');
