@@ -149,7 +149,7 @@ export async function resolveTargets(o: ScanOptions, clients: Clients): Promise<
         }
         return;
       }
-      const {ref, manifest: m, children} = await resolveReference(clients, input, 'targets');
+      const {ref, manifest: m, children} = await resolveReference(clients, input, 'images');
       const repo = `${ref.registry}/${ref.repository}`;
       if (!isIndex(m.mediaType)) {
         out.push({input, name: `${repo}@${m.digest}`, digest: m.digest, registry: ref.registry});
@@ -170,7 +170,7 @@ export async function resolveTargets(o: ScanOptions, clients: Clients): Promise<
       problems.push(err instanceof UserError ? err.message : `${input}: ${errorMessage(err)}`);
     }
   });
-  if (problems.length) throw new UserError(`targets: ${problems.join('; ')}. Nothing was scanned.`);
+  if (problems.length) throw new UserError(`images: ${problems.join('; ')}. Nothing was scanned.`);
   const seen = new Set<string>();
   return out.filter(t => !seen.has(t.name) && seen.add(t.name));
 }
@@ -182,7 +182,7 @@ export async function scanTargets(o: ScanOptions): Promise<TargetResult[]> {
     o.logins
   );
   const targets = await resolveTargets(o, clients);
-  if (targets.length === 0) throw new UserError('targets: give at least one image or oci:<layout> to scan.');
+  if (targets.length === 0) throw new UserError('images: give at least one image or oci:<layout> to scan.');
   const configs = new Map<string, string>();
   const configFor = async (registry: string | undefined): Promise<string> => {
     const key = registry ?? '';
@@ -196,6 +196,16 @@ export async function scanTargets(o: ScanOptions): Promise<TargetResult[]> {
     return dir;
   };
   const isolated = isolateTrivy(o.workDir);
+  // Decided (and warned about) once per registry, however many platforms are scanned there.
+  const insecureBy = new Map<string, boolean>();
+  const insecureFor = (registry: string): boolean => {
+    let v = insecureBy.get(registry);
+    if (v === undefined) {
+      v = trivyInsecure(registry, clients.insecure(registry), o.tlsInsecure === true, o.log);
+      insecureBy.set(registry, v);
+    }
+    return v;
+  };
   return mapLimit(targets, o.concurrency, async (t, i) => {
     const report = path.join(o.reportDir, `trivy-${i + 1}.json`);
     const args = trivyScanArgs({
@@ -204,9 +214,7 @@ export async function scanTargets(o: ScanOptions): Promise<TargetResult[]> {
       cacheDir: o.cacheDir,
       output: report,
       scanners: o.scanners,
-      insecure: t.registry
-        ? trivyInsecure(t.registry, clients.insecure(t.registry), o.tlsInsecure === true, o.log)
-        : false,
+      insecure: t.registry ? insecureFor(t.registry) : false,
       timeout: o.timeout,
       isolation: isolated.flags
     });
