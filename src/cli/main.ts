@@ -159,7 +159,9 @@ export async function cli(argv: string[]): Promise<number> {
       status?.clear();
       (parsed.json ? process.stderr : process.stdout).write(redact(chunk));
     },
-    summary: undefined,
+    summary: parsed.summaryFile
+      ? async html => fs.promises.appendFile(parsed.summaryFile as string, redact(html))
+      : undefined,
     // No post step outside Actions: the main step removes its own private files.
     saveState: () => undefined,
     exportVariable: (name, value) => {

@@ -69,6 +69,22 @@ describe('registry-actions command-line tool', () => {
     }
   });
 
+  test('--summary writes the job summary to a file, as the action writes it for GitHub', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-summary-'));
+    const file = path.join(dir, 'summary.html');
+    const res = await cli([...TAG_ARGS, '--summary', file], {
+      CI_COMMIT_TAG: 'v1.2.3',
+      CI_COMMIT_SHA: SHA,
+      GITLAB_CI: 'true'
+    });
+    expect(res.code).toBe(0);
+    const summary = fs.readFileSync(file, 'utf8');
+    expect(summary).toContain('<h3>tag: 4 reference(s)</h3>');
+    expect(summary).toContain('<code>ghcr.io/acme/app:1.2.3</code>');
+    expect((await cli(['tag', '--summary'])).stderr).toContain('--summary needs a file path');
+    fs.rmSync(dir, {recursive: true, force: true});
+  });
+
   test('usage errors exit 2 and say what to do', async () => {
     expect(await cli(['deploy'])).toEqual(
       expect.objectContaining({code: 2, stderr: expect.stringContaining('unknown command "deploy"')})

@@ -15,10 +15,11 @@ import {IMPLEMENTATIONS, Registry, allImplementations, skopeo, startRegistry} fr
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {startActionsCache} from '../helpers/actions-cache.js';
 import {TOOLS, nodeRuntimes, requireTool} from '../helpers/tools.js';
+import {renderSummary} from '../helpers/render.js';
 
 const trivy = requireTool('trivy');
 const dbFixture = requireTool('trivy-db-fixture', path.join(TOOLS, 'bin', 'trivy-db-fixture'));
-const ready = !!trivy && !!dbFixture && allImplementations() && !!requireTool('skopeo');
+const ready = !!trivy && !!dbFixture && allImplementations() && !!requireTool('skopeo') && !!requireTool('chromium');
 const maybe = ready ? test : test.skip;
 
 let reg: Registry;
@@ -353,6 +354,46 @@ describe('scan with real trivy, offline, on loopback', () => {
       ]);
       expect(run.stdout).toContain('::warning::');
       expect(run.stdout).toMatch(/ignore entry for CVE-2026-3333 expired on 2020-01-01/);
+
+      // The job summary as GitHub shows it at 1280 px (headless Chromium).
+      const page = await renderSummary(run.summary);
+      expect({overflow: page.pageOverflow, disallowed: page.disallowed}).toEqual({overflow: false, disallowed: []});
+      expect(page.bytes).toBeLessThan(1024 * 1024);
+      const [counts, findings, ignored, expired] = page.tables;
+      expect(counts.head).toEqual([
+        'image',
+        'gate',
+        'critical',
+        'high',
+        'medium',
+        'low',
+        'unknown',
+        'secrets / misconfig',
+        'ignored'
+      ]);
+      expect({hidden: counts.hidden, scrolls: counts.scrolls}).toEqual({hidden: [], scrolls: false});
+      // Short references: repository:tag and a 12-digit digest, never a 64-hex digest.
+      expect(page.visibleText).toContain(`app:v1 ${amd64.slice(0, 19)} linux/amd64 fail (1) 0 0 1 0 0 0 / 0 1`);
+      expect(page.visibleText).not.toMatch(/[a-f0-9]{64}/);
+      // The failing platform's findings are open; ignored findings are folded, with entry, file and expiry.
+      expect(findings).toEqual(expect.objectContaining({folded: false, rows: 1}));
+      // Each id links to its advisory (trivy's primary URL for it).
+      expect(page.links).toEqual([
+        {text: 'CVE-2026-3333', href: 'https://avd.aquasec.com/nvd/cve-2026-3333'},
+        {text: 'CVE-2026-1111', href: 'https://avd.aquasec.com/nvd/cve-2026-1111'}
+      ]);
+      expect(ignored).toEqual(expect.objectContaining({folded: true, rows: 1, hidden: []}));
+      expect(page.details.map(d => [d.summary, d.open])).toEqual([
+        [expect.stringMatching(/^app@sha256:[a-f0-9]{12} linux\/amd64: 1 medium/), true],
+        ['1 finding(s) ignored', false],
+        ['1 ignore entry has expired and no longer hides anything', true]
+      ]);
+      expect(expired.rows).toBe(1);
+      expect(page.visibleText).not.toContain('2999-01-01');
+      const opened = await renderSummary(run.summary.replace(/<details>/g, '<details open>'));
+      expect(opened.visibleText).toMatch(
+        /CVE-2026-1111 HIGH libcrypto3 app@sha256:[a-f0-9]{12} linux\/amd64 2999-01-01 .*\.trivyignore:2/
+      );
       // ignore-unfixed leaves zlib out too: the gate passes.
       const unfixed = await scan({
         images: `${reg.host}/app:v1`,

@@ -1,38 +1,9 @@
+import {mib} from '../../shared/summary.js';
 import {ActionIO, githubIO} from '../../shared/action/io.js';
 import {UserError} from '../../shared/errors.js';
 import {readCleanupInputs} from '../../shared/cleanup/inputs.js';
-import {CleanupResult, cleanupOutputs, runCleanupJob} from '../../shared/cleanup/run.js';
-
-const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
-
-async function summary(io: ActionIO, res: CleanupResult, dryRun: boolean): Promise<void> {
-  const summary = io.summary;
-  if (!summary) return;
-  summary.addHeading(`ghcr-cleanup${dryRun ? ' (dry run)' : ''}`, 3);
-  for (const p of res.packages) {
-    summary.addHeading(p.package, 4);
-    if (p.error) {
-      summary.addRaw(`failed: ${p.error}`, true);
-      continue;
-    }
-    if (p.blocked) summary.addRaw(`nothing changed: ${p.blocked}`, true);
-    summary.addRaw(
-      `${dryRun ? 'would delete' : 'deleted'} ${p.deleted.length}, untagged ${p.untagged.length}, kept ${p.kept.length}, already gone ${p.alreadyGone}, skipped ${p.skipped.length}, failed ${p.failed.length}; ${mib(p.bytesReclaimed)} reclaimed`,
-      true
-    );
-    const head = ['version', 'digest', 'tags', 'action', 'why'].map(h => ({data: h, header: true}));
-    const rows = [
-      ...p.deleted.map(d => [String(d.id), d.digest.slice(0, 19), d.tags.join(', '), 'delete', d.reason]),
-      ...p.untagged.map(d => [String(d.id), d.digest.slice(0, 19), d.removed.join(', '), 'untag', d.reason]),
-      ...p.failed.map(d => [String(d.id), d.digest.slice(0, 19), d.tags.join(', '), 'failed', d.error]),
-      ...p.kept
-        .filter(d => d.tags.length)
-        .map(d => [String(d.id), d.digest.slice(0, 19), d.tags.join(', '), 'keep', d.reason])
-    ];
-    if (rows.length) summary.addTable([head, ...rows.slice(0, 500)]);
-  }
-  await summary.write();
-}
+import {cleanupOutputs, runCleanupJob} from '../../shared/cleanup/run.js';
+import {cleanupSummary} from '../../shared/cleanup/summary.js';
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
   const inputs = readCleanupInputs(io, process.env);
@@ -63,7 +34,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('kept', JSON.stringify(out.kept));
   io.output('counts', JSON.stringify(out.counts));
   io.output('bytes-reclaimed', String(out.bytesReclaimed));
-  await summary(io, res, dryRun);
+  await io.summary?.(cleanupSummary(res, dryRun));
   if (res.failed.length) {
     throw new UserError(`${res.failed.length} package(s) had failures: ${res.failed.join(' | ')}`);
   }

@@ -1,30 +1,9 @@
+import {mib} from '../../shared/summary.js';
 import {ActionIO, githubIO} from '../../shared/action/io.js';
 import {UserError} from '../../shared/errors.js';
 import {readPushInputs} from '../../shared/push/inputs.js';
-import {DestinationResult, PushResult, runPush} from '../../shared/push/push.js';
-
-const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
-
-async function summary(io: ActionIO, res: PushResult): Promise<void> {
-  const summary = io.summary;
-  if (!summary) return;
-  const head = ['destination', 'tags', 'digest', 'sent', 'blobs skipped / mounted / uploaded', 'time', 'status'].map(
-    h => ({data: h, header: true})
-  );
-  const rows = res.results.map(r => [
-    r.destination,
-    r.tags.join(', ') || '(by digest)',
-    r.digest.slice(0, 19),
-    mib(r.counters.bytesSent),
-    `${r.counters.blobsSkipped} / ${r.counters.blobsMounted} / ${r.counters.blobsUploaded}`,
-    `${(r.durationMs / 1000).toFixed(1)} s`,
-    r.error ? `failed: ${r.error}` : r.status
-  ]);
-  await summary
-    .addHeading('push-multi', 3)
-    .addTable([head, ...rows])
-    .write();
-}
+import {DestinationResult, runPush} from '../../shared/push/push.js';
+import {pushSummary} from '../../shared/push/summary.js';
 
 /** One destination's outcome: a folded group of details under a one-line heading; errors stay visible. */
 async function report(io: ActionIO, r: DestinationResult): Promise<void> {
@@ -56,7 +35,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('digest', result.digest);
   io.output('refs', result.refs.join('\n'));
   io.output('results', JSON.stringify(result.results));
-  await summary(io, result);
+  await io.summary?.(pushSummary(result));
   if (result.failed.length) {
     throw new UserError(
       `${result.failed.length} of ${result.results.length} destination(s) failed: ${result.failed.map(f => f.destination).join(', ')} (each error above). The others were copied; a rerun completes the missing ones without uploading again.`

@@ -2,43 +2,7 @@ import {ActionIO, githubIO} from '../../shared/action/io.js';
 import {UserError} from '../../shared/errors.js';
 import {readSignInputs} from '../../shared/sign/inputs.js';
 import {runSign} from '../../shared/sign/run.js';
-import {SignResult, VerifiedImage} from '../../shared/sign/sign.js';
-
-async function signSummary(io: ActionIO, res: SignResult): Promise<void> {
-  const summary = io.summary;
-  if (!summary) return;
-  const head = ['image', 'platform', 'tags', 'signatures before → after', 'written'].map(h => ({
-    data: h,
-    header: true
-  }));
-  const rows = res.images.map(i => [
-    i.reference,
-    i.platform ?? '(index or image)',
-    i.tags.join(', '),
-    `${i.signaturesBefore} → ${i.signaturesAfter}`,
-    i.signatures.join('<br>') || '—'
-  ]);
-  await summary
-    .addHeading('sign', 3)
-    .addTable([head, ...rows])
-    .write();
-}
-
-async function verifySummary(io: ActionIO, res: VerifiedImage[]): Promise<void> {
-  const summary = io.summary;
-  if (!summary) return;
-  const head = ['image', 'platform', 'tags', 'result'].map(h => ({data: h, header: true}));
-  const rows = res.map(i => [
-    i.reference,
-    i.platform ?? '',
-    i.tags.join(', '),
-    i.verified ? `verified (${i.signatures ?? '?'} signature(s))` : `failed: ${i.error}`
-  ]);
-  await summary
-    .addHeading('verify', 3)
-    .addTable([head, ...rows])
-    .write();
-}
+import {signSummary, verifySummary} from '../../shared/sign/summary.js';
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
   const inputs = readSignInputs(io, process.env);
@@ -58,7 +22,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
     }
     io.output('verified', JSON.stringify(res));
     io.output('digests', res.map(r => r.reference).join('\n'));
-    await verifySummary(io, res);
+    await io.summary?.(verifySummary(res));
     const failed = res.filter(r => !r.verified);
     if (failed.length) {
       throw new UserError(
@@ -77,5 +41,5 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('signed', JSON.stringify(res.images));
   io.output('digests', res.images.map(i => i.reference).join('\n'));
   io.output('signatures', res.images.flatMap(i => i.signatures).join('\n'));
-  await signSummary(io, res);
+  await io.summary?.(signSummary(res));
 }

@@ -1,6 +1,6 @@
 import {ActionIO, githubIO} from '../../shared/action/io.js';
-import {Metadata} from '../../shared/tag/meta.js';
 import {deriveTags, readTagInputs, writeBakeFiles} from '../../shared/tag/run.js';
+import {tagSummary} from '../../shared/tag/summary.js';
 
 function setOutput(io: ActionIO, name: string, value: string): void {
   io.output(name, value);
@@ -8,23 +8,6 @@ function setOutput(io: ActionIO, name: string, value: string): void {
   if (exportEnv === undefined || /^(true|1|yes)$/i.test(exportEnv)) {
     io.exportVariable(`DOCKER_METADATA_OUTPUT_${name.replace(/\W/g, '_').toUpperCase()}`, value);
   }
-}
-
-async function summary(io: ActionIO, meta: Metadata): Promise<void> {
-  const summary = io.summary;
-  if (!summary) return;
-  const rows = meta.classified.map(t => [t.ref, t.kind, t.type]);
-  await summary
-    .addHeading('Image tags', 3)
-    .addTable([
-      [
-        {data: 'reference', header: true},
-        {data: 'kind', header: true},
-        {data: 'from', header: true}
-      ],
-      ...rows
-    ])
-    .write();
 }
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
@@ -48,5 +31,5 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   setOutput(io, 'bake-file-labels', bake.labels);
   setOutput(io, 'bake-file-annotations', bake.annotations);
   setOutput(io, 'bake-file', bake.all);
-  await summary(io, meta);
+  await io.summary?.(tagSummary(meta));
 }

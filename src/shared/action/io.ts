@@ -16,8 +16,8 @@ export interface ActionIO {
   log: Logger & {error(message: string): void};
   /** A tool's own output, passed through as it comes. */
   raw(chunk: string): void;
-  /** The job summary, where there is one (GitHub Actions); undefined elsewhere. */
-  summary?: typeof core.summary;
+  /** Appends HTML to the job summary, where there is one (GitHub Actions, or a file the CLI is given). */
+  summary?: (html: string) => Promise<void>;
   /** State for the action's post step (GitHub Actions). */
   saveState(name: string, value: string): void;
   /** An environment variable for the later steps of the job (GitHub Actions). */
@@ -40,7 +40,11 @@ export function githubIO(): ActionIO {
       group: (name, fn) => core.group(name, fn)
     },
     raw: chunk => process.stdout.write(chunk),
-    summary: process.env.GITHUB_STEP_SUMMARY ? core.summary : undefined,
+    summary: process.env.GITHUB_STEP_SUMMARY
+      ? async html => {
+          await core.summary.addRaw(html, true).write();
+        }
+      : undefined,
     saveState: (name, value) => core.saveState(name, value),
     exportVariable: (name, value) => core.exportVariable(name, value),
     getIdToken: audience => core.getIDToken(audience)

@@ -1,0 +1,47 @@
+import {code, esc, fit, refCode, heading, html, shortRef, table} from '../summary.js';
+import {SignResult, VerifiedImage} from './sign.js';
+
+const tagsCell = (tags: string[]): ReturnType<typeof html> | string =>
+  tags.length ? html(tags.map(t => code(t).html).join(' ')) : '';
+
+/** The sign action's job summary: one row per digest signed. Pure. */
+export function signSummary(res: SignResult): string {
+  return fit(
+    [
+      heading(`sign: ${res.images.length} digest(s)`),
+      table(
+        ['image', 'platform', 'tags', 'signatures before → after', 'written'],
+        res.images.map(i => [
+          refCode(shortRef(i.reference)),
+          i.platform ?? '(index or image)',
+          tagsCell(i.tags),
+          `${i.signaturesBefore} → ${i.signaturesAfter}`,
+          i.signatures.length ? html(i.signatures.map(s => refCode(shortRef(s)).html).join('<br>')) : '—'
+        ])
+      )
+    ],
+    'the images output has every digest'
+  );
+}
+
+/** The verify mode's job summary: one row per digest, failures with their reason. Pure. */
+export function verifySummary(res: VerifiedImage[]): string {
+  const failed = res.filter(i => !i.verified).length;
+  return fit(
+    [
+      heading(`verify: ${res.length - failed} of ${res.length} digest(s) verified`),
+      table(
+        ['image', 'platform', 'tags', 'result'],
+        res.map(i => [
+          refCode(shortRef(i.reference)),
+          i.platform ?? '',
+          tagsCell(i.tags),
+          i.verified
+            ? `verified (${i.signatures ?? '?'} signature(s))`
+            : html(`<strong>failed</strong>: ${esc(i.error ?? '')}`)
+        ])
+      )
+    ],
+    'the outputs have every digest'
+  );
+}
