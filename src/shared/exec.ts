@@ -4,6 +4,9 @@ import {ToolError, UserError} from './errors.js';
 /**
  * The one funnel through which every external tool runs: arguments as an array (never a shell
  * string), secrets through stdin or env (never argv), stderr kept for the error message.
+ * Spawned here rather than through @actions/exec: that package takes stdin and an environment too,
+ * but gives no handle on the child, so a hung credential helper or trivy DB download could not be
+ * killed after its timeout; it also echoes the command line unless silenced.
  */
 export interface Command {
   command: string;

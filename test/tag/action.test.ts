@@ -121,7 +121,8 @@ describe.each(nodeRuntimes())('the bundled tag action on %s', (_runtime, node) =
     expect(run.env.DOCKER_METADATA_OUTPUT_VERSION).toBe('1.2.3');
     // The token is masked and used for the repository read.
     expect(run.stdout).toContain('::add-mask::ghs_secret_token_value');
-    expect(requests).toContain('GET /repos/acme/app Bearer ghs_secret_token_value');
+    // Through @actions/github's getOctokit, which sends the token in GitHub's 'token' scheme.
+    expect(requests).toContain('GET /repos/acme/app token ghs_secret_token_value');
     expect(run.summary).toContain('ghcr.io/acme/app:1.2.3');
   });
 

@@ -1,83 +1,8 @@
-import {Octokit} from '@octokit/rest';
-import {retry} from '@octokit/plugin-retry';
-import {throttling} from '@octokit/plugin-throttling';
-import Bottleneck from 'bottleneck/light.js';
 import {UserError, errorMessage} from '../errors.js';
-import {Logger} from '../log.js';
 import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
 import {CleanupBackend} from './oci-backend.js';
-import {httpFetch} from '../http.js';
-
-const GitHub = Octokit.plugin(throttling, retry);
-export type GitHubClient = InstanceType<typeof GitHub>;
-
-export interface ApiStats {
-  calls: number;
-  /** x-ratelimit-remaining, as last reported. */
-  remaining?: string;
-  limit?: string;
-  throttled: number;
-}
-
-export interface GitHubOptions {
-  token: string;
-  baseUrl: string;
-  /** DELETEs a minute (GitHub's secondary limit allows 180: 900 points, 5 per DELETE). */
-  deletesPerMinute: number;
-  log: Logger;
-}
-
-/**
- * An Octokit for the Packages API that paces writes, waits out primary and secondary rate limits
- * (429; 403 with x-ratelimit-remaining 0; 403 with Retry-After) and retries server errors, counting
- * every call.
- */
-export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats: ApiStats} {
-  const stats: ApiStats = {calls: 0, throttled: 0};
-  const octokit = new GitHub({
-    auth: opts.token,
-    baseUrl: opts.baseUrl.replace(/\/$/, ''),
-    userAgent: 'registry-actions/ghcr-cleanup',
-    // Through the run's connection pool, so HTTPS_PROXY applies to the API as to the registry.
-    request: {fetch: httpFetch},
-    log: {debug: () => undefined, info: () => undefined, warn: m => opts.log.debug(m), error: m => opts.log.debug(m)},
-    throttle: {
-      id: `registry-actions-${process.pid}`,
-      write: new Bottleneck.Group({maxConcurrent: 1, minTime: Math.ceil(60_000 / opts.deletesPerMinute)}),
-      onRateLimit: (after: number, options: {method: string; url: string}, _o: unknown, retryCount: number) => {
-        stats.throttled++;
-        opts.log.warning(`GitHub API rate limit reached on ${options.method} ${options.url}; waiting ${after} s`);
-        return retryCount < 5;
-      },
-      onSecondaryRateLimit: (
-        after: number,
-        options: {method: string; url: string},
-        _o: unknown,
-        retryCount: number
-      ) => {
-        stats.throttled++;
-        opts.log.warning(`GitHub API secondary rate limit on ${options.method} ${options.url}; waiting ${after} s`);
-        return retryCount < 5;
-      }
-    },
-    // Two retries (after 1 s and 4 s) for server errors; an unreadable page then leaves the package untouched.
-    retry: {retries: 2, doNotRetry: [400, 401, 403, 404, 410, 422, 451]}
-  });
-  const count = (headers: Record<string, string | number | undefined> | undefined): void => {
-    stats.calls++;
-    if (headers?.['x-ratelimit-remaining'] !== undefined) stats.remaining = String(headers['x-ratelimit-remaining']);
-    if (headers?.['x-ratelimit-limit'] !== undefined) stats.limit = String(headers['x-ratelimit-limit']);
-  };
-  octokit.hook.after('request', res => count(res.headers));
-  octokit.hook.error('request', err => {
-    count((err as {response?: {headers?: Record<string, string>}}).response?.headers);
-    throw err;
-  });
-  return {octokit, stats};
-}
-
-export const statusOf = (err: unknown): number | undefined => (err as {status?: number}).status;
+import {GitHubClient, statusOf} from '../github/client.js';
 
 export type OwnerKind = 'users' | 'orgs';
 

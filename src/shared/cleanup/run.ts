@@ -8,16 +8,8 @@ import {sha256} from '../registry/digest.js';
 import {mapLimit} from '../registry/limit.js';
 import {MEDIA} from '../registry/media.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
-import {
-  ApiStats,
-  GhcrPackage,
-  githubClient,
-  matchPackages,
-  ownerKind,
-  packageError,
-  RepositoryState,
-  repositoryState
-} from './github.js';
+import {ApiStats, GitHubClient, githubClient} from '../github/client.js';
+import {GhcrPackage, matchPackages, ownerKind, packageError, RepositoryState, repositoryState} from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {CleanupBackend, OciRepositoryBackend} from './oci-backend.js';
@@ -320,12 +312,22 @@ export function ociBlindSpots(policy: Policy): string | undefined {
 
 /** Runs the policy over every package: plan, then (unless dry-run) untag, delete in a safe order, verify. */
 export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
-  const {octokit, stats} = githubClient({
-    token: opts.token,
-    baseUrl: opts.apiUrl,
-    deletesPerMinute: opts.deletesPerMinute,
-    log: opts.log
-  });
+  // The GitHub API only where it is used (GHCR, ephemeral evidence); the OCI backend may run without a token.
+  let stats: ApiStats = {calls: 0, throttled: 0};
+  let client: GitHubClient | undefined;
+  const github = (why: string): GitHubClient => {
+    if (client) return client;
+    if (!opts.token) throw new UserError(`github-token: ${why} needs a GitHub token; give github-token.`);
+    ({octokit: client, stats} = githubClient({
+      token: opts.token,
+      baseUrl: opts.apiUrl,
+      userAgent: 'registry-actions/ghcr-cleanup',
+      writesPerMinute: opts.deletesPerMinute,
+      waitForRateLimit: true,
+      log: opts.log
+    }));
+    return client;
+  };
   const oci = opts.backend === 'oci';
   const clients = new Clients(
     {env: opts.env, mask: opts.mask, log: opts.log, retry: DEFAULT_RETRY, concurrency: opts.concurrency},
@@ -348,6 +350,7 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
     backendFor = name =>
       new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency, opts.store);
   } else {
+    const octokit = github('backend ghcr (the Packages API)');
     const kind = await ownerKind(octokit, opts.owner);
     names = await matchPackages(octokit, kind, opts.owner, opts.packages);
     backendFor = name => new GhcrPackage(octokit, kind, opts.owner, name);
@@ -358,6 +361,7 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   if (opts.policy.ephemeral.pullRequests || opts.policy.ephemeral.branches) {
     if (!opts.repository)
       throw new UserError('ephemeral: needs the repository (owner/name) whose pull requests and branches count.');
+    const octokit = github('ephemeral (pull requests and branches)');
     try {
       state = await repositoryState(octokit, opts.repository);
     } catch (err) {

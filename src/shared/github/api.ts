@@ -1,11 +1,14 @@
-import {httpFetch} from '../http.js';
+import type {GitHubClient} from './client.js';
+import {Logger} from '../log.js';
 
-/** Minimal GitHub REST reads for the tag action (one or two GETs do not justify a client library). */
+/** Where the tag action's few GitHub API reads go, and with which token. */
 export interface GitHubApi {
   apiUrl: string;
   token?: string;
   /** Outside GitHub (GitLab CI, Azure DevOps, Jenkins, a laptop) there is no GitHub repository to ask. */
   disabled?: boolean;
+  /** The client, made on the first read (its code is loaded only then, off the cold start). */
+  client?: Promise<GitHubClient>;
 }
 
 export function githubApiFromEnv(env: NodeJS.ProcessEnv, token?: string): GitHubApi {
@@ -16,17 +19,25 @@ export function githubApiFromEnv(env: NodeJS.ProcessEnv, token?: string): GitHub
   };
 }
 
-export async function githubGet<T>(api: GitHubApi, path: string, timeoutMs = 10000): Promise<T> {
-  const headers: Record<string, string> = {
-    accept: 'application/vnd.github+json',
-    'x-github-api-version': '2022-11-28',
-    'user-agent': 'registry-actions'
-  };
-  if (api.token) headers.authorization = `Bearer ${api.token}`;
-  const res = await httpFetch(`${api.apiUrl}${path}`, {headers, signal: AbortSignal.timeout(timeoutMs)});
-  if (!res.ok) {
-    const body = await res.text().catch(() => '');
-    throw new Error(`GET ${path} answered ${res.status}${body ? `: ${body.slice(0, 200)}` : ''}`);
-  }
-  return (await res.json()) as T;
+/**
+ * One read through the shared GitHub client (@actions/github's Octokit with retries; a rate limit
+ * fails the read rather than stalling the step). Throws when there is no token or the read fails.
+ */
+export async function githubRead<T>(
+  api: GitHubApi,
+  route: string,
+  params: Record<string, string>,
+  log: Logger,
+  timeoutMs = 10_000
+): Promise<T> {
+  if (!api.token) throw new Error('no github-token');
+  const token = api.token;
+  api.client ??= import('./client.js').then(
+    ({githubClient}) =>
+      githubClient({token, baseUrl: api.apiUrl, userAgent: 'registry-actions/tag', waitForRateLimit: false, log})
+        .octokit
+  );
+  const octokit = await api.client;
+  const {data} = await octokit.request(route, {...params, request: {signal: AbortSignal.timeout(timeoutMs)}});
+  return data as T;
 }

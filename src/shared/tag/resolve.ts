@@ -1,5 +1,5 @@
 import {UserError, errorMessage} from '../errors.js';
-import {GitHubApi, githubGet} from '../github/api.js';
+import {GitHubApi, githubRead} from '../github/api.js';
 import {parseList} from '../inputs.js';
 import {Logger} from '../log.js';
 import {buildTime} from './build-time.js';
@@ -31,7 +31,8 @@ async function repoInfo(api: GitHubApi, repository: string, env: NodeJS.ProcessE
   const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
   if (api.disabled) return {name: repository.split('/').pop(), html_url: `${server}/${repository}`};
   try {
-    return await githubGet<RepoInfo>(api, `/repos/${repository}`);
+    const [owner, repo] = repository.split('/');
+    return await githubRead<RepoInfo>(api, 'GET /repos/{owner}/{repo}', {owner, repo}, log);
   } catch (err) {
     log.warning(
       `could not read repository data for ${repository} (${errorMessage(err)}); OCI labels use what the environment gives. Set github-token if the repository is private.`
@@ -50,9 +51,12 @@ async function commitDate(
   if (fromPayload) return fromPayload;
   if (!ctx.sha || !ctx.repository || api.disabled) return fallback;
   try {
-    const c = await githubGet<{commit?: {committer?: {date?: string}}}>(
+    const [owner, repo] = ctx.repository.split('/');
+    const c = await githubRead<{commit?: {committer?: {date?: string}}}>(
       api,
-      `/repos/${ctx.repository}/commits/${ctx.sha}`
+      'GET /repos/{owner}/{repo}/commits/{ref}',
+      {owner, repo, ref: ctx.sha},
+      log
     );
     if (c.commit?.committer?.date) return new Date(c.commit.committer.date);
   } catch (err) {
