@@ -10,7 +10,8 @@ const MAINS: Record<string, () => Promise<{main: () => Promise<void>}>> = {
   'push-multi': () => import('./actions/push-multi/main.js'),
   sign: () => import('./actions/sign/main.js'),
   scan: () => import('./actions/scan/main.js'),
-  'ghcr-cleanup': () => import('./actions/ghcr-cleanup/main.js')
+  'ghcr-cleanup': () => import('./actions/ghcr-cleanup/main.js'),
+  sync: () => import('./actions/sync/main.js')
 };
 
 export async function runAction(action: string): Promise<void> {

@@ -21,7 +21,8 @@ export const COMMANDS: CommandSpec[] = [
   {command: 'sign', action: 'sign', summary: 'sign images by digest with cosign'},
   {command: 'verify', action: 'sign', summary: 'verify cosign signatures of images', fixed: {verify: 'true'}},
   {command: 'scan', action: 'scan', summary: 'scan images with trivy and gate on the findings'},
-  {command: 'cleanup', action: 'ghcr-cleanup', summary: 'apply retention policies to GHCR or any OCI registry'}
+  {command: 'cleanup', action: 'ghcr-cleanup', summary: 'apply retention policies to GHCR or any OCI registry'},
+  {command: 'sync', action: 'sync', summary: 'mirror sets of upstream images into your registries, only what changed'}
 ];
 
 export class UsageError extends Error {}

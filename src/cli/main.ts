@@ -10,6 +10,7 @@ import {main as pushMain} from '../actions/push-multi/main.js';
 import {main as signMain} from '../actions/sign/main.js';
 import {main as scanMain} from '../actions/scan/main.js';
 import {main as cleanupMain} from '../actions/ghcr-cleanup/main.js';
+import {main as syncMain} from '../actions/sync/main.js';
 import {COMMANDS, InputSpec, UsageError, commandHelp, isSecretInput, parseArgs, resolveInputs, usage} from './args.js';
 import {detectCi} from './ci.js';
 import {StatusLine} from './status-line.js';
@@ -19,7 +20,8 @@ const MAINS: Record<string, (io: ActionIO) => Promise<void>> = {
   'push-multi': pushMain,
   sign: signMain,
   scan: scanMain,
-  'ghcr-cleanup': cleanupMain
+  'ghcr-cleanup': cleanupMain,
+  sync: syncMain
 };
 
 /** The repository root (dist/cli/ or lib/cli/ are two levels down), where each action.yml lives. */

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
-import {CopyCounters, CopyPlan, copyGraph, emptyCounters, planCopy} from '../registry/copy.js';
+import {CopyCounters} from '../registry/copy.js';
+import {copyToTargets} from '../registry/fanout.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
 import {Clients} from '../registry/clients.js';
@@ -15,7 +16,6 @@ import {RetryPolicy} from '../registry/retry.js';
 import {ImageSource, ImageTarget, StoredManifest} from '../registry/store.js';
 import {sha256} from '../registry/digest.js';
 import {ImageIndex, isIndex, platformString} from '../registry/media.js';
-import {TeeSource} from '../registry/tee.js';
 import {loginMap} from '../registry/logins.js';
 import {Destination, tagsFor} from './destinations.js';
 import {buildxCommand} from './buildx.js';
@@ -128,7 +128,11 @@ function targetFor(dest: Destination, clients: Clients): ImageTarget {
   return new RegistryRepository(clients.get(dest.registry).view(), dest.repository);
 }
 
-async function createRepository(dest: Destination, opts: PushOptions): Promise<void> {
+/** Creates the destination repository where the registry needs it first (ECR); elsewhere nothing. */
+export async function createRepository(
+  dest: Destination,
+  opts: Pick<PushOptions, 'env' | 'mask' | 'log' | 'getIdToken'>
+): Promise<void> {
   const isEcr = dest.provider === 'ecr' || (dest.provider === 'auto' && parseEcrHost(dest.registry));
   if (!isEcr) {
     opts.log.debug(`${dest.name}: this registry creates repositories on first push`);
@@ -194,80 +198,23 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     `source ${name}@${root.digest}: ${graph.imageOrder.length} manifest(s), ${graph.platforms.length || 1} platform(s)${graph.referrerOrder.length ? `, ${graph.referrerOrder.length} referrer manifest(s)` : ''}`
   );
 
-  // First every destination's plan (what it lacks, after its existence checks); then a registry
-  // source's blobs are read once each, for exactly the destinations whose plans need them.
-  const planned = await Promise.all(
-    opts.destinations.map(async dest => {
-      const started = Date.now();
-      const tags = tagsFor(dest, opts.tags);
-      const target = targetFor(dest, clients);
-      const result: DestinationResult = {
-        destination: dest.name,
-        status: 'copied',
-        digest: root.digest,
-        tags,
-        refs: [],
-        counters: emptyCounters(),
-        requests: 0,
-        retries: 0,
-        durationMs: 0
-      };
-      let plan: CopyPlan | undefined;
-      try {
-        if (opts.createRepositories && !opts.dryRun) await createRepository(dest, opts);
-        plan = await planCopy(graph, target, {tags, concurrency: opts.concurrency}, result.counters);
-      } catch (err) {
-        result.status = 'failed';
-        result.error = errorMessage(err);
-      }
-      return {dest, started, tags, target, result, plan};
-    })
+  const fanned = await copyToTargets(
+    source,
+    graph,
+    opts.destinations.map(dest => ({
+      name: dest.name,
+      target: targetFor(dest, clients),
+      tags: tagsFor(dest, opts.tags),
+      prepare: opts.createRepositories ? () => createRepository(dest, opts) : undefined
+    })),
+    opts
   );
-  const tee = source.mountFrom && !opts.dryRun ? new TeeSource(source) : undefined;
-  const readers = planned.map(p => (tee && p.plan ? tee.consumer(p.plan.blobs.map(b => b.digest)) : undefined));
-
-  const results = await Promise.all(
-    planned.map(async ({dest, started, tags, target, result, plan: made}, i): Promise<DestinationResult> => {
-      const client = target instanceof RegistryRepository ? target.client : undefined;
-      const reader = readers[i];
-      try {
-        if (!made) throw new Error(result.error);
-        let lastLog = started;
-        const {plan, counters} = await copyGraph(reader ?? source, target, graph, {
-          plan: made,
-          counters: result.counters,
-          tags,
-          concurrency: opts.concurrency,
-          retry: opts.retry,
-          dryRun: opts.dryRun,
-          onProgress: (sent, total, c, blobs) => {
-            const now = Date.now();
-            if (total > 0 && now - lastLog >= (opts.progressMs ?? 10000) && sent < total) {
-              lastLog = now;
-              const done = c.blobsUploaded + c.blobsMounted;
-              opts.log.info(
-                `${dest.name}: ${(sent / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB sent, ${done} of ${blobs} blobs done (${Math.round((sent / 1048576 / Math.max(now - started, 1)) * 1000)} MiB/s)`
-              );
-            }
-          }
-        });
-        result.counters = counters;
-        const wrote = plan.manifests.length + plan.blobs.length + plan.tags.length > 0;
-        result.status = opts.dryRun ? 'planned' : wrote ? 'copied' : 'up-to-date';
-        result.refs = [`${dest.name}@${root.digest}`, ...tags.map(t => `${dest.name}:${t}`)];
-      } catch (err) {
-        result.status = 'failed';
-        result.error = errorMessage(err);
-      } finally {
-        reader?.close();
-      }
-      result.requests = client?.stats.requests ?? 0;
-      result.retries = client?.stats.retries ?? 0;
-      result.rateLimitRemaining = client?.stats.rateLimitRemaining;
-      result.durationMs = Date.now() - started;
-      return result;
-    })
-  );
+  const results: DestinationResult[] = fanned.map(({name, ...r}) => ({
+    destination: name,
+    digest: root.digest,
+    refs: r.status === 'failed' ? [] : [`${name}@${root.digest}`, ...r.tags.map(t => `${name}:${t}`)],
+    ...r
+  }));
   const failed = results.filter(r => r.status === 'failed');
   return {digest: root.digest, platforms: graph.platforms, refs: results.flatMap(r => r.refs), results, failed};
 }

@@ -34,6 +34,8 @@ export interface RequestStats {
   bytesReceived: number;
   retries: number;
   tokenRequests: number;
+  /** Manifest GETs, each one pull of Docker Hub's budget (HEADs and blob GETs are not counted there). */
+  manifestGets: number;
   /** Docker Hub's ratelimit-remaining, as last reported. */
   rateLimitRemaining?: string;
 }
@@ -123,7 +125,14 @@ export interface ManifestInfo {
 
 /** One registry's OCI distribution API, with auth, retries, redirects and accounting. */
 export class RegistryClient {
-  readonly stats: RequestStats = {requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0, tokenRequests: 0};
+  readonly stats: RequestStats = {
+    requests: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    retries: 0,
+    tokenRequests: 0,
+    manifestGets: 0
+  };
   readonly base: string;
   private readonly retry: RetryPolicy;
   private readonly session: Session;
@@ -153,7 +162,10 @@ export class RegistryClient {
     return new RegistryClient(this.opts, this.session, this);
   }
 
-  private count(key: 'requests' | 'bytesSent' | 'bytesReceived' | 'retries' | 'tokenRequests', n = 1): void {
+  private count(
+    key: 'requests' | 'bytesSent' | 'bytesReceived' | 'retries' | 'tokenRequests' | 'manifestGets',
+    n = 1
+  ): void {
     this.stats[key] += n;
     this.parent?.count(key, n);
   }
@@ -369,6 +381,7 @@ export class RegistryClient {
       headers: {accept: MANIFEST_ACCEPT},
       ok: [404]
     });
+    this.count('manifestGets');
     if (res.status === 404) {
       await res.body?.cancel();
       return undefined;

@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {ActionIO} from '../action/io.js';
+import {getMultiline} from '../action/run.js';
+import {UserError} from '../errors.js';
+import {parseBoolean, parseInteger} from '../inputs.js';
+import {RegistryLogin} from '../registry/credentials.js';
+import {readLogins} from '../registry/logins.js';
+import {DEFAULT_RETRY, RetryPolicy} from '../registry/retry.js';
+import {SyncEntry, parseSyncConfig} from './config.js';
+
+/** The sync action's inputs, read, parsed and checked in one place. */
+export interface SyncInputs {
+  entries: SyncEntry[];
+  logins: Map<string, RegistryLogin>;
+  dryRun: boolean;
+  floor: number;
+  concurrency: number;
+  retry: RetryPolicy;
+  createRepositories: boolean;
+  allowIncomplete: boolean;
+}
+
+export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs {
+  const inline = io.input('config', {trimWhitespace: false});
+  const file = io.input('config-file');
+  if (inline.trim() && file) throw new UserError('config and config-file are both given; give one.');
+  if (!inline.trim() && !file)
+    throw new UserError(
+      'config: give the images to mirror inline (config) or in a file of the repository (config-file).'
+    );
+  let text = inline;
+  let name = 'config';
+  if (file) {
+    const full = path.resolve(env.GITHUB_WORKSPACE || '.', file);
+    try {
+      text = fs.readFileSync(full, 'utf8');
+    } catch (err) {
+      throw new UserError(
+        `config-file: ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); give a path relative to the workspace.`
+      );
+    }
+    name = `config-file ${file}`;
+  }
+  return {
+    entries: parseSyncConfig(text, name),
+    logins: readLogins(getMultiline(io, 'logins'), 'logins', env, s => io.mask(s)),
+    dryRun: parseBoolean('dry-run', io.input('dry-run'), false),
+    floor: parseInteger('rate-limit-floor', io.input('rate-limit-floor'), 10, 0, 100_000),
+    concurrency: parseInteger('concurrency', io.input('concurrency'), 4, 1, 64),
+    retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
+    createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
+    allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false)
+  };
+}

@@ -1,0 +1,377 @@
+import {Readable} from 'node:stream';
+import {UserError, errorMessage} from '../errors.js';
+import {Logger} from '../log.js';
+import {Clients} from '../registry/clients.js';
+import {Mask, RegistryLogin} from '../registry/credentials.js';
+import {RegistryError} from '../registry/errors.js';
+import {FanoutResult, copyToTargets} from '../registry/fanout.js';
+import {walkGraph} from '../registry/graph.js';
+import {Limiter, mapLimit} from '../registry/limit.js';
+import {Descriptor, ImageIndex, ImageManifest, isIndex, platformString} from '../registry/media.js';
+import {RegistryRepository} from '../registry/repo-store.js';
+import {RetryPolicy} from '../registry/retry.js';
+import {ImageSource, StoredManifest} from '../registry/store.js';
+import {createRepository, selectPlatforms} from '../push/push.js';
+import {sha256} from '../registry/digest.js';
+import {SyncEntry} from './config.js';
+import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
+
+/** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
+export const SOURCE_ANNOTATION = 'dev.registry-actions.mirror.source-digest';
+
+/** The gate images pass before they are mirrored (signature verification), when one is set. */
+export type Gate = (reference: string) => Promise<{ok: true} | {ok: false; reason: string}>;
+
+export interface SyncOptions {
+  entries: SyncEntry[];
+  logins: Map<string, RegistryLogin>;
+  dryRun: boolean;
+  /** Start no new copy from a registry whose reported pull budget (ratelimit-remaining) is under this. */
+  floor: number;
+  /** Images copied at once per source registry; blobs in flight per image and destination. */
+  concurrency: number;
+  retry: RetryPolicy;
+  createRepositories: boolean;
+  gate?: Gate;
+  env: NodeJS.ProcessEnv;
+  mask: Mask;
+  log: Logger;
+  getIdToken?: (audience: string) => Promise<string>;
+}
+
+export interface ImageOutcome {
+  digest: string;
+  tags: string[];
+  destinations: string[];
+}
+
+export interface EntryReport {
+  entry: string;
+  /** Tags the rules selected. */
+  selected: string[];
+  /** Tags written to at least one destination (dry run: would be). */
+  copied: string[];
+  /** Tags every destination already had at the source's digest. */
+  unchanged: string[];
+  refused: Array<ImageOutcome & {reason: string}>;
+  failed: Array<ImageOutcome & {error: string}>;
+  /** Images not started because the source's rate limit ran low: the next run copies them. */
+  left: ImageOutcome[];
+  bytesSent: number;
+  blobsUploaded: number;
+  error?: string;
+}
+
+export interface SyncResult {
+  outcome: 'complete' | 'incomplete' | 'failed';
+  entries: EntryReport[];
+  /** Why the run stopped early, per source registry. */
+  stopped: Record<string, string>;
+  /** Requests and manifest GETs (what Docker Hub counts as pulls) per source registry. */
+  sources: Record<string, {requests: number; manifestGets: number; remaining?: string}>;
+}
+
+/** A source whose tag list is known: graph walks look for cosign tags in it instead of listing again. */
+class ListedSource implements ImageSource {
+  readonly name: string;
+  readonly mountFrom?: {registry: string; repository: string};
+  constructor(
+    private readonly inner: ImageSource,
+    private readonly tags: string[]
+  ) {
+    this.name = inner.name;
+    this.mountFrom = inner.mountFrom;
+  }
+  resolve(ref?: string): Promise<StoredManifest> {
+    return this.inner.resolve(ref);
+  }
+  getManifest(digest: string): Promise<StoredManifest | undefined> {
+    return this.inner.getManifest(digest);
+  }
+  openBlob(digest: string, size: number): Promise<Readable> {
+    return this.inner.openBlob(digest, size);
+  }
+  listTags(): Promise<string[]> {
+    return Promise.resolve(this.tags);
+  }
+  referrers(digest: string): Promise<Descriptor[] | undefined> {
+    return this.inner.referrers(digest);
+  }
+  notNeeded(digest: string): void {
+    this.inner.notNeeded?.(digest);
+  }
+}
+
+/** The index restricted to platforms, marked with the source digest so a rerun can tell it is current. */
+function mirrored(root: StoredManifest, platforms: string[]): StoredManifest {
+  const kept = selectPlatforms(root, platforms);
+  if (kept === root) return root;
+  const index = JSON.parse(kept.body.toString('utf8')) as ImageIndex;
+  const body = Buffer.from(
+    JSON.stringify({...index, annotations: {...index.annotations, [SOURCE_ANNOTATION]: root.digest}})
+  );
+  return {body, digest: sha256(body), mediaType: kept.mediaType};
+}
+
+const isRateLimited = (err: unknown): boolean =>
+  err instanceof RegistryError && (err.status === 429 || err.code === 'TOOMANYREQUESTS');
+
+/** Per source registry: whether new copies may start, judged by its last reported pull budget. */
+class Budget {
+  private readonly stops = new Map<string, string>();
+  constructor(
+    private readonly clients: Clients,
+    private readonly floor: number
+  ) {}
+  stopped(registry: string): string | undefined {
+    const why = this.stops.get(registry);
+    if (why) return why;
+    const remaining = remainingPulls(this.clients.get(registry).stats.rateLimitRemaining);
+    if (remaining !== undefined && remaining < this.floor) {
+      const reason = `rate limit: ${registry} reports ${remaining} pull(s) left, under the floor of ${this.floor}`;
+      this.stops.set(registry, reason);
+      return reason;
+    }
+    return undefined;
+  }
+  stop(registry: string, reason: string): void {
+    if (!this.stops.has(registry)) this.stops.set(registry, reason);
+  }
+  all(): Record<string, string> {
+    return Object.fromEntries(this.stops);
+  }
+}
+
+/** When each tag's image was created (its config's `created`; for an index, its first platform's). */
+async function createdTimes(
+  repo: RegistryRepository,
+  digests: Map<string, string>,
+  concurrency: number
+): Promise<Map<string, number>> {
+  const byDigest = new Map<string, number | undefined>();
+  await mapLimit([...new Set(digests.values())], concurrency, async digest => {
+    let m = await repo.getManifest(digest);
+    if (m && isIndex(m.mediaType)) {
+      const kids = (JSON.parse(m.body.toString('utf8')) as ImageIndex).manifests.filter(
+        k => k.platform && k.platform.os !== 'unknown'
+      );
+      const pick = kids.find(k => platformString(k.platform) === 'linux/amd64') ?? kids[0];
+      m = pick ? await repo.getManifest(pick.digest) : undefined;
+    }
+    const config = m && (JSON.parse(m.body.toString('utf8')) as ImageManifest).config;
+    if (!config) return;
+    const chunks: Buffer[] = [];
+    for await (const c of await repo.openBlob(config.digest)) chunks.push(c as Buffer);
+    const created = Date.parse(
+      (JSON.parse(Buffer.concat(chunks).toString('utf8')) as {created?: string}).created ?? ''
+    );
+    byDigest.set(digest, Number.isNaN(created) ? undefined : created);
+  });
+  const out = new Map<string, number>();
+  for (const [tag, digest] of digests) {
+    const t = byDigest.get(digest);
+    if (t !== undefined) out.set(tag, t);
+  }
+  return out;
+}
+
+interface Context {
+  opts: SyncOptions;
+  clients: Clients;
+  budget: Budget;
+  limiters: Map<string, Limiter>;
+}
+
+/** The digest a destination tag stands for: a platform-filtered mirror stands for its source index. */
+async function targetDigest(dest: RegistryRepository, tag: string, filtered: boolean): Promise<string | undefined> {
+  const head = await dest.client.headManifest(dest.repository, tag);
+  if (!head || !filtered || !isIndex(head.mediaType)) return head?.digest;
+  const m = await dest.getManifest(head.digest);
+  const annotations = m && (JSON.parse(m.body.toString('utf8')) as ImageIndex).annotations;
+  return annotations?.[SOURCE_ANNOTATION] ?? head.digest;
+}
+
+async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
+  const {opts, clients, budget} = ctx;
+  const report: EntryReport = {
+    entry: entry.name,
+    selected: [],
+    copied: [],
+    unchanged: [],
+    refused: [],
+    failed: [],
+    left: [],
+    bytesSent: 0,
+    blobsUploaded: 0
+  };
+  const sourceRepo = new RegistryRepository(clients.get(entry.registry), entry.repository);
+  const filtered = entry.platforms.length > 0;
+  const dests = entry.destinations.map(d => ({
+    ...d,
+    repo: new RegistryRepository(clients.get(d.registry).view(), d.repository)
+  }));
+  let tags: string[];
+  try {
+    tags = await sourceRepo.listTags();
+  } catch (err) {
+    report.error = `listing tags of ${entry.name}: ${errorMessage(err)}`;
+    if (isRateLimited(err)) budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
+    return report;
+  }
+  if (tags.length === 0) {
+    report.error = `${entry.name} has no tags: the repository does not exist, or the login cannot read it.`;
+    return report;
+  }
+  let selected = selectTags(tags, entry.tags);
+  // One HEAD per selected tag (a HEAD is not a pull on Docker Hub).
+  const heads = await mapLimit(selected, opts.concurrency * 2, t =>
+    sourceRepo.client.headManifest(entry.repository, t)
+  );
+  const sourceDigests = new Map<string, string>();
+  selected.forEach((t, i) => {
+    const h = heads[i];
+    if (h) sourceDigests.set(t, h.digest);
+  });
+  if (entry.tags.newest && entry.tags.newestBy === 'created') {
+    const created = await createdTimes(sourceRepo, sourceDigests, opts.concurrency);
+    const keep = new Set(newestByCreated(selected, created, entry.tags.newest));
+    selected = selected.filter(t => keep.has(t));
+    for (const t of [...sourceDigests.keys()]) if (!keep.has(t)) sourceDigests.delete(t);
+  }
+  report.selected = selected;
+
+  // What each destination lacks, by HEAD on its side.
+  const needs = await Promise.all(
+    dests.map(async d => {
+      try {
+        const current = await mapLimit([...sourceDigests.keys()], opts.concurrency * 2, t =>
+          targetDigest(d.repo, t, filtered)
+        );
+        const target = new Map(
+          [...sourceDigests.keys()].map((t, i) => [t, current[i]] as [string, string | undefined])
+        );
+        const pinned = await mapLimit(entry.tags.digests, opts.concurrency, async digest => ({
+          digest,
+          present: await d.repo.hasManifest(digest)
+        }));
+        return {dest: d, needs: destinationNeeds(d.name, sourceDigests, target, pinned)};
+      } catch (err) {
+        return {dest: d, error: errorMessage(err)};
+      }
+    })
+  );
+  for (const n of needs) {
+    if (n.error)
+      report.failed.push({digest: '', tags: [], destinations: [n.dest.name], error: `${n.dest.name}: ${n.error}`});
+  }
+  const ok = needs.filter(n => n.needs);
+  const unchanged = new Set(selected.filter(t => sourceDigests.has(t)));
+  for (const n of ok)
+    for (const tagsOf of n.needs?.byDigest.values() ?? []) for (const t of tagsOf) unchanged.delete(t);
+  report.unchanged = selected.filter(t => unchanged.has(t) && ok.length === dests.length);
+
+  // One copy per distinct source digest, to the destinations that lack it, with their tags.
+  const digests = [...new Set(ok.flatMap(n => [...(n.needs?.byDigest.keys() ?? [])]))];
+  const limiter = ctx.limiters.get(entry.registry) as Limiter;
+  const source = new ListedSource(sourceRepo, tags);
+  const copied = new Set<string>();
+  await Promise.all(
+    digests.map(digest =>
+      limiter.run(async () => {
+        const targets = ok
+          .filter(n => n.needs?.byDigest.has(digest))
+          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? []}));
+        const outcome: ImageOutcome = {
+          digest,
+          tags: [...new Set(targets.flatMap(t => t.tags))],
+          destinations: targets.map(t => t.dest.name)
+        };
+        const stop = budget.stopped(entry.registry);
+        if (stop) {
+          report.left.push(outcome);
+          return;
+        }
+        if (opts.dryRun) {
+          for (const t of outcome.tags) copied.add(t);
+          return;
+        }
+        let graph;
+        try {
+          const original = await sourceRepo.getManifest(digest);
+          if (!original) throw new UserError(`${entry.name}@${digest} is gone from the source`);
+          const root = mirrored(original, entry.platforms);
+          graph = await walkGraph(source, root, {copyReferrers: entry.referrers});
+          if (opts.gate) {
+            const verdict = await opts.gate(`${entry.name}@${digest}`);
+            if (!verdict.ok) {
+              report.refused.push({...outcome, reason: verdict.reason});
+              return;
+            }
+          }
+        } catch (err) {
+          if (isRateLimited(err)) {
+            budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
+            report.left.push(outcome);
+          } else report.failed.push({...outcome, error: errorMessage(err)});
+          return;
+        }
+        const results: FanoutResult[] = await copyToTargets(
+          source,
+          graph,
+          targets.map(t => ({
+            name: t.dest.name,
+            target: t.dest.repo,
+            tags: t.tags,
+            prepare: opts.createRepositories
+              ? () =>
+                  createRepository(
+                    {...t.dest, line: t.dest.name, provider: 'auto', options: {}},
+                    {env: opts.env, mask: opts.mask, log: opts.log, getIdToken: opts.getIdToken}
+                  )
+              : undefined
+          })),
+          {concurrency: opts.concurrency, retry: opts.retry, dryRun: false, log: opts.log}
+        );
+        for (const [i, r] of results.entries()) {
+          report.bytesSent += r.counters.bytesSent;
+          report.blobsUploaded += r.counters.blobsUploaded;
+          if (r.error) report.failed.push({...outcome, tags: targets[i].tags, destinations: [r.name], error: r.error});
+          else for (const t of targets[i].tags) copied.add(t);
+        }
+      })
+    )
+  );
+  report.copied = selected.filter(t => copied.has(t));
+  return report;
+}
+
+/**
+ * Mirrors every entry: decides by digest from tag lists and HEADs what changed, then copies each
+ * changed image once (children, then index, then tags) to the destinations that lack it. Entries run
+ * at once; each source registry copies `concurrency` images at a time and starts none once its pull
+ * budget is under the floor. One failing entry never stops the others.
+ */
+export async function runSync(opts: SyncOptions): Promise<SyncResult> {
+  if (opts.entries.length === 0) throw new UserError('config: no images to mirror.');
+  const clients = new Clients(opts, opts.logins);
+  const ctx: Context = {
+    opts,
+    clients,
+    budget: new Budget(clients, opts.floor),
+    limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)]))
+  };
+  const entries = await mapLimit(opts.entries, 8, e => syncEntry(e, ctx));
+  const stopped = ctx.budget.all();
+  const sources: SyncResult['sources'] = {};
+  for (const registry of new Set(opts.entries.map(e => e.registry))) {
+    const stats = clients.get(registry).stats;
+    sources[registry] = {
+      requests: stats.requests,
+      manifestGets: stats.manifestGets,
+      remaining: stats.rateLimitRemaining
+    };
+  }
+  const failed = entries.some(e => e.error || e.failed.length);
+  const left = entries.some(e => e.left.length);
+  return {outcome: failed ? 'failed' : left ? 'incomplete' : 'complete', entries, stopped, sources};
+}
