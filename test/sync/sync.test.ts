@@ -1,4 +1,6 @@
+import {execFile} from 'node:child_process';
 import fs from 'node:fs';
+import {promisify} from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
@@ -16,7 +18,8 @@ import {renderSummary} from '../helpers/render.js';
  * pull budget spent by manifest GETs, ratelimit headers, 429 when spent) in front of a real registry,
  * into distribution 2.8 and olareg, counting requests on both sides.
  */
-const ready = allImplementations() && !!requireTool('skopeo') && !!requireTool('chromium');
+const cosign = requireTool('cosign');
+const ready = allImplementations() && !!requireTool('skopeo') && !!requireTool('chromium') && !!cosign;
 const maybe = ready ? test : test.skip;
 
 let backend: Registry;
@@ -300,6 +303,67 @@ describe('sync from a Docker Hub-like source', () => {
     expect(page.visibleText).toContain('entry failed');
     expect(page.disallowed).toEqual([]);
   });
+
+  maybe(
+    'verify: only images whose signature verifies with the key are mirrored; the others are refused, reported, not copied',
+    async () => {
+      const keys = fs.mkdtempSync(path.join(work, 'keys-'));
+      const env = {PATH: process.env.PATH ?? '', HOME: keys, COSIGN_PASSWORD: 'sync-test'};
+      await promisify(execFile)(cosign as string, ['generate-key-pair'], {cwd: keys, env});
+      await promisify(execFile)(
+        cosign as string,
+        [
+          'sign',
+          '--key',
+          'cosign.key',
+          '--tlog-upload=false',
+          '--new-bundle-format=true',
+          '--use-signing-config=false',
+          '--allow-http-registry',
+          '--yes',
+          `${backend.host}/library/nginx@${images.v1261.digest}`
+        ],
+        {cwd: keys, env}
+      );
+      const run = await sync(
+        {
+          images: [
+            {
+              source: `${hub.host}/library/nginx`,
+              destinations: [`${dest.host}/verified/nginx`],
+              tags: {allow: ['1.26.0', '1.26.1']},
+              verify: {key: path.join(keys, 'cosign.pub'), 'ignore-tlog': true}
+            }
+          ]
+        },
+        {'cosign-path': cosign as string}
+      );
+      expect(errorLines(run)).toEqual([]);
+      expect({code: run.code, outcome: run.outputs.outcome, refused: run.outputs.refused}).toEqual({
+        code: 0,
+        outcome: 'complete',
+        refused: '1'
+      });
+      expect(await manifestDigest(`${dest.host}/verified/nginx:1.26.1`)).toBe(images.v1261.digest);
+      await expect(manifestDigest(`${dest.host}/verified/nginx:1.26.0`)).rejects.toThrow();
+      expect(run.stdout).toMatch(
+        new RegExp(`::warning::.*@${images.v1260.digest} \\(1\\.26\\.0\\) refused: signature: `)
+      );
+      // The signature travelled with the image: cosign verifies the mirror on its own.
+      await promisify(execFile)(
+        cosign as string,
+        [
+          'verify',
+          '--key',
+          'cosign.pub',
+          '--insecure-ignore-tlog=true',
+          '--allow-http-registry',
+          `${dest.host}/verified/nginx@${images.v1261.digest}`
+        ],
+        {cwd: keys, env}
+      );
+    }
+  );
 
   maybe('bad configuration fails before any request, naming the key', async () => {
     hub.reset();

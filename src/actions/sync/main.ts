@@ -24,20 +24,24 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
     for (const f of e.failed) io.log.error(`${e.entry}: ${f.tags.join(', ') || f.digest}: ${f.error}`);
     for (const r of e.refused) io.log.warning(`${e.entry}@${r.digest} (${r.tags.join(', ')}) refused: ${r.reason}`);
   }
-  const count = (f: (e: (typeof res.entries)[number]) => number): string =>
+  const total = (f: (e: (typeof res.entries)[number]) => number): string =>
     String(res.entries.reduce((n, e) => n + f(e), 0));
   io.output('outcome', res.outcome);
   io.output(
     'copied',
-    count(e => e.copied.length)
+    total(e => e.copied.length)
   );
   io.output(
     'unchanged',
-    count(e => e.unchanged.length)
+    total(e => e.unchanged.length)
   );
   io.output(
     'failed',
-    count(e => e.failed.length + (e.error ? 1 : 0))
+    total(e => e.failed.length + (e.error ? 1 : 0))
+  );
+  io.output(
+    'refused',
+    total(e => e.refused.length)
   );
   io.output('left', JSON.stringify(res.entries.flatMap(e => e.left.map(l => ({entry: e.entry, ...l})))));
   io.output('result', JSON.stringify(res));

@@ -22,6 +22,20 @@ export interface TagRules {
   digests: string[];
 }
 
+/** Who must have signed an image before it is mirrored (cosign verify, by digest). */
+export interface VerifyRule {
+  /** A public key: a file (relative to the workspace), env://VAR, or a KMS URI. */
+  key?: string;
+  identity?: string;
+  identityRegexp?: string;
+  issuer?: string;
+  issuerRegexp?: string;
+  /** Accept signatures without a transparency-log entry (signed with tlog-upload false): a weakening. */
+  ignoreTlog: boolean;
+  /** Signatures stored as Sigstore bundles (referrers; the default) or legacy sha256-<hex>.sig tags. */
+  bundleFormat: 'new' | 'legacy';
+}
+
 /** One source repository and where it is mirrored. */
 export interface SyncEntry {
   /** registry/repository of the source, as the report names it. */
@@ -34,13 +48,15 @@ export interface SyncEntry {
   /** os/arch[/variant]; empty: every platform (the source's digest kept). */
   platforms: string[];
   referrers: boolean;
+  verify?: VerifyRule;
 }
 
 type Raw = Record<string, unknown>;
 
 const KEYS = {
   top: ['defaults', 'images'],
-  entry: ['source', 'repositories', 'destinations', 'tags', 'platforms', 'referrers'],
+  entry: ['source', 'repositories', 'destinations', 'tags', 'platforms', 'referrers', 'verify'],
+  verify: ['key', 'identity', 'identity-regexp', 'issuer', 'issuer-regexp', 'ignore-tlog', 'bundle-format'],
   tags: ['allow', 'deny', 'semver', 'newest', 'newest-by', 'digests']
 };
 
@@ -106,6 +122,43 @@ function tagRules(raw: unknown, base: TagRules | undefined, where: string): TagR
   return rules;
 }
 
+function verifyRule(raw: unknown, where: string): VerifyRule | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(where, 'expected a mapping (key, or identity and issuer)');
+  const o = raw as Raw;
+  unknownKeys(o, KEYS.verify, where);
+  const str = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
+  const rule: VerifyRule = {
+    key: str('key'),
+    identity: str('identity'),
+    identityRegexp: str('identity-regexp'),
+    issuer: str('issuer'),
+    issuerRegexp: str('issuer-regexp'),
+    ignoreTlog: o['ignore-tlog'] === true || o['ignore-tlog'] === 'true',
+    bundleFormat: str('bundle-format') === 'legacy' ? 'legacy' : 'new'
+  };
+  if (o['bundle-format'] !== undefined && !['new', 'legacy'].includes(String(o['bundle-format'])))
+    fail(`${where}.bundle-format`, `"${String(o['bundle-format'])}" is neither new nor legacy`);
+  if (rule.key && (rule.identity || rule.identityRegexp || rule.issuer || rule.issuerRegexp))
+    fail(where, 'give key, or identity and issuer, not both');
+  if (!rule.key && (!(rule.identity || rule.identityRegexp) || !(rule.issuer || rule.issuerRegexp)))
+    fail(
+      where,
+      'needs key, or identity (or identity-regexp) and issuer (or issuer-regexp)',
+      'For images signed in GitHub Actions the issuer is https://token.actions.githubusercontent.com.'
+    );
+  for (const k of ['identity-regexp', 'issuer-regexp']) {
+    const v = str(k);
+    if (v === undefined) continue;
+    try {
+      new RegExp(v);
+    } catch (err) {
+      fail(`${where}.${k}`, `not a regular expression (${(err as Error).message})`);
+    }
+  }
+  return rule;
+}
+
 /**
  * Fills a destination template from the source: {registry} (the source's registry host), {repository}
  * (its repository path, library/nginx for Docker Hub's official images) and {name} (the last part of
@@ -123,6 +176,7 @@ interface Defaults {
   tags?: TagRules;
   platforms: string[];
   referrers: boolean;
+  verify?: VerifyRule;
 }
 
 function entries(raw: Raw, defaults: Defaults, index: number): SyncEntry[] {
@@ -145,6 +199,7 @@ function entries(raw: Raw, defaults: Defaults, index: number): SyncEntry[] {
       fail(`${where}.platforms`, `"${p}" is not os/arch[/variant]`);
   const referrers =
     raw.referrers !== undefined ? raw.referrers === true || raw.referrers === 'true' : defaults.referrers;
+  const verify = raw.verify !== undefined ? verifyRule(raw.verify, `${where}.verify`) : defaults.verify;
   return sources.map(s => {
     const ref = parseReference(s, `config: ${where}.source`);
     if (ref.tag || ref.digest)
@@ -165,7 +220,7 @@ function entries(raw: Raw, defaults: Defaults, index: number): SyncEntry[] {
     });
     const name = `${ref.registry}/${ref.repository}`;
     if (destinations.some(d => d.name === name)) fail(`${where}.destinations`, `${name} would be mirrored onto itself`);
-    return {name, ...source, destinations, tags, platforms: platforms.filter(p => p !== 'all'), referrers};
+    return {name, ...source, destinations, tags, platforms: platforms.filter(p => p !== 'all'), referrers, verify};
   });
 }
 
@@ -183,12 +238,13 @@ export function parseSyncConfig(text: string, file = 'config'): SyncEntry[] {
   unknownKeys(top, KEYS.top, 'top level');
   const d = (top.defaults ?? {}) as Raw;
   if (typeof d !== 'object' || Array.isArray(d)) fail('defaults', 'expected a mapping');
-  unknownKeys(d, ['destinations', 'tags', 'platforms', 'referrers'], 'defaults');
+  unknownKeys(d, ['destinations', 'tags', 'platforms', 'referrers', 'verify'], 'defaults');
   const defaults: Defaults = {
     destinations: list(d.destinations, 'defaults.destinations'),
     tags: d.tags !== undefined ? tagRules(d.tags, undefined, 'defaults.tags') : undefined,
     platforms: list(d.platforms, 'defaults.platforms'),
-    referrers: d.referrers === undefined ? true : d.referrers === true || d.referrers === 'true'
+    referrers: d.referrers === undefined ? true : d.referrers === true || d.referrers === 'true',
+    verify: verifyRule(d.verify, 'defaults.verify')
   };
   if (!Array.isArray(top.images) || top.images.length === 0)
     fail('images', 'give at least one entry (source, destinations, tags)');

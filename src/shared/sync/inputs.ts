@@ -19,6 +19,7 @@ export interface SyncInputs {
   retry: RetryPolicy;
   createRepositories: boolean;
   allowIncomplete: boolean;
+  cosignPath?: string;
 }
 
 export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs {
@@ -50,6 +51,7 @@ export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs
     concurrency: parseInteger('concurrency', io.input('concurrency'), 4, 1, 64),
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
-    allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false)
+    allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
+    cosignPath: io.input('cosign-path') || undefined
   };
 }

@@ -14,13 +14,11 @@ import {ImageSource, StoredManifest} from '../registry/store.js';
 import {createRepository, selectPlatforms} from '../push/push.js';
 import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
+import {SignatureGate, signatureGate} from './gate.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
 /** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
 export const SOURCE_ANNOTATION = 'dev.registry-actions.mirror.source-digest';
-
-/** The gate images pass before they are mirrored (signature verification), when one is set. */
-export type Gate = (reference: string) => Promise<{ok: true} | {ok: false; reason: string}>;
 
 export interface SyncOptions {
   entries: SyncEntry[];
@@ -32,7 +30,8 @@ export interface SyncOptions {
   concurrency: number;
   retry: RetryPolicy;
   createRepositories: boolean;
-  gate?: Gate;
+  /** cosign for entries with a verify rule (found on PATH or installed at the pinned version otherwise). */
+  cosignPath?: string;
   env: NodeJS.ProcessEnv;
   mask: Mask;
   log: Logger;
@@ -180,6 +179,7 @@ interface Context {
   clients: Clients;
   budget: Budget;
   limiters: Map<string, Limiter>;
+  gate: SignatureGate;
 }
 
 /** The digest a destination tag stands for: a platform-filtered mirror stands for its source index. */
@@ -297,17 +297,22 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
         }
         let graph;
         try {
-          const original = await sourceRepo.getManifest(digest);
-          if (!original) throw new UserError(`${entry.name}@${digest} is gone from the source`);
-          const root = mirrored(original, entry.platforms);
-          graph = await walkGraph(source, root, {copyReferrers: entry.referrers});
-          if (opts.gate) {
-            const verdict = await opts.gate(`${entry.name}@${digest}`);
+          // The gate first: a refused image costs no manifest read of ours.
+          if (entry.verify) {
+            const verdict = await ctx.gate.check(
+              `${entry.name}@${digest}`,
+              entry.verify,
+              `config ${entry.name} verify`
+            );
             if (!verdict.ok) {
               report.refused.push({...outcome, reason: verdict.reason});
               return;
             }
           }
+          const original = await sourceRepo.getManifest(digest);
+          if (!original) throw new UserError(`${entry.name}@${digest} is gone from the source`);
+          const root = mirrored(original, entry.platforms);
+          graph = await walkGraph(source, root, {copyReferrers: entry.referrers});
         } catch (err) {
           if (isRateLimited(err)) {
             budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
@@ -358,9 +363,15 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
     opts,
     clients,
     budget: new Budget(clients, opts.floor),
-    limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)]))
+    limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)])),
+    gate: signatureGate({...opts, logins: opts.logins})
   };
-  const entries = await mapLimit(opts.entries, 8, e => syncEntry(e, ctx));
+  let entries: EntryReport[];
+  try {
+    entries = await mapLimit(opts.entries, 8, e => syncEntry(e, ctx));
+  } finally {
+    ctx.gate.close();
+  }
   const stopped = ctx.budget.all();
   const sources: SyncResult['sources'] = {};
   for (const registry of new Set(opts.entries.map(e => e.registry))) {
