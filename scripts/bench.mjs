@@ -110,7 +110,7 @@ rows.push([
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
-if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0') {
+if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0' || process.env.BENCH_SYNC !== '0') {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
@@ -135,5 +135,19 @@ if (process.env.BENCH_CLEANUP !== '0') {
   execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'cleanup.js')], {
     cwd: root,
     stdio: 'inherit'
+  });
+}
+
+// The sync benchmark: 50 repositories behind a Docker Hub-like source, ours against regsync and skopeo
+// sync (each when on PATH; BENCH_SYNC=0 to skip, BENCH_SYNC_REPOS to change the size).
+if (process.env.BENCH_SYNC !== '0') {
+  const env = {
+    ...process.env,
+    PATH: `${path.join(root, '.tools', 'bin')}:${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`
+  };
+  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'sync.js')], {
+    cwd: root,
+    stdio: 'inherit',
+    env
   });
 }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import {Readable} from 'node:stream';
 import {Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch, request as undiciRequest} from 'undici';
 
@@ -89,4 +91,42 @@ export async function streamRequest(
   const text = await readUpTo(res.body, ERROR_BODY_LIMIT);
   if (body && !body.readableEnded) body.destroy();
   return new Response(hasBody && text.length ? text : null, {status, headers: h});
+}
+
+/** Keep-alive agents for HEAD requests (see headRequest). */
+let headAgents: {http: http.Agent; https: https.Agent} | undefined;
+
+/**
+ * A HEAD request through node's keep-alive agents. undici closes the connection after every HEAD
+ * (to guard against servers that send a body anyway), so each existence check would cost a new TCP
+ * and TLS handshake; registries answer HEAD correctly, and a copy or a mirror run sends thousands.
+ * With a proxy configured, HEADs go through the proxy-aware pool like everything else. Network
+ * failures are shaped as fetch's (TypeError 'fetch failed' with the cause), so one error path serves.
+ */
+export function headRequest(url: string, headers: Record<string, string>): Promise<Response> {
+  if (proxyConfigured()) return httpFetch(url, {method: 'HEAD', headers, redirect: 'manual'});
+  headAgents ??= {
+    http: new http.Agent({keepAlive: true, maxSockets: 64}),
+    https: new https.Agent({keepAlive: true, maxSockets: 64})
+  };
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(
+      u,
+      {method: 'HEAD', headers, agent: secure ? headAgents?.https : headAgents?.http, timeout: IDLE_MS},
+      res => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        res.resume();
+        res.on('end', () => resolve(new Response(null, {status: res.statusCode ?? 502, headers: h})));
+        res.on('error', err => reject(new TypeError('fetch failed', {cause: err})));
+      }
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), {code: 'ETIMEDOUT'})));
+    req.on('error', err => reject(new TypeError('fetch failed', {cause: err})));
+    req.end();
+  });
 }

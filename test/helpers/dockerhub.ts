@@ -15,6 +15,7 @@ export interface HubLike {
   budget: number;
   readonly limit: number;
   stats: {
+    requests: number;
     manifestGets: number;
     manifestHeads: number;
     tagLists: number;
@@ -33,6 +34,7 @@ export const HUB_LIMIT_MESSAGE =
 export async function startHubLike(backend: string, budget = 100): Promise<HubLike> {
   const secret = crypto.randomBytes(16).toString('hex');
   const zero = (): HubLike['stats'] => ({
+    requests: 0,
     manifestGets: 0,
     manifestHeads: 0,
     tagLists: 0,
@@ -52,6 +54,8 @@ export async function startHubLike(backend: string, budget = 100): Promise<HubLi
     stop: () => new Promise(r => server.close(() => r()))
   };
   const server = http.createServer((req, res) => {
+    hub.stats.requests++;
+    if (process.env.HUB_LOG) process.stderr.write(`hub: ${req.method} ${req.url} ${req.headers.authorization ? 'auth' : 'anon'}\n`);
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/token') {
       hub.stats.tokens++;
@@ -108,6 +112,9 @@ export async function startHubLike(backend: string, budget = 100): Promise<HubLi
       res.writeHead(502).end(String(err));
     });
     req.pipe(upstream);
+  });
+  server.on('connection', () => {
+    if (process.env.HUB_LOG) process.stderr.write('hub: new connection\n');
   });
   await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()));
   hub.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -132,7 +132,9 @@ export async function startProxy(upstream: string, opts: ProxyOptions = {}): Pro
           length,
           range
         });
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        // Hop-by-hop headers stay on their hop (RFC 9110 §7.6.1): the client's connection is kept alive.
+        const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
+        res.writeHead(upRes.statusCode ?? 502, headers);
         upRes
           .pipe(
             shaper(opts.bandwidth ?? 0, limit, () => {
@@ -186,7 +188,9 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
         headers: req.headers
       },
       upRes => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        // Hop-by-hop headers stay on their hop (RFC 9110 §7.6.1): the client's connection is kept alive.
+        const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
+        res.writeHead(upRes.statusCode ?? 502, headers);
         upRes.pipe(res);
       }
     );

@@ -13,7 +13,7 @@ import {
 } from './auth.js';
 import {chunksOf} from './chunks.js';
 import {sha256} from './digest.js';
-import {httpFetch, rawBody, streamRequest} from '../http.js';
+import {headRequest, httpFetch, rawBody, streamRequest} from '../http.js';
 import {RegistryError, registryError} from './errors.js';
 import {Limiter} from './limit.js';
 import {Descriptor, MANIFEST_ACCEPT, MEDIA} from './media.js';
@@ -72,6 +72,14 @@ interface Session {
   minChunk?: number;
   /** Whole-blob uploads cut off by the other side while being sent. */
   cutOff?: number;
+  /**
+   * The first request to the registry, in flight: the others wait for it, so that its challenge (or
+   * its absence) is learned once rather than by one 401 per concurrent request.
+   */
+  probing?: Promise<void>;
+  probed?: boolean;
+  /** The registry answered a referrers query as not implemented: later queries are not sent. */
+  noReferrersApi?: boolean;
 }
 
 /** Chunk size chosen when a registry first refuses a whole blob in one request. */
@@ -230,7 +238,9 @@ export class RegistryClient {
       const res =
         init.body instanceof Readable || raw
           ? await streamRequest(method, current, headers, init.body as Readable | undefined, raw)
-          : await httpFetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
+          : method === 'HEAD'
+            ? await headRequest(current, headers)
+            : await httpFetch(current, {...init, method, headers, redirect: 'manual'} as RequestInit);
       const remaining = res.headers.get('ratelimit-remaining');
       if (remaining) this.noteRateLimit(remaining);
       const location = res.headers.get('location');
@@ -258,6 +268,28 @@ export class RegistryClient {
     const origin = new URL(url).origin;
     const own = origin === new URL(this.base).origin;
     const replayable = typeof req.body !== 'function';
+    let probe: (() => void) | undefined;
+    if (own && !this.session.probed) {
+      if (this.session.probing) await this.session.probing;
+      else this.session.probing = new Promise(resolve => (probe = resolve));
+    }
+    try {
+      return await this.exchange(req, url, origin, own, replayable);
+    } finally {
+      if (probe) {
+        this.session.probed = true;
+        probe();
+      }
+    }
+  }
+
+  private async exchange(
+    req: RegistryRequest,
+    url: string,
+    origin: string,
+    own: boolean,
+    replayable: boolean
+  ): Promise<Response> {
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = {'user-agent': 'registry-actions', ...(req.headers ?? {})};
@@ -663,6 +695,7 @@ export class RegistryClient {
 
   /** Referrers of a digest through the referrers API; undefined when the registry lacks the API. */
   async referrers(repository: string, digest: string): Promise<Descriptor[] | undefined> {
+    if (this.session.noReferrersApi) return undefined;
     const res = await this.request({
       method: 'GET',
       repository,
@@ -672,6 +705,9 @@ export class RegistryClient {
       ok: [404, 400, 405]
     });
     if (res.status !== 200 || !(res.headers.get('content-type') ?? '').includes(MEDIA.ociIndex)) {
+      // The distribution spec: a registry with the API never answers 404 to a referrers query (an empty
+      // index when nothing refers to the digest); 404 means it has no API, for every repository.
+      if (res.status === 404 || res.status === 405) this.session.noReferrersApi = true;
       await res.body?.cancel();
       return undefined;
     }

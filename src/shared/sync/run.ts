@@ -223,42 +223,67 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     return report;
   }
   let selected = selectTags(tags, entry.tags);
-  // One HEAD per selected tag (a HEAD is not a pull on Docker Hub).
-  const heads = await mapLimit(selected, opts.concurrency * 2, t =>
-    sourceRepo.client.headManifest(entry.repository, t)
-  );
-  const sourceDigests = new Map<string, string>();
-  selected.forEach((t, i) => {
-    const h = heads[i];
-    if (h) sourceDigests.set(t, h.digest);
-  });
-  if (entry.tags.newest && entry.tags.newestBy === 'created') {
-    const created = await createdTimes(sourceRepo, sourceDigests, opts.concurrency);
-    const keep = new Set(newestByCreated(selected, created, entry.tags.newest));
-    selected = selected.filter(t => keep.has(t));
-    for (const t of [...sourceDigests.keys()]) if (!keep.has(t)) sourceDigests.delete(t);
+  const byCreated = !!entry.tags.newest && entry.tags.newestBy === 'created';
+  // One HEAD per selected tag on each side (a HEAD is not a pull on Docker Hub), both sides at once
+  // unless the creation times must pick the tags first.
+  const readSource = async (): Promise<Map<string, string>> => {
+    const heads = await mapLimit(selected, opts.concurrency * 2, t =>
+      sourceRepo.client.headManifest(entry.repository, t)
+    );
+    const digests = new Map<string, string>();
+    selected.forEach((t, i) => {
+      const h = heads[i];
+      if (h) digests.set(t, h.digest);
+    });
+    if (byCreated) {
+      const created = await createdTimes(sourceRepo, digests, opts.concurrency);
+      const keep = new Set(newestByCreated(selected, created, entry.tags.newest as number));
+      selected = selected.filter(t => keep.has(t));
+      for (const t of [...digests.keys()]) if (!keep.has(t)) digests.delete(t);
+    }
+    return digests;
+  };
+  const readTargets = (
+    wanted: string[]
+  ): Promise<
+    Array<{
+      dest: (typeof dests)[number];
+      current?: Map<string, string | undefined>;
+      pinned?: Array<{digest: string; present: boolean}>;
+      error?: string;
+    }>
+  > =>
+    Promise.all(
+      dests.map(async d => {
+        try {
+          const heads = await mapLimit(wanted, opts.concurrency * 2, t => targetDigest(d.repo, t, filtered));
+          const pinned = await mapLimit(entry.tags.digests, opts.concurrency, async digest => ({
+            digest,
+            present: await d.repo.hasManifest(digest)
+          }));
+          return {
+            dest: d,
+            current: new Map(wanted.map((t, i) => [t, heads[i]] as [string, string | undefined])),
+            pinned
+          };
+        } catch (err) {
+          return {dest: d, error: errorMessage(err)};
+        }
+      })
+    );
+  let sourceDigests: Map<string, string>;
+  let sides: Awaited<ReturnType<typeof readTargets>>;
+  if (byCreated) {
+    sourceDigests = await readSource();
+    sides = await readTargets([...sourceDigests.keys()]);
+  } else {
+    [sourceDigests, sides] = await Promise.all([readSource(), readTargets(selected)]);
   }
   report.selected = selected;
-
-  // What each destination lacks, by HEAD on its side.
-  const needs = await Promise.all(
-    dests.map(async d => {
-      try {
-        const current = await mapLimit([...sourceDigests.keys()], opts.concurrency * 2, t =>
-          targetDigest(d.repo, t, filtered)
-        );
-        const target = new Map(
-          [...sourceDigests.keys()].map((t, i) => [t, current[i]] as [string, string | undefined])
-        );
-        const pinned = await mapLimit(entry.tags.digests, opts.concurrency, async digest => ({
-          digest,
-          present: await d.repo.hasManifest(digest)
-        }));
-        return {dest: d, needs: destinationNeeds(d.name, sourceDigests, target, pinned)};
-      } catch (err) {
-        return {dest: d, error: errorMessage(err)};
-      }
-    })
+  const needs = sides.map(side =>
+    side.current
+      ? {dest: side.dest, needs: destinationNeeds(side.dest.name, sourceDigests, side.current, side.pinned ?? [])}
+      : {dest: side.dest, error: side.error}
   );
   for (const n of needs) {
     if (n.error)
