@@ -3,6 +3,7 @@ import path from 'node:path';
 import {describe, expect, test} from '@jest/globals';
 import YAML from 'yaml';
 import {COMMANDS} from '../src/cli/args.js';
+import {parseSyncConfig} from '../src/shared/sync/config.js';
 import {ROOT} from './helpers/run-action.js';
 
 interface ActionYml {
@@ -120,4 +121,27 @@ describe("the project's own workflows", () => {
       }
     }
   );
+});
+
+describe('example sync configurations parse', () => {
+  test.each(files('examples/sync'))('%s', file => {
+    const entries = parseSyncConfig(fs.readFileSync(path.join(ROOT, file), 'utf8'), file);
+    expect(entries.length).toBeGreaterThan(0);
+  });
+});
+
+test("README's sync workflow: its inputs exist and its configuration parses", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## sync\n'));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const doc = YAML.parse(block) as {jobs: Record<string, {steps: Step[]}>};
+  const step = Object.values(doc.jobs)[0].steps.find(st => st.uses === 'org/registry-actions/sync@v1') as Step;
+  const inputs = action('sync').inputs ?? {};
+  for (const key of Object.keys(step.with ?? {})) expect({key, known: key in inputs}).toEqual({key, known: true});
+  expect(parseSyncConfig(String(step.with?.config), 'README').map(e => e.name)).toEqual([
+    'docker.io/library/nginx',
+    'docker.io/library/alpine',
+    'registry.k8s.io/pause',
+    'registry.k8s.io/coredns/coredns'
+  ]);
 });

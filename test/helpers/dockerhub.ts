@@ -55,7 +55,8 @@ export async function startHubLike(backend: string, budget = 100): Promise<HubLi
   };
   const server = http.createServer((req, res) => {
     hub.stats.requests++;
-    if (process.env.HUB_LOG) process.stderr.write(`hub: ${req.method} ${req.url} ${req.headers.authorization ? 'auth' : 'anon'}\n`);
+    if (process.env.HUB_LOG)
+      process.stderr.write(`hub: ${req.method} ${req.url} ${req.headers.authorization ? 'auth' : 'anon'}\n`);
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/token') {
       hub.stats.tokens++;

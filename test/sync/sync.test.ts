@@ -9,7 +9,7 @@ import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {HUB_LIMIT_MESSAGE, HubLike, startHubLike} from '../helpers/dockerhub.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, allImplementations, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
-import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 import {renderSummary} from '../helpers/render.js';
 
@@ -364,6 +364,35 @@ describe('sync from a Docker Hub-like source', () => {
       );
     }
   );
+
+  maybe('the command line: the same run from a config file, outputs printed, --json, exit codes', async () => {
+    const file = path.join(work, 'mirror.yaml');
+    fs.writeFileSync(
+      file,
+      YAML.stringify({images: [{source: `${hub.host}/library/alpine`, destinations: [`${dest.host}/cli/alpine`]}]})
+    );
+    const cli = (args: string[]): Promise<{code: number; stdout: string; stderr: string}> =>
+      promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'registry-actions.js'), 'sync', ...args], {
+        env: {PATH: process.env.PATH ?? '', HOME: work}
+      })
+        .then(r => ({code: 0, stdout: r.stdout, stderr: r.stderr}))
+        .catch((e: {code: number; stdout: string; stderr: string}) => ({
+          code: e.code,
+          stdout: e.stdout,
+          stderr: e.stderr
+        }));
+    const dry = await cli(['--config-file', file, '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    expect((JSON.parse(dry.stdout) as {outputs: Record<string, string>}).outputs).toEqual(
+      expect.objectContaining({outcome: 'complete', copied: '2'})
+    );
+    const real = await cli(['--config-file', file]);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain('copied: 2');
+    expect(await manifestDigest(`${dest.host}/cli/alpine:3.19`)).toBe(images.v1250.digest);
+    const bad = await cli(['--config-file', path.join(work, 'missing.yaml')]);
+    expect({code: bad.code, stderr: bad.stderr}).toEqual({code: 1, stderr: expect.stringContaining('config-file:')});
+  });
 
   maybe('bad configuration fails before any request, naming the key', async () => {
     hub.reset();
