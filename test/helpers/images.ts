@@ -70,7 +70,8 @@ export class LayoutBuilder {
     platform: {os: string; architecture: string; variant?: string},
     seed: string,
     layers = 2,
-    layerSize = 2048
+    layerSize = 2048,
+    created?: string
   ): Desc {
     const descs: Desc[] = [];
     const diffIds: string[] = [];
@@ -85,7 +86,8 @@ export class LayoutBuilder {
         os: platform.os,
         variant: platform.variant,
         rootfs: {type: 'layers', diff_ids: diffIds},
-        config: {}
+        config: {},
+        ...(created ? {created} : {})
       },
       'application/vnd.oci.image.config.v1+json'
     );
@@ -160,7 +162,7 @@ export interface Fixture {
 
 /** A multi-platform image with a cosign .sig tag, as an OCI layout tagged `tag`. */
 export function multiPlatformFixture(
-  opts: {platforms?: string[]; seed?: string; layers?: number; layerSize?: number; tag?: string} = {}
+  opts: {platforms?: string[]; seed?: string; layers?: number; layerSize?: number; tag?: string; created?: string} = {}
 ): Fixture {
   const platforms = opts.platforms ?? ['linux/amd64', 'linux/arm64'];
   const b = new LayoutBuilder();
@@ -170,7 +172,8 @@ export function multiPlatformFixture(
       {os: os_, architecture, variant},
       `${opts.seed ?? 'app'}-${p}`,
       opts.layers ?? 2,
-      opts.layerSize ?? 2048
+      opts.layerSize ?? 2048,
+      opts.created
     );
   });
   const index = b.index(manifests);

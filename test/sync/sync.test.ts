@@ -394,6 +394,51 @@ describe('sync from a Docker Hub-like source', () => {
     expect({code: bad.code, stderr: bad.stderr}).toEqual({code: 1, stderr: expect.stringContaining('config-file:')});
   });
 
+  maybe("newest by creation time reads each candidate's config; pinned digests are mirrored by digest", async () => {
+    const made: Record<string, Fixture> = {};
+    for (const [tag, created] of [
+      ['1.0', '2026-03-01T00:00:00Z'],
+      ['2.0', '2026-01-01T00:00:00Z'],
+      ['edge', '2026-05-01T00:00:00Z']
+    ]) {
+      made[tag] = multiPlatformFixture({seed: `busybox-${tag}`, created, layerSize: 1024});
+      await seed(made[tag], 'library/busybox', [tag]);
+    }
+    const run = await sync({
+      images: [
+        {
+          source: `${hub.host}/library/busybox`,
+          destinations: [`${dest.host}/created/busybox`],
+          tags: {newest: 2, 'newest-by': 'created'}
+        },
+        {
+          source: `${hub.host}/library/nginx`,
+          destinations: [`${dest.host}/pinned/nginx`],
+          tags: {allow: ['none'], digests: [images.v1260.digest]}
+        }
+      ]
+    });
+    expect(errorLines(run)).toEqual([]);
+    const result = JSON.parse(run.outputs.result) as {entries: Array<{selected: string[]}>};
+    expect(result.entries[0].selected).toEqual(['edge', '1.0']);
+    expect(await manifestDigest(`${dest.host}/created/busybox:edge`)).toBe(made.edge.digest);
+    await expect(manifestDigest(`${dest.host}/created/busybox:2.0`)).rejects.toThrow();
+    expect(await manifestDigest(`${dest.host}/pinned/nginx@${images.v1260.digest}`)).toBe(images.v1260.digest);
+    // Already there: the next run reads nothing of it (a HEAD by digest at the destination decides).
+    hub.reset();
+    const again = await sync({
+      images: [
+        {
+          source: `${hub.host}/library/nginx`,
+          destinations: [`${dest.host}/pinned/nginx`],
+          tags: {allow: ['none'], digests: [images.v1260.digest]}
+        }
+      ]
+    });
+    expect({code: again.code, outcome: again.outputs.outcome}).toEqual({code: 0, outcome: 'complete'});
+    expect(hub.stats.manifestGets).toBe(0);
+  });
+
   maybe('bad configuration fails before any request, naming the key', async () => {
     hub.reset();
     const cases: Array<[string, string]> = [

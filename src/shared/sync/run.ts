@@ -237,8 +237,8 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     });
     if (byCreated) {
       const created = await createdTimes(sourceRepo, digests, opts.concurrency);
-      const keep = new Set(newestByCreated(selected, created, entry.tags.newest as number));
-      selected = selected.filter(t => keep.has(t));
+      selected = newestByCreated(selected, created, entry.tags.newest as number);
+      const keep = new Set(selected);
       for (const t of [...digests.keys()]) if (!keep.has(t)) digests.delete(t);
     }
     return digests;
