@@ -80,7 +80,12 @@ interface Session {
   probed?: boolean;
   /** The registry answered a referrers query as not implemented: later queries are not sent. */
   noReferrersApi?: boolean;
+  /** Repositories this run will read: their pull scopes ride along on the next token requests. */
+  pullHints?: string[];
 }
+
+/** Repositories asked for at most in one token request along with the one a request needs. */
+const HINTS_PER_TOKEN = 24;
 
 /** Chunk size chosen when a registry first refuses a whole blob in one request. */
 export const DEFAULT_CHUNK = 16 * 1048576;
@@ -187,6 +192,11 @@ export class RegistryClient {
     return this.opts.registry;
   }
 
+  /** Repositories the run will read from this registry: their pull scopes join the next token requests. */
+  hintPull(repositories: string[]): void {
+    this.session.pullHints = [...new Set([...(this.session.pullHints ?? []), ...repositories])];
+  }
+
   private cred(): Promise<Credential> {
     this.session.credential ??= this.opts.credential();
     return this.session.credential;
@@ -211,10 +221,16 @@ export class RegistryClient {
     if (c.scheme === 'basic') return basicHeader(cred);
     if (c.scheme !== 'bearer') return undefined;
     if (cred.kind === 'bearer') return `Bearer ${cred.token}`;
-    const wanted = mergeScopes([...scopes]);
+    let wanted = mergeScopes([...scopes]);
     const key = own ? this.registry : origin;
     const cached = this.session.tokens.find(key, wanted);
     if (cached) return `Bearer ${cached}`;
+    // A pull token asks for the next hinted repositories too, so reading many repositories (a mirror
+    // run) costs one token request per batch rather than one per repository.
+    const hints = this.session.pullHints;
+    if (own && hints?.length && wanted.scopes.every(x => x.endsWith(':pull'))) {
+      wanted = mergeScopes([...wanted.scopes, ...hints.splice(0, HINTS_PER_TOKEN).map(r => scope(r, ['pull']))]);
+    }
     this.count('tokenRequests');
     const token = await fetchToken(
       c,

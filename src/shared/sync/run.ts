@@ -391,6 +391,8 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
     limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)])),
     gate: signatureGate({...opts, logins: opts.logins})
   };
+  for (const registry of new Set(opts.entries.map(e => e.registry)))
+    clients.get(registry).hintPull(opts.entries.filter(e => e.registry === registry).map(e => e.repository));
   let entries: EntryReport[];
   try {
     entries = await mapLimit(opts.entries, 8, e => syncEntry(e, ctx));
