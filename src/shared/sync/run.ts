@@ -191,19 +191,21 @@ async function targetDigest(dest: RegistryRepository, tag: string, filtered: boo
   return annotations?.[SOURCE_ANNOTATION] ?? head.digest;
 }
 
+const emptyReport = (entry: string): EntryReport => ({
+  entry,
+  selected: [],
+  copied: [],
+  unchanged: [],
+  refused: [],
+  failed: [],
+  left: [],
+  bytesSent: 0,
+  blobsUploaded: 0
+});
+
 async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
   const {opts, clients, budget} = ctx;
-  const report: EntryReport = {
-    entry: entry.name,
-    selected: [],
-    copied: [],
-    unchanged: [],
-    refused: [],
-    failed: [],
-    left: [],
-    bytesSent: 0,
-    blobsUploaded: 0
-  };
+  const report = emptyReport(entry.name);
   const sourceRepo = new RegistryRepository(clients.get(entry.registry), entry.repository);
   const filtered = entry.platforms.length > 0;
   const dests = entry.destinations.map(d => ({
@@ -273,11 +275,17 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     );
   let sourceDigests: Map<string, string>;
   let sides: Awaited<ReturnType<typeof readTargets>>;
-  if (byCreated) {
-    sourceDigests = await readSource();
-    sides = await readTargets([...sourceDigests.keys()]);
-  } else {
-    [sourceDigests, sides] = await Promise.all([readSource(), readTargets(selected)]);
+  try {
+    if (byCreated) {
+      sourceDigests = await readSource();
+      sides = await readTargets([...sourceDigests.keys()]);
+    } else {
+      [sourceDigests, sides] = await Promise.all([readSource(), readTargets(selected)]);
+    }
+  } catch (err) {
+    report.error = `reading the tags of ${entry.name}: ${errorMessage(err)}`;
+    if (isRateLimited(err)) budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
+    return report;
   }
   report.selected = selected;
   const needs = sides.map(side =>
@@ -395,7 +403,21 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
     clients.get(registry).hintPull(opts.entries.filter(e => e.registry === registry).map(e => e.repository));
   let entries: EntryReport[];
   try {
-    entries = await mapLimit(opts.entries, 8, e => syncEntry(e, ctx));
+    // Each entry on its own: whatever one meets is its report's error, never the others' end.
+    entries = await mapLimit(opts.entries, 8, e =>
+      syncEntry(e, ctx).catch((err: unknown): EntryReport => ({
+        entry: e.name,
+        selected: [],
+        copied: [],
+        unchanged: [],
+        refused: [],
+        failed: [],
+        left: [],
+        bytesSent: 0,
+        blobsUploaded: 0,
+        error: errorMessage(err)
+      }))
+    );
   } finally {
     ctx.gate.close();
   }
