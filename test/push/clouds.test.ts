@@ -85,6 +85,35 @@ describe('cloud registry logins through their real APIs (local servers)', () => 
     expect(run.stdout).toContain(`::add-mask::${CLOUD_PASSWORD}`);
   });
 
+  maybe('sync into ECR: the role and region of its logins line create the mirror repository first', async () => {
+    const source = (await startRegistry()) as Registry;
+    try {
+      const seeded = await runBundledAction('push-multi', {
+        source: `oci:${fixture.dir}:v1`,
+        destinations: `${source.host}/upstream/base`,
+        tags: '1.0'
+      });
+      expect(seeded.code).toBe(0);
+      const from = clouds.requests.length;
+      const run = await runBundledAction(
+        'sync',
+        {
+          config: `images:\n  - source: ${source.host}/upstream/base\n    destinations: ['${ecr.host}/mirror/{name}']\n`,
+          logins: `${ecr.host},provider=ecr,region=eu-west-1,role=arn:aws:iam::123456789012:role/mirror`,
+          'create-repositories': 'true'
+        },
+        env()
+      );
+      expect({code: run.code, errors: errors(run)}).toEqual({code: 0, errors: []});
+      const sts = clouds.requests.slice(from).find(r => r.action === 'AssumeRoleWithWebIdentity');
+      expect(new URLSearchParams(sts?.body).get('RoleArn')).toBe('arn:aws:iam::123456789012:role/mirror');
+      expect(clouds.ecrRepositories.has('mirror/base')).toBe(true);
+      expect(run.outputs.copied).toBe('1');
+    } finally {
+      await source.stop();
+    }
+  });
+
   maybe('ECR behind a proxy: STS, the ECR API and the registry are all reached through HTTP_PROXY', async () => {
     const fwd = await startForwardProxy();
     try {

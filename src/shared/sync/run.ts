@@ -12,6 +12,7 @@ import {RegistryRepository} from '../registry/repo-store.js';
 import {RetryPolicy} from '../registry/retry.js';
 import {ImageSource, StoredManifest} from '../registry/store.js';
 import {createRepository, selectPlatforms} from '../push/push.js';
+import {Provider} from '../registry/logins.js';
 import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
 import {SignatureGate, signatureGate} from './gate.js';
@@ -363,7 +364,13 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
             prepare: opts.createRepositories
               ? () =>
                   createRepository(
-                    {...t.dest, line: t.dest.name, provider: 'auto', options: {}},
+                    // The registry's login carries its cloud settings (region=, role=) as push-multi's line does.
+                    {
+                      ...t.dest,
+                      line: t.dest.name,
+                      provider: (opts.logins.get(t.dest.registry)?.provider ?? 'auto') as Provider,
+                      options: opts.logins.get(t.dest.registry)?.options ?? {}
+                    },
                     {env: opts.env, mask: opts.mask, log: opts.log, getIdToken: opts.getIdToken}
                   )
               : undefined
