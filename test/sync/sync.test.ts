@@ -10,7 +10,7 @@ import {HUB_LIMIT_MESSAGE, HubLike, startHubLike} from '../helpers/dockerhub.js'
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, allImplementations, manifestDigest, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
-import {requireTool} from '../helpers/tools.js';
+import {nodeRuntimes, requireTool} from '../helpers/tools.js';
 import {renderSummary} from '../helpers/render.js';
 
 /**
@@ -468,5 +468,30 @@ describe('sync from a Docker Hub-like source', () => {
       });
     }
     expect(hub.stats.tokens + hub.stats.tagLists).toBe(0);
+  });
+});
+
+describe.each(nodeRuntimes())('sync on %s (action.yml declares node24)', (label, node) => {
+  (ready && node ? test : test.skip)('mirrors, then finds nothing changed', async () => {
+    const config = YAML.stringify({
+      images: [
+        {
+          source: `${hub.host}/library/alpine`,
+          destinations: [`${dest.host}/runtime-${label.replace(/\W/g, '')}/alpine`]
+        }
+      ]
+    });
+    const first = await runBundledAction('sync', {config}, {}, {node});
+    expect({code: first.code, errors: errorLines(first), copied: first.outputs.copied}).toEqual({
+      code: 0,
+      errors: [],
+      copied: '2'
+    });
+    const again = await runBundledAction('sync', {config}, {}, {node});
+    expect({code: again.code, copied: again.outputs.copied, unchanged: again.outputs.unchanged}).toEqual({
+      code: 0,
+      copied: '0',
+      unchanged: '2'
+    });
   });
 });
