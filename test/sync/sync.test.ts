@@ -110,6 +110,9 @@ describe('sync from a Docker Hub-like source', () => {
       expect(hub.stats.manifestGets).toBe(manifestsOf(images.v1261) + manifestsOf(images.v1260));
       expect(hub.stats.tagLists).toBe(1);
       expect(hub.stats.writes).toBe(0);
+      // Each selected tag is looked up once at the destination: planning reuses what the HEAD found.
+      const tagHeads = destProxy.log.filter(l => l.method === 'HEAD' && /\/manifests\/1\.26/.test(l.path));
+      expect(tagHeads.map(l => l.path.split('/').pop()).sort()).toEqual(['1.26', '1.26.0', '1.26.1']);
       for (const [tag, f] of [
         ['1.26.1', images.v1261],
         ['1.26', images.v1261],

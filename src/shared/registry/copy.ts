@@ -72,7 +72,10 @@ export function blobsFor(graph: ImageGraph, manifests: string[]): Descriptor[] {
 export async function planCopy(
   graph: ImageGraph,
   target: ImageTarget,
-  opts: Pick<CopyOptions, 'tags' | 'concurrency'>,
+  opts: Pick<CopyOptions, 'tags' | 'concurrency'> & {
+    /** Tags whose digest at the target the caller has just read (undefined: absent); not asked again. */
+    knownTags?: Map<string, string | undefined>;
+  },
   counters: CopyCounters
 ): Promise<CopyPlan> {
   const all = [...graph.imageOrder, ...graph.referrerOrder];
@@ -86,7 +89,10 @@ export async function planCopy(
     ...opts.tags.map(t => [t, graph.root.digest] as [string, string]),
     ...graph.referrerTags
   ];
-  const current = await mapLimit(wanted, opts.concurrency, ([t]) => target.tagDigest(t));
+  const known = opts.knownTags;
+  const current = await mapLimit(wanted, opts.concurrency, ([t]) =>
+    known?.has(t) ? Promise.resolve(known.get(t)) : target.tagDigest(t)
+  );
   const tags = wanted.filter(([, d], i) => current[i] !== d);
   const tagsPresent = wanted.filter(([, d], i) => current[i] === d).map(([t]) => t);
   counters.tagsSkipped = tagsPresent.length;

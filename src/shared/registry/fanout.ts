@@ -14,6 +14,8 @@ export interface FanoutTarget {
   tags: string[];
   /** Runs before planning (creating the repository where the registry needs it). */
   prepare?: () => Promise<void>;
+  /** Digests of tags at the target, just read by the caller: planning does not ask again. */
+  knownTags?: Map<string, string | undefined>;
 }
 
 export interface FanoutResult {
@@ -64,7 +66,12 @@ export async function copyToTargets(
       let plan: CopyPlan | undefined;
       try {
         if (t.prepare && !opts.dryRun) await t.prepare();
-        plan = await planCopy(graph, t.target, {tags: t.tags, concurrency: opts.concurrency}, result.counters);
+        plan = await planCopy(
+          graph,
+          t.target,
+          {tags: t.tags, concurrency: opts.concurrency, knownTags: t.knownTags},
+          result.counters
+        );
       } catch (err) {
         result.status = 'failed';
         result.error = errorMessage(err);

@@ -291,7 +291,12 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
   report.selected = selected;
   const needs = sides.map(side =>
     side.current
-      ? {dest: side.dest, needs: destinationNeeds(side.dest.name, sourceDigests, side.current, side.pinned ?? [])}
+      ? {
+          dest: side.dest,
+          needs: destinationNeeds(side.dest.name, sourceDigests, side.current, side.pinned ?? []),
+          // What the HEADs found, for planning; a platform subset's tags stand for their source instead.
+          current: filtered ? undefined : side.current
+        }
       : {dest: side.dest, error: side.error}
   );
   for (const n of needs) {
@@ -314,7 +319,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
       limiter.run(async () => {
         const targets = ok
           .filter(n => n.needs?.byDigest.has(digest))
-          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? []}));
+          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? [], current: n.current}));
         const outcome: ImageOutcome = {
           digest,
           tags: [...new Set(targets.flatMap(t => t.tags))],
@@ -361,6 +366,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
             name: t.dest.name,
             target: t.dest.repo,
             tags: t.tags,
+            knownTags: t.current,
             prepare: opts.createRepositories
               ? () =>
                   createRepository(
