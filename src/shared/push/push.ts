@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
-import {CopyCounters} from '../registry/copy.js';
-import {copyToTargets} from '../registry/fanout.js';
+import {FanoutResult, copyToTargets} from '../registry/fanout.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
 import {Clients} from '../registry/clients.js';
@@ -44,19 +43,11 @@ export interface PushOptions {
   progressMs?: number;
 }
 
-export interface DestinationResult {
+/** One destination's outcome: the fan-out's, named, with the digest and the references written. */
+export interface DestinationResult extends Omit<FanoutResult, 'name'> {
   destination: string;
-  status: 'copied' | 'up-to-date' | 'planned' | 'failed';
   digest: string;
-  tags: string[];
   refs: string[];
-  counters: CopyCounters;
-  requests: number;
-  retries: number;
-  /** Docker Hub's ratelimit-remaining after the copy, when the registry reports it. */
-  rateLimitRemaining?: string;
-  durationMs: number;
-  error?: string;
 }
 
 export interface PushResult {

@@ -14,11 +14,15 @@ export interface SyncInputs {
   entries: SyncEntry[];
   logins: Map<string, RegistryLogin>;
   dryRun: boolean;
+  /** Start no new copy from a registry whose reported pull budget (ratelimit-remaining) is under this. */
   floor: number;
+  /** Images copied at once per source registry; blobs in flight per image and destination. */
   concurrency: number;
   retry: RetryPolicy;
   createRepositories: boolean;
+  /** When the rate limit stops the run, pass with a warning instead of failing. */
   allowIncomplete: boolean;
+  /** cosign for entries with a verify rule (found on PATH or installed at the pinned version otherwise). */
   cosignPath?: string;
 }
 

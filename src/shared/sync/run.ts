@@ -2,37 +2,27 @@ import {Readable} from 'node:stream';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
 import {Clients} from '../registry/clients.js';
-import {Mask, RegistryLogin} from '../registry/credentials.js';
+import {Mask} from '../registry/credentials.js';
 import {RegistryError} from '../registry/errors.js';
 import {FanoutResult, copyToTargets} from '../registry/fanout.js';
 import {walkGraph} from '../registry/graph.js';
 import {Limiter, mapLimit} from '../registry/limit.js';
 import {Descriptor, ImageIndex, ImageManifest, isIndex, platformString} from '../registry/media.js';
 import {RegistryRepository} from '../registry/repo-store.js';
-import {RetryPolicy} from '../registry/retry.js';
 import {ImageSource, StoredManifest} from '../registry/store.js';
 import {createRepository, selectPlatforms} from '../push/push.js';
 import {Provider} from '../registry/logins.js';
 import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
+import {SyncInputs} from './inputs.js';
 import {SignatureGate, signatureGate} from './gate.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
 /** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
 export const SOURCE_ANNOTATION = 'dev.registry-actions.mirror.source-digest';
 
-export interface SyncOptions {
-  entries: SyncEntry[];
-  logins: Map<string, RegistryLogin>;
-  dryRun: boolean;
-  /** Start no new copy from a registry whose reported pull budget (ratelimit-remaining) is under this. */
-  floor: number;
-  /** Images copied at once per source registry; blobs in flight per image and destination. */
-  concurrency: number;
-  retry: RetryPolicy;
-  createRepositories: boolean;
-  /** cosign for entries with a verify rule (found on PATH or installed at the pinned version otherwise). */
-  cosignPath?: string;
+/** The inputs (allow-incomplete is the adapter's) and the run's context. */
+export interface SyncOptions extends Omit<SyncInputs, 'allowIncomplete'> {
   env: NodeJS.ProcessEnv;
   mask: Mask;
   log: Logger;
@@ -134,8 +124,11 @@ class Budget {
     }
     return undefined;
   }
-  stop(registry: string, reason: string): void {
-    if (!this.stops.has(registry)) this.stops.set(registry, reason);
+  /** A 429 (or TOOMANYREQUESTS) that retries did not clear stops the registry's new copies; true if it was one. */
+  stopOnRateLimit(registry: string, err: unknown): boolean {
+    if (!isRateLimited(err)) return false;
+    if (!this.stops.has(registry)) this.stops.set(registry, `rate limit: ${registry} answered ${errorMessage(err)}`);
+    return true;
   }
   all(): Record<string, string> {
     return Object.fromEntries(this.stops);
@@ -218,7 +211,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     tags = await sourceRepo.listTags();
   } catch (err) {
     report.error = `listing tags of ${entry.name}: ${errorMessage(err)}`;
-    if (isRateLimited(err)) budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
+    budget.stopOnRateLimit(entry.registry, err);
     return report;
   }
   if (tags.length === 0) {
@@ -285,7 +278,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     }
   } catch (err) {
     report.error = `reading the tags of ${entry.name}: ${errorMessage(err)}`;
-    if (isRateLimited(err)) budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
+    budget.stopOnRateLimit(entry.registry, err);
     return report;
   }
   report.selected = selected;
@@ -353,10 +346,8 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
           const root = mirrored(original, entry.platforms);
           graph = await walkGraph(source, root, {copyReferrers: entry.referrers});
         } catch (err) {
-          if (isRateLimited(err)) {
-            budget.stop(entry.registry, `rate limit: ${entry.registry} answered ${errorMessage(err)}`);
-            report.left.push(outcome);
-          } else report.failed.push({...outcome, error: errorMessage(err)});
+          if (budget.stopOnRateLimit(entry.registry, err)) report.left.push(outcome);
+          else report.failed.push({...outcome, error: errorMessage(err)});
           return;
         }
         const results: FanoutResult[] = await copyToTargets(
@@ -418,18 +409,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
   try {
     // Each entry on its own: whatever one meets is its report's error, never the others' end.
     entries = await mapLimit(opts.entries, 8, e =>
-      syncEntry(e, ctx).catch((err: unknown): EntryReport => ({
-        entry: e.name,
-        selected: [],
-        copied: [],
-        unchanged: [],
-        refused: [],
-        failed: [],
-        left: [],
-        bytesSent: 0,
-        blobsUploaded: 0,
-        error: errorMessage(err)
-      }))
+      syncEntry(e, ctx).catch((err: unknown): EntryReport => ({...emptyReport(e.name), error: errorMessage(err)}))
     );
   } finally {
     ctx.gate.close();
