@@ -117,37 +117,24 @@ if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0' || proce
     {cwd: root, stdio: 'inherit'}
   );
 }
-if (process.env.BENCH_PUSH !== '0') {
+/** Runs one compiled benchmark, with the tools setup.sh built and Go-installed peers on PATH. */
+function runBench(name) {
   const env = {
     ...process.env,
     PATH: `${path.join(root, '.tools', 'bin')}:${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`
   };
-  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'push.js')], {
+  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', `${name}.js`)], {
     cwd: root,
     stdio: 'inherit',
     env
   });
 }
+if (process.env.BENCH_PUSH !== '0') runBench('push');
 
 // The cleanup benchmark: 10,000 versions in the local GHCR emulator (BENCH_CLEANUP_VERSIONS to change it,
 // BENCH_CLEANUP=0 to skip; the real run deletes one version at a time and takes minutes).
-if (process.env.BENCH_CLEANUP !== '0') {
-  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'cleanup.js')], {
-    cwd: root,
-    stdio: 'inherit'
-  });
-}
+if (process.env.BENCH_CLEANUP !== '0') runBench('cleanup');
 
 // The sync benchmark: 50 repositories behind a Docker Hub-like source, ours against regsync and skopeo
 // sync (each when on PATH; BENCH_SYNC=0 to skip, BENCH_SYNC_REPOS to change the size).
-if (process.env.BENCH_SYNC !== '0') {
-  const env = {
-    ...process.env,
-    PATH: `${path.join(root, '.tools', 'bin')}:${process.env.PATH}:${path.join(process.env.HOME || '/root', 'go', 'bin')}`
-  };
-  execFileSync(process.execPath, [path.join(root, '.bench-build', 'bench', 'sync.js')], {
-    cwd: root,
-    stdio: 'inherit',
-    env
-  });
-}
+if (process.env.BENCH_SYNC !== '0') runBench('sync');
