@@ -40,6 +40,10 @@ step "Go tools, built in parallel (each skipped when already built at its versio
 COSIGN_VERSION="$(sed -n "s/^export const COSIGN_VERSION = '\(v[0-9.]*\)';/\1/p" src/shared/tools/cosign.ts)"
 DISTRIBUTION_VERSION=v3.1.2
 OLAREG_VERSION=v0.1.2
+# A local Sigstore for the keyless tests (test/helpers/sigstore.ts): Fulcio, Rekor v2 (POSIX backend), TSA
+FULCIO_VERSION=v1.8.8
+REKOR_TILES_VERSION=v2.3.0
+TSA_VERSION=v2.1.2
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
 pids=()
@@ -52,18 +56,28 @@ build() { # name, then the command that builds it; output goes to a log shown on
   names+=("$name")
 }
 if command -v go >/dev/null; then
+  # go install of a tool at a version, skipped when built at it (a .<name>-version file beside the binary)
+  go_tool() { # binary name, version, package path, name go install gives the binary
+    if [ "$(cat "$TOOLS/bin/.$1-version" 2>/dev/null)" != "$2" ]; then
+      build "$1" sh -c "mkdir -p '$TOOLS/go-$1' && GOBIN='$TOOLS/go-$1' GOFLAGS=-mod=mod go install '$3@$2' && mv '$TOOLS/go-$1/$4' '$TOOLS/bin/$1' && echo $2 > '$TOOLS/bin/.$1-version'"
+    fi
+  }
+  # CNCF distribution v3 (no referrers API): a second registry implementation for the tests
+  go_tool distribution3 "$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3/cmd/registry registry
   # cosign at the version the sign action pins
   if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION\""; then
     build cosign env GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
-  fi
-  # CNCF distribution v3 (no referrers API): a second registry implementation for the tests
-  if [ "$(cat "$TOOLS/bin/.distribution3-version" 2>/dev/null)" != "$DISTRIBUTION_VERSION" ]; then
-    build distribution3 sh -c "mkdir -p '$TOOLS/go-distribution' && GOBIN='$TOOLS/go-distribution' GOFLAGS=-mod=mod go install github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION && mv '$TOOLS/go-distribution/registry' '$TOOLS/bin/distribution3' && echo $DISTRIBUTION_VERSION > '$TOOLS/bin/.distribution3-version'"
   fi
   # olareg (the OCI 1.1 referrers API): the proxy withholds its version list, so go get in a throwaway module
   if [ "$(cat "$TOOLS/bin/.olareg-version" 2>/dev/null)" != "$OLAREG_VERSION" ]; then
     build olareg sh -c "rm -rf '$TOOLS/go-olareg' && mkdir -p '$TOOLS/go-olareg' && cd '$TOOLS/go-olareg' && go mod init local/olareg && go get github.com/olareg/olareg/cmd/olareg@$OLAREG_VERSION && go build -o '$TOOLS/bin/olareg' github.com/olareg/olareg/cmd/olareg && echo $OLAREG_VERSION > '$TOOLS/bin/.olareg-version'"
   fi
+  # the Sigstore services for the keyless tests
+  go_tool fulcio "$FULCIO_VERSION" github.com/sigstore/fulcio fulcio
+  go_tool rekor-posix "$REKOR_TILES_VERSION" github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix posix
+  go_tool timestamp-server "$TSA_VERSION" github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server timestamp-server
+  # a CT log that only signs SCTs (Fulcio embeds them; cosign checks them)
+  build ctlog sh -c "cd test/tools/ctlog && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/ctlog' ."
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator
   build trivy-db-fixture sh -c "cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/trivy-db-fixture' ."
   build shaper sh -c "cd test/tools/shaper && go build -o '$TOOLS/bin/shaper' ."
