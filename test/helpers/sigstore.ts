@@ -104,7 +104,10 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     if (u.pathname === '/jwks') return json(res, 200, {keys: [jwk]});
     if (u.pathname === '/token') {
       // The runner's protocol: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=…, bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN.
-      if (req.headers.authorization !== `Bearer ${requestToken}` && req.headers.authorization !== `bearer ${requestToken}`)
+      if (
+        req.headers.authorization !== `Bearer ${requestToken}` &&
+        req.headers.authorization !== `bearer ${requestToken}`
+      )
         return json(res, 401, {message: 'bad request token'});
       return json(res, 200, {value: issuer.token(u.searchParams.get('audience') ?? 'sigstore')});
     }
@@ -215,8 +218,9 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
     const oidc = await startOidcIssuer();
     closers.push(oidc.close);
 
-    const [ct, fulcioPort, fulcioGrpc, fulcioMetrics, rekorPort, rekorGrpc, rekorMetrics, tsaPort] =
-      await Promise.all(Array.from({length: 8}, () => freePort()));
+    const [ct, fulcioPort, fulcioGrpc, fulcioMetrics, rekorPort, rekorGrpc, rekorMetrics, tsaPort] = await Promise.all(
+      Array.from({length: 8}, () => freePort())
+    );
     const ctPub = path.join(dir, 'ctlog.pub');
     await run(
       'ctlog',
@@ -307,10 +311,7 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
       `http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`
     );
     const tsaChain = path.join(dir, 'tsa-chain.pem');
-    fs.writeFileSync(
-      tsaChain,
-      await (await fetch(`http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`)).text()
-    );
+    fs.writeFileSync(tsaChain, await (await fetch(`http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`)).text());
 
     const fulcioProxy = await countingProxy(`http://127.0.0.1:${fulcioPort}`);
     const rekorProxy = await countingProxy(`http://127.0.0.1:${rekorPort}`);

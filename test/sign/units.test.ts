@@ -8,7 +8,8 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {dockerConfigJson} from '../../src/shared/registry/docker-config.js';
 import {parseAnnotations, workflowAnnotations} from '../../src/shared/sign/annotations.js';
 import {KEY_ENV, keyRef} from '../../src/shared/sign/keys.js';
-import {PERMISSIONS_HINT, cosignError, keylessPrecheck} from '../../src/shared/sign/sign.js';
+import {PERMISSIONS_HINT, keylessPrecheck} from '../../src/shared/sign/sign.js';
+import {cosignError} from '../../src/shared/sign/cosign-run.js';
 import {newSignatureRefs} from '../../src/shared/sign/signatures.js';
 import {Resolved, isPlatformImage, parseImages, planTargets} from '../../src/shared/sign/targets.js';
 import {
@@ -61,16 +62,40 @@ describe('cosign arguments state every default that changed between releases', (
       ]
     ],
     [
-      'keyless: the token as a file, never on argv',
-      {signer: {mode: 'keyless' as const, identityTokenFile: '/tmp/t'}, ...sigstore},
+      "keyless: the run's key with its one Fulcio certificate (no token on argv)",
+      {signer: {mode: 'certificate' as const, keyRef: '/tmp/e.key', certificate: '/tmp/c.pem'}, ...sigstore},
       [
         'sign',
         '--yes',
         '--new-bundle-format=true',
         '--use-signing-config=true',
         '--tlog-upload=true',
-        '--identity-token',
-        '/tmp/t',
+        '--key',
+        '/tmp/e.key',
+        '--certificate',
+        '/tmp/c.pem',
+        '--recursive=false'
+      ]
+    ],
+    [
+      'a signing config is passed alone (cosign 3 refuses --use-signing-config and --tlog-upload next to it)',
+      {
+        signer: {mode: 'key' as const, keyRef: '/k'},
+        ...sigstore,
+        tlogUpload: false,
+        signingConfig: '/sc.json',
+        trustedRoot: '/tr.json'
+      },
+      [
+        'sign',
+        '--yes',
+        '--new-bundle-format=true',
+        '--signing-config',
+        '/sc.json',
+        '--trusted-root',
+        '/tr.json',
+        '--key',
+        '/k',
         '--recursive=false'
       ]
     ],

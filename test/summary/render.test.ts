@@ -217,8 +217,15 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
       signaturesAfter: 2,
       signatures: [`${REPO}:sha256-${hex(i + 1)}.sig`]
     }));
-    const sign = await rendered(signSummary({images, command: 'cosign sign'}));
+    const attestations = images.flatMap((i, n) =>
+      (n === 0 ? ['slsaprovenance1'] : ['slsaprovenance1', 'cyclonedx', 'spdxjson', 'vuln']).map(type => ({
+        reference: i.reference,
+        type
+      }))
+    );
+    const sign = await rendered(signSummary({images, command: 'cosign sign', attestations}));
     expect(sign.tables[0]).toEqual(expect.objectContaining({hidden: [], scrolls: false}));
+    expect(sign.headings).toEqual(['sign: 5 digest(s), 17 attestation(s)']);
     const verify = await rendered(
       verifySummary(
         images.map((i, n) => ({
@@ -234,6 +241,34 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
     );
     expect(verify.tables[0]).toEqual(expect.objectContaining({hidden: [], scrolls: false}));
     expect(verify.headings).toEqual(['verify: 4 of 5 digest(s) verified']);
+    // A promotion policy: every requirement per digest, the failed ones with their reason.
+    const gated = await rendered(
+      verifySummary(
+        images.map((i, n) => ({
+          ...i,
+          verified: n !== 1,
+          requirements: [
+            {requirement: 'signature', ok: true, detail: '1 signature(s)'},
+            {
+              requirement: 'provenance',
+              ok: n !== 1,
+              detail: 'no provenance matches: ref refs/heads/feature/very-long-branch-name does not match refs/tags/v*'
+            },
+            ...(n
+              ? [
+                  {
+                    requirement: 'vuln',
+                    ok: n !== 1,
+                    detail: '2 critical, 14 high above medium (CVE-2026-1111, CVE-2026-2222, …)'
+                  }
+                ]
+              : [])
+          ]
+        }))
+      )
+    );
+    expect(gated.tables[0]).toEqual(expect.objectContaining({hidden: [], scrolls: false}));
+    expect(gated.visibleText).toContain('does not match refs/tags/v*');
   });
 
   maybe('tag and ghcr-cleanup: long references; 600 decisions folded and cut at 500', async () => {

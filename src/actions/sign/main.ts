@@ -41,5 +41,6 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('signed', JSON.stringify(res.images));
   io.output('digests', res.images.map(i => i.reference).join('\n'));
   io.output('signatures', res.images.flatMap(i => i.signatures).join('\n'));
+  io.output('attestations', JSON.stringify(res.attestations));
   await io.summary?.(signSummary(res));
 }

@@ -125,12 +125,20 @@ export async function runScan(inputs: ScanInputs, ctx: ScanContext): Promise<Sca
           )}; ${r.gate.secrets} secret(s), ${r.gate.misconfigurations} misconfiguration(s); ${r.gate.ignored.length} ignored${r.gate.unfixedSkipped ? `, ${r.gate.unfixedSkipped} without a fix left out` : ''}`
       );
     }
+    const finished = new Date().toISOString();
     const combined = path.join(reportDir, 'scan-results.json');
     fs.writeFileSync(
       combined,
       `${JSON.stringify(
         {
           passed,
+          // What the sign action's vuln attestations record of the scanner and when it ran.
+          scanner: {
+            name: 'trivy',
+            version: tool.version,
+            db: {repository: db.repository, updatedAt: db.metadata.UpdatedAt}
+          },
+          scannedAt: {started: new Date(now).toISOString(), finished},
           threshold: inputs.threshold,
           failOn: inputs.failOn,
           counts,

@@ -1,24 +1,97 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import {ActionIO} from '../action/io.js';
 import {withRenamedInputs} from '../action/renamed.js';
 import {getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
-import {parseBoolean} from '../inputs.js';
+import {parseBoolean, parseList} from '../inputs.js';
 import {readLogins} from '../registry/logins.js';
-import {Verifier} from '../tools/cosign.js';
+import {EvidenceOptions, SBOM_FORMATS, SbomFormat} from '../evidence/plan.js';
+import {parsePolicy} from '../policy/policy.js';
+import {SignerRule} from '../policy/signer.js';
 import {parseAnnotations, workflowAnnotations} from './annotations.js';
 import {KeyRef, isKmsUri, keyRef} from './keys.js';
-import {SignMode, SignOptions, VerifyOptions} from './sign.js';
+import {SignMode, SignOptions} from './sign.js';
+import {SignerCheck, VerifyOptions} from './verify.js';
 import {RegistryLogin} from '../registry/credentials.js';
 
-type Run = 'cosign' | 'tempDir' | 'env' | 'mask' | 'log' | 'logins' | 'getIdToken';
+type Run = 'cosign' | 'tempDir' | 'env' | 'mask' | 'log' | 'logins' | 'getIdToken' | 'trivy';
 
 /** The sign action's inputs, read and validated in one place: signing, or verifying (verify: true). */
 export type SignInputs = {
   logins: Map<string, RegistryLogin>;
   cosignVersion: string;
   cosignPath?: string;
-} & (({verify: false} & Omit<SignOptions, Run>) | ({verify: true} & Omit<VerifyOptions, Run>));
+} & (
+  | ({verify: false; trivyVersion: string; trivyPath?: string} & Omit<SignOptions, Run>)
+  | ({verify: true} & Omit<VerifyOptions, Run>)
+);
+
+/** The policy input: a file (relative to the workspace) or the YAML itself. */
+function readPolicyInput(value: string, env: NodeJS.ProcessEnv): string | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  if (!v.includes('\n') && !v.includes(':')) {
+    const file = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), v);
+    if (!fs.existsSync(file))
+      throw new UserError(`policy: ${v} is not a file (looked for ${file}); give a file or the policy's YAML.`);
+    return fs.readFileSync(file, 'utf8');
+  }
+  return v;
+}
+
+/** The signer the verify inputs name, for a policy that leaves its signer out. */
+function inputSigner(
+  io: ActionIO,
+  key: string,
+  ignoreTlog: boolean,
+  bundleFormat: 'new' | 'legacy'
+): SignerRule | undefined {
+  const rule: SignerRule = {
+    key: key || undefined,
+    identity: io.input('certificate-identity') || undefined,
+    identityRegexp: io.input('certificate-identity-regexp') || undefined,
+    issuer: io.input('certificate-oidc-issuer') || undefined,
+    issuerRegexp: io.input('certificate-oidc-issuer-regexp') || undefined,
+    ignoreTlog,
+    bundleFormat
+  };
+  return rule.key || rule.identity || rule.identityRegexp ? rule : undefined;
+}
+
+/** sbom, provenance, vuln-report and build-parameters: what is attested besides the signature. */
+function readEvidence(io: ActionIO): EvidenceOptions | undefined {
+  const sbom = parseList(io.input('sbom')).map(f => f.toLowerCase());
+  for (const f of sbom) {
+    if (!(SBOM_FORMATS as readonly string[]).includes(f))
+      throw new UserError(
+        `sbom: "${f}" is not a format this action makes; use ${SBOM_FORMATS.join(', ')} (comma-separated for both).`
+      );
+  }
+  const provenance = parseBoolean('provenance', io.input('provenance'), false);
+  const vulnReport = io.input('vuln-report').trim() || undefined;
+  if (vulnReport && !fs.existsSync(vulnReport))
+    throw new UserError(
+      `vuln-report: ${vulnReport} does not exist; pass the scan action's report output from the same job.`
+    );
+  const rawBuild = io.input('build-parameters').trim();
+  let buildParameters: Record<string, unknown> | undefined;
+  if (rawBuild) {
+    try {
+      buildParameters = JSON.parse(rawBuild) as Record<string, unknown>;
+    } catch (err) {
+      throw new UserError(
+        `build-parameters: not JSON (${(err as Error).message}); pass push-multi's build-parameters output.`
+      );
+    }
+    if (typeof buildParameters !== 'object' || buildParameters === null || Array.isArray(buildParameters))
+      throw new UserError("build-parameters: expected a JSON object (push-multi's build-parameters output).");
+  }
+  if (buildParameters && !provenance)
+    throw new UserError('build-parameters: recorded in the provenance only; set provenance: true.');
+  if (!sbom.length && !provenance && !vulnReport) return undefined;
+  return {sbom: sbom as SbomFormat[], provenance, vulnReport, buildParameters};
+}
 
 function choice<T extends string>(io: ActionIO, name: string, allowed: readonly T[], fallback: T): T {
   const v = io.input(name).trim() || fallback;
@@ -87,21 +160,34 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
     key
   };
   if (verify) {
-    const verifier: Verifier = key
-      ? {mode: 'key', keyRef: key.ref}
-      : {
-          mode: 'keyless',
-          identity: io.input('certificate-identity') || undefined,
-          identityRegexp: io.input('certificate-identity-regexp') || undefined,
-          issuer: io.input('certificate-oidc-issuer') || undefined,
-          issuerRegexp: io.input('certificate-oidc-issuer-regexp') || undefined
-        };
+    const signer: SignerCheck = {
+      verifier: key
+        ? {mode: 'key', keyRef: key.ref}
+        : {
+            mode: 'keyless',
+            identity: io.input('certificate-identity') || undefined,
+            identityRegexp: io.input('certificate-identity-regexp') || undefined,
+            issuer: io.input('certificate-oidc-issuer') || undefined,
+            issuerRegexp: io.input('certificate-oidc-issuer-regexp') || undefined
+          },
+      key,
+      newBundleFormat: bundleFormat === 'new',
+      ignoreTlog
+    };
+    const ignoreSct = parseBoolean('insecure-ignore-sct', io.input('insecure-ignore-sct'), false);
+    if (ignoreSct)
+      io.log.warning(
+        'insecure-ignore-sct: true: certificates are accepted without a certificate-transparency proof (a private Fulcio without a CT log).'
+      );
+    const policyText = readPolicyInput(io.input('policy'), env);
     return {
       ...common,
       verify: true,
-      verifier,
-      newBundleFormat: bundleFormat === 'new',
-      ignoreTlog,
+      signer,
+      policy: policyText
+        ? parsePolicy(policyText, 'policy', inputSigner(io, keyInput, ignoreTlog, bundleFormat))
+        : undefined,
+      ignoreSct,
       trustedRoot: io.input('trusted-root') || undefined
     };
   }
@@ -111,6 +197,7 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
   };
   const attest = io.input('attest');
   if (attest && !fs.existsSync(attest)) throw new UserError(`attest: ${attest} does not exist.`);
+  const evidence = readEvidence(io);
   return {
     ...common,
     verify: false,
@@ -125,6 +212,9 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
     },
     annotations,
     attest: attest ? {predicate: attest, predicateType: io.input('predicate-type') || 'custom'} : undefined,
+    evidence,
+    trivyVersion: io.input('trivy-version'),
+    trivyPath: io.input('trivy-path') || undefined,
     dryRun
   };
 }

@@ -5,8 +5,10 @@ import {Logger} from '../log.js';
 import {Mask} from '../registry/credentials.js';
 import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
 import {resolveTool} from '../tools/install.js';
+import {TRIVY, TRIVY_VERSION} from '../tools/trivy.js';
 import {SignInputs} from './inputs.js';
-import {SignResult, VerifiedImage, signImages, verifyImages} from './sign.js';
+import {SignResult, signImages} from './sign.js';
+import {VerifiedImage, verifyImages} from './verify.js';
 
 export type SignOutcome = {cosignVersion: string} & (
   {verify: true; verified: VerifiedImage[]} | {verify: false; signed: SignResult}
@@ -48,7 +50,21 @@ export async function runSign(
   try {
     if (inputs.verify)
       return {cosignVersion: tool.version, verify: true, verified: await verifyImages({...inputs, ...run})};
-    return {cosignVersion: tool.version, verify: false, signed: await signImages({...inputs, ...run})};
+    // trivy only when an SBOM is asked for: found or installed at the version the scan action pins.
+    const trivy = inputs.evidence?.sbom.length
+      ? await resolveTool(TRIVY, TRIVY_VERSION, {
+          version: inputs.trivyVersion,
+          path: inputs.trivyPath,
+          env: ctx.env,
+          log: ctx.log
+        })
+      : undefined;
+    if (trivy) ctx.log.info(`trivy ${trivy.version} for SBOMs (${trivy.source}: ${trivy.path})`);
+    return {
+      cosignVersion: tool.version,
+      verify: false,
+      signed: await signImages({...inputs, ...run, trivy: trivy?.path})
+    };
   } finally {
     fs.rmSync(tempDir, {recursive: true, force: true});
   }

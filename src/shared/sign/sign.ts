@@ -2,40 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {UserError, errorMessage} from '../errors.js';
 import {describe, exec} from '../exec.js';
-import {Logger} from '../log.js';
-import {Clients} from '../registry/clients.js';
-import {Mask, RegistryLogin} from '../registry/credentials.js';
-import {writeDockerConfig} from '../registry/docker-config.js';
 import {mapLimit} from '../registry/limit.js';
-import {DEFAULT_RETRY} from '../registry/retry.js';
-import {Credential} from '../registry/auth.js';
-import {
-  SigstoreOptions,
-  Signer,
-  Verifier,
-  attestArgs,
-  classifyCosignFailure,
-  cosignEnv,
-  cosignErrorLine,
-  signArgs,
-  verifyArgs,
-  verifyFailure
-} from '../tools/cosign.js';
+import {SigstoreOptions, Signer, attestArgs, cosignEnv, signArgs} from '../tools/cosign.js';
+import {EvidenceOptions, planEvidence} from '../evidence/plan.js';
+import {Predicate, attestationsByDigest, readScanReport, writePredicates} from '../evidence/write.js';
+import {PUBLIC_FULCIO, fulcioUrl, hasTlog, parseSigningConfig, withoutTlog} from '../sigstore/signing-config.js';
+import {CertificateSession} from '../sigstore/certificate.js';
 import {KeyRef} from './keys.js';
+import {CosignRun, allowHttp, clientsFor, cosignDockerConfig, cosignError} from './cosign-run.js';
 import {Signatures, newSignatureRefs, readSignatures, signatureCount} from './signatures.js';
 import {Target, parseImages, planTargets, resolveImages, targetRef} from './targets.js';
-
-export interface CosignRun {
-  /** Path of the cosign binary. */
-  cosign: string;
-  /** A private directory for this run (docker config, identity token); removed by the caller. */
-  tempDir: string;
-  env: NodeJS.ProcessEnv;
-  mask: Mask;
-  log: Logger;
-  logins: Map<string, RegistryLogin>;
-  getIdToken?: (audience: string) => Promise<string>;
-}
 
 export type SignMode = 'keyless' | 'key' | 'kms';
 
@@ -49,6 +25,10 @@ export interface SignOptions extends CosignRun {
   sigstore: SigstoreOptions;
   annotations: Record<string, string>;
   attest?: {predicate: string; predicateType: string};
+  /** SBOMs, provenance and scan results to attest on the digests they describe. */
+  evidence?: EvidenceOptions;
+  /** trivy, for SBOMs. */
+  trivy?: string;
   dryRun: boolean;
 }
 
@@ -67,9 +47,17 @@ export interface SignedImage {
   attested?: boolean;
 }
 
+/** One attestation written: on which digest, of which cosign type. */
+export interface AttestationRecord {
+  reference: string;
+  platform?: string;
+  type: string;
+}
+
 export interface SignResult {
   images: SignedImage[];
   command: string;
+  attestations: AttestationRecord[];
 }
 
 export const PERMISSIONS_HINT = `Keyless signing needs the workflow's OIDC token. Add to the job (or workflow):
@@ -77,10 +65,12 @@ export const PERMISSIONS_HINT = `Keyless signing needs the workflow's OIDC token
     id-token: write
     contents: read
     packages: write   # when the images are in GHCR
-Pull requests from forks never get an OIDC token: sign on push or release instead, or use mode: key.`;
+Pull requests from forks never get an OIDC token: sign on push or release instead, or use mode: key.
+Other CI systems: put an ID token with audience sigstore in SIGSTORE_ID_TOKEN (GitLab: id_tokens).`;
 
 /** Fails at once, before any network call, when keyless signing cannot get a token (never a device flow). */
 export function keylessPrecheck(env: NodeJS.ProcessEnv): void {
+  if (env.SIGSTORE_ID_TOKEN) return;
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new UserError(
       `mode: keyless, but this job has no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). ${PERMISSIONS_HINT}`
@@ -88,58 +78,70 @@ export function keylessPrecheck(env: NodeJS.ProcessEnv): void {
   }
 }
 
-/** Credentials of every registry the targets live in, as a docker config cosign reads. */
-async function cosignDockerConfig(clients: Clients, targets: Target[], dir: string): Promise<string> {
-  const creds = new Map<string, Credential>();
-  for (const registry of new Set(targets.map(t => t.registry))) creds.set(registry, await clients.credential(registry));
-  return writeDockerConfig(path.join(dir, 'docker'), creds);
-}
-
-const allowHttp = (clients: Clients, targets: Target[]): boolean => targets.some(t => clients.insecure(t.registry));
-
-/** Turns cosign's error output into one line a user can act on. */
-export function cosignError(what: string, stderr: string, code: number): UserError {
-  const error = cosignErrorLine(stderr);
-  switch (classifyCosignFailure(code, stderr)) {
-    case 'key-password':
-      return new UserError(
-        `${what}: the key could not be decrypted: key-password is wrong or missing for this key (${error}).`
-      );
-    case 'registry-auth':
-      return new UserError(
-        `${what}: the registry refused cosign's credentials (${error}). Give the registry a login (logins input, docker config, or GITHUB_TOKEN with packages: write for GHCR).`
-      );
-    default:
-      return new UserError(`${what}: cosign failed with exit code ${code}: ${error}`);
+/**
+ * Sigstore settings as cosign is to get them: a given signing config read and checked here (cosign's
+ * own message for a bad one names no input), written again without Rekor when tlog-upload is false;
+ * and the Fulcio keyless signing asks for its certificate.
+ */
+export function prepareSigstore(o: SigstoreOptions, dir: string): {sigstore: SigstoreOptions; fulcio: string} {
+  if (!o.signingConfig) return {sigstore: o, fulcio: PUBLIC_FULCIO};
+  if (!o.newBundleFormat) {
+    throw new UserError(
+      'signing-config: cosign signs with a signing config only in the bundle format; set bundle-format: new or remove signing-config.'
+    );
   }
+  let text: string;
+  try {
+    text = fs.readFileSync(o.signingConfig, 'utf8');
+  } catch {
+    throw new UserError(`signing-config: ${o.signingConfig} cannot be read. Give the path of a signing config file.`);
+  }
+  const config = parseSigningConfig(text, 'signing-config');
+  const fulcio = fulcioUrl(config, 'signing-config');
+  if (o.tlogUpload || !hasTlog(config)) return {sigstore: o, fulcio};
+  const file = path.join(dir, 'signing-config-without-tlog.json');
+  fs.writeFileSync(file, JSON.stringify(withoutTlog(config)));
+  return {sigstore: {...o, signingConfig: file}, fulcio};
 }
 
-function clientsFor(run: CosignRun): Clients {
-  return new Clients(
-    {env: run.env, mask: run.mask, log: run.log, retry: DEFAULT_RETRY, concurrency: 4, getIdToken: run.getIdToken},
-    run.logins
-  );
-}
+/** What each cosign run signs with, and the password that unlocks it. */
+export type Signing = () => Promise<{signer: Signer; password?: string}>;
 
-async function signer(opts: SignOptions): Promise<Signer> {
+/**
+ * The signer of a run. Keyless: one Fulcio certificate for the whole run (cosign alone asks for one
+ * per digest), renewed with a fresh token only when it nears its ten minutes.
+ */
+function signing(opts: SignOptions, fulcio: string, dockerConfig: string): Signing {
   if (opts.mode === 'keyless') {
     keylessPrecheck(opts.env);
-    if (!opts.getIdToken)
-      throw new UserError('mode: keyless needs the GitHub Actions OIDC token; use mode: key elsewhere.');
-    let token: string;
-    try {
-      token = await opts.getIdToken('sigstore');
-    } catch (err) {
-      throw new UserError(`mode: keyless: the OIDC token request failed (${errorMessage(err)}). ${PERMISSIONS_HINT}`);
-    }
-    opts.mask(token);
-    const file = path.join(opts.tempDir, 'oidc-token');
-    fs.writeFileSync(file, token, {mode: 0o600});
-    return {mode: 'keyless', identityTokenFile: file};
+    const getIdToken = opts.getIdToken;
+    const token = async (): Promise<string> => {
+      if (opts.env.SIGSTORE_ID_TOKEN) return opts.env.SIGSTORE_ID_TOKEN;
+      if (!getIdToken) throw new UserError('mode: keyless needs an OIDC token; use mode: key elsewhere.');
+      try {
+        return await getIdToken('sigstore');
+      } catch (err) {
+        throw new UserError(`mode: keyless: the OIDC token request failed (${errorMessage(err)}). ${PERMISSIONS_HINT}`);
+      }
+    };
+    const session = new CertificateSession({
+      cosign: opts.cosign,
+      dir: opts.tempDir,
+      fulcio,
+      token,
+      env: cosignEnv(opts.env, {dockerConfig}),
+      mask: opts.mask,
+      log: opts.log
+    });
+    return async () => {
+      const c = await session.certified();
+      return {signer: {mode: 'certificate', keyRef: c.keyRef, certificate: c.certificate}, password: c.password};
+    };
   }
   if (!opts.key)
     throw new UserError(`mode: ${opts.mode} needs the key input (a PEM secret, a file, env://VAR or a KMS URI).`);
-  return {mode: opts.mode, keyRef: opts.key.ref};
+  const signer: Signer = {mode: opts.mode, keyRef: opts.key.ref};
+  return () => Promise.resolve({signer, password: opts.password});
 }
 
 /**
@@ -152,52 +154,109 @@ export async function signImages(opts: SignOptions): Promise<SignResult> {
   const images = parseImages(opts.images);
   if (images.length === 0)
     throw new UserError('images: give at least one image (a reference, or the push-multi refs output).');
+  const {sigstore, fulcio} = prepareSigstore(opts.sigstore, opts.tempDir);
   const targets = planTargets(await resolveImages(images, clients), opts.recursive);
-  const sign = await signer(opts);
   const dockerConfig = await cosignDockerConfig(clients, targets, opts.tempDir);
-  const env = cosignEnv(opts.env, {dockerConfig, password: opts.password, extra: opts.key?.env});
+  const scan = opts.evidence?.vulnReport ? readScanReport(opts.evidence.vulnReport) : undefined;
+  const evidence = opts.evidence ? planEvidence(targets, opts.evidence, scan) : [];
+  const next = signing(opts, fulcio, dockerConfig);
+  const envFor = (password?: string): NodeJS.ProcessEnv =>
+    cosignEnv(opts.env, {dockerConfig, password, extra: opts.key?.env});
   const http = allowHttp(clients, targets);
   const refs = targets.map(targetRef);
-  const args = signArgs({
-    ...opts.sigstore,
-    signer: sign,
-    references: refs,
-    annotations: opts.annotations,
-    allowHttp: http
-  });
-  const command = describe({command: 'cosign', args});
+  const argsFor = (signer: Signer): string[] =>
+    signArgs({...sigstore, signer, references: refs, annotations: opts.annotations, allowHttp: http});
+  const described: Signer =
+    opts.mode === 'keyless'
+      ? {mode: 'certificate', keyRef: '<key of this run>', certificate: '<its Fulcio certificate>'}
+      : {mode: opts.mode, keyRef: opts.key?.ref ?? '<key>'};
+  const command = describe({command: 'cosign', args: argsFor(described)});
 
   const before = await mapLimit(targets, 8, t => readSignatures(clients.get(t.registry), t.repository, t.digest));
   if (opts.dryRun) {
     opts.log.info(`dry run: would run ${command}`);
-    return {images: targets.map((t, i) => result(t, before[i], before[i], [])), command};
+    for (const e of evidence)
+      opts.log.info(`dry run: would attest ${e.label} on ${e.targets.map(targetRef).join(', ')}`);
+    return {images: targets.map((t, i) => result(t, before[i], before[i], [])), command, attestations: []};
   }
-  if (sign.mode !== 'keyless') {
+  if (opts.mode !== 'keyless') {
     // Decrypts the key (or reaches the KMS) before anything is signed: a wrong password fails here.
-    const check = await exec({command: opts.cosign, args: ['public-key', '--key', sign.keyRef], env});
+    const {signer, password} = await next();
+    const check = await exec({
+      command: opts.cosign,
+      args: ['public-key', '--key', signer.keyRef],
+      env: envFor(password)
+    });
     if (check.code !== 0) throw cosignError('key', check.stderr, check.code);
   }
+  // Every predicate is made before the first signature: an SBOM trivy cannot make signs nothing.
+  const predicates = opts.evidence
+    ? await writePredicates(
+        evidence,
+        {
+          evidence: opts.evidence,
+          tempDir: opts.tempDir,
+          env: opts.env,
+          log: opts.log,
+          clients,
+          dockerConfig,
+          trivy: opts.trivy
+        },
+        scan
+      )
+    : [];
+  const {signer, password} = await next();
   opts.log.info(`signing ${refs.length} manifest(s): ${command}`);
-  const res = await exec({command: opts.cosign, args, env, onOutput: chunk => opts.log.debug(chunk.trimEnd())});
+  const res = await exec({
+    command: opts.cosign,
+    args: argsFor(signer),
+    env: envFor(password),
+    onOutput: chunk => opts.log.debug(chunk.trimEnd())
+  });
   if (res.code !== 0) throw cosignError(`signing ${refs.join(', ')}`, res.stderr, res.code);
-  let attested = false;
-  if (opts.attest) {
-    const top = targets.filter(t => !t.parent).map(targetRef);
-    const a = await exec({
-      command: opts.cosign,
-      args: attestArgs({...opts.sigstore, signer: sign, references: top, ...opts.attest, allowHttp: http}),
-      env
-    });
-    if (a.code !== 0) throw cosignError(`attesting ${top.join(', ')}`, a.stderr, a.code);
-    attested = true;
-  }
+
+  const custom: Predicate[] = opts.attest
+    ? [
+        {
+          label: `${opts.attest.predicateType} (attest input)`,
+          type: opts.attest.predicateType,
+          file: opts.attest.predicate,
+          targets: targets.filter(t => !t.parent)
+        }
+      ]
+    : [];
+  // One digest's attestations one after another: without a referrers API each one rewrites the
+  // digest's sha256-<hex> index, and two writers at once lose one of them. Digests in parallel.
+  const attestations = await mapLimit(attestationsByDigest([...predicates, ...custom]), 4, async ([t, list]) => {
+    const out: AttestationRecord[] = [];
+    for (const p of list) {
+      const current = await next();
+      const a = await exec({
+        command: opts.cosign,
+        args: attestArgs({
+          ...sigstore,
+          signer: current.signer,
+          references: [targetRef(t)],
+          predicate: p.file,
+          predicateType: p.type,
+          allowHttp: http
+        }),
+        env: envFor(current.password)
+      });
+      if (a.code !== 0) throw cosignError(`attesting ${p.label} on ${targetRef(t)}`, a.stderr, a.code);
+      out.push({reference: targetRef(t), ...(t.platform ? {platform: t.platform} : {}), type: p.type});
+    }
+    return out;
+  });
+  const attested = new Set(custom.flatMap(p => p.targets.map(targetRef)));
   const after = await mapLimit(targets, 8, t => readSignatures(clients.get(t.registry), t.repository, t.digest));
   return {
     images: targets.map((t, i) => ({
       ...result(t, before[i], after[i], newSignatureRefs(`${t.registry}/${t.repository}`, before[i], after[i])),
-      ...(attested && !t.parent ? {attested} : {})
+      ...(attested.has(targetRef(t)) ? {attested: true} : {})
     })),
-    command
+    command,
+    attestations: attestations.flat()
   };
 }
 
@@ -211,74 +270,4 @@ function result(t: Target, before: Signatures, after: Signatures, signatures: st
     signaturesAfter: signatureCount(after),
     signatures
   };
-}
-
-export interface VerifyOptions extends CosignRun {
-  images: string[];
-  recursive: boolean;
-  verifier: Verifier;
-  key?: KeyRef;
-  newBundleFormat: boolean;
-  ignoreTlog: boolean;
-  trustedRoot?: string;
-}
-
-export interface VerifiedImage {
-  reference: string;
-  digest: string;
-  tags: string[];
-  platform?: string;
-  verified: boolean;
-  error?: string;
-  /** Signatures cosign accepted. */
-  signatures?: number;
-}
-
-/**
- * Verifies every image by digest (tags resolved first, so the answer is about the image the tag
- * names now), each platform manifest too with recursive. Reports each failure with its reason.
- */
-export async function verifyImages(opts: VerifyOptions): Promise<VerifiedImage[]> {
-  const clients = clientsFor(opts);
-  const images = parseImages(opts.images);
-  if (images.length === 0) throw new UserError('images: give at least one image to verify.');
-  const v = opts.verifier;
-  if (v.mode === 'keyless' && !v.identity && !v.identityRegexp) {
-    throw new UserError(
-      'verify: keyless verification needs certificate-identity or certificate-identity-regexp (who signed), and certificate-oidc-issuer (for GitHub Actions: https://token.actions.githubusercontent.com); or give key.'
-    );
-  }
-  if (v.mode === 'keyless' && !v.issuer && !v.issuerRegexp) {
-    throw new UserError(
-      'verify: keyless verification needs certificate-oidc-issuer (for GitHub Actions: https://token.actions.githubusercontent.com).'
-    );
-  }
-  const targets = planTargets(await resolveImages(images, clients), opts.recursive);
-  const dockerConfig = await cosignDockerConfig(clients, targets, opts.tempDir);
-  const env = cosignEnv(opts.env, {dockerConfig, extra: opts.key?.env});
-  return mapLimit(targets, 4, async t => {
-    const args = verifyArgs({
-      verifier: v,
-      reference: targetRef(t),
-      newBundleFormat: opts.newBundleFormat,
-      ignoreTlog: opts.ignoreTlog,
-      trustedRoot: opts.trustedRoot,
-      allowHttp: clients.insecure(t.registry)
-    });
-    const res = await exec({command: opts.cosign, args, env});
-    const base = {
-      reference: targetRef(t),
-      digest: t.digest,
-      tags: t.tags,
-      ...(t.platform ? {platform: t.platform} : {})
-    };
-    if (res.code !== 0) return {...base, verified: false, error: verifyFailure(res.code, res.stderr)};
-    let signatures: number | undefined;
-    try {
-      signatures = (JSON.parse(res.stdout) as unknown[]).length;
-    } catch {
-      signatures = undefined;
-    }
-    return {...base, verified: true, signatures};
-  });
 }

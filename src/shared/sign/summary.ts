@@ -1,22 +1,35 @@
 import {code, esc, fit, refCode, heading, html, shortRef, table} from '../summary.js';
-import {SignResult, VerifiedImage} from './sign.js';
+import {SignResult} from './sign.js';
+import {VerifiedImage} from './verify.js';
 
 const tagsCell = (tags: string[]): ReturnType<typeof html> | string =>
   tags.length ? html(tags.map(t => code(t).html).join(' ')) : '';
 
-/** The sign action's job summary: one row per digest signed. Pure. */
+/** The sign action's job summary: one row per digest signed, and the attestations written on each. Pure. */
 export function signSummary(res: SignResult): string {
+  const attested = new Map<string, string[]>();
+  for (const a of res.attestations) attested.set(a.reference, [...(attested.get(a.reference) ?? []), a.type]);
   return fit(
     [
-      heading(`sign: ${res.images.length} digest(s)`),
+      heading(
+        `sign: ${res.images.length} digest(s)${res.attestations.length ? `, ${res.attestations.length} attestation(s)` : ''}`
+      ),
       table(
-        ['image', 'platform', 'tags', 'signatures before → after', 'written'],
+        [
+          'image',
+          'platform',
+          'tags',
+          'signatures before → after',
+          'written',
+          ...(attested.size ? ['attestations'] : [])
+        ],
         res.images.map(i => [
           refCode(shortRef(i.reference)),
           i.platform ?? '(index or image)',
           tagsCell(i.tags),
           `${i.signaturesBefore} → ${i.signaturesAfter}`,
-          i.signatures.length ? html(i.signatures.map(s => refCode(shortRef(s)).html).join('<br>')) : '—'
+          i.signatures.length ? html(i.signatures.map(s => refCode(shortRef(s)).html).join('<br>')) : '—',
+          ...(attested.size ? [(attested.get(i.reference) ?? []).join(', ') || '—'] : [])
         ])
       )
     ],
@@ -36,9 +49,17 @@ export function verifySummary(res: VerifiedImage[]): string {
           refCode(shortRef(i.reference)),
           i.platform ?? '',
           tagsCell(i.tags),
-          i.verified
-            ? `verified (${i.signatures ?? '?'} signature(s))`
-            : html(`<strong>failed</strong>: ${esc(i.error ?? '')}`)
+          i.requirements
+            ? html(
+                i.requirements
+                  .map(r =>
+                    r.ok ? `✓ ${esc(r.requirement)}` : `<strong>✗ ${esc(r.requirement)}</strong>: ${esc(r.detail)}`
+                  )
+                  .join('<br>')
+              )
+            : i.verified
+              ? `verified (${i.signatures ?? '?'} signature(s))`
+              : html(`<strong>failed</strong>: ${esc(i.error ?? '')}`)
         ])
       )
     ],

@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import {UserError} from '../errors.js';
 import {globToRegExp} from '../glob.js';
 import {parseReference} from '../registry/reference.js';
+import {SignerRule, signerRule} from '../policy/signer.js';
 
 /** A tag pattern: a glob (`1.27.*`) or a regular expression between slashes (`/^1\.2[67]\.\d+$/`). */
 export interface TagPattern {
@@ -23,18 +24,7 @@ export interface TagRules {
 }
 
 /** Who must have signed an image before it is mirrored (cosign verify, by digest). */
-export interface VerifyRule {
-  /** A public key: a file (relative to the workspace), env://VAR, or a KMS URI. */
-  key?: string;
-  identity?: string;
-  identityRegexp?: string;
-  issuer?: string;
-  issuerRegexp?: string;
-  /** Accept signatures without a transparency-log entry (signed with tlog-upload false): a weakening. */
-  ignoreTlog: boolean;
-  /** Signatures stored as Sigstore bundles (referrers; the default) or legacy sha256-<hex>.sig tags. */
-  bundleFormat: 'new' | 'legacy';
-}
+export type VerifyRule = SignerRule;
 
 /** One source repository and where it is mirrored. */
 export interface SyncEntry {
@@ -56,7 +46,6 @@ type Raw = Record<string, unknown>;
 const KEYS = {
   top: ['defaults', 'images'],
   entry: ['source', 'repositories', 'destinations', 'tags', 'platforms', 'referrers', 'verify'],
-  verify: ['key', 'identity', 'identity-regexp', 'issuer', 'issuer-regexp', 'ignore-tlog', 'bundle-format'],
   tags: ['allow', 'deny', 'semver', 'newest', 'newest-by', 'digests']
 };
 
@@ -124,39 +113,7 @@ function tagRules(raw: unknown, base: TagRules | undefined, where: string): TagR
 
 function verifyRule(raw: unknown, where: string): VerifyRule | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail(where, 'expected a mapping (key, or identity and issuer)');
-  const o = raw as Raw;
-  unknownKeys(o, KEYS.verify, where);
-  const str = (k: string): string | undefined => (o[k] === undefined ? undefined : String(o[k]));
-  const rule: VerifyRule = {
-    key: str('key'),
-    identity: str('identity'),
-    identityRegexp: str('identity-regexp'),
-    issuer: str('issuer'),
-    issuerRegexp: str('issuer-regexp'),
-    ignoreTlog: o['ignore-tlog'] === true || o['ignore-tlog'] === 'true',
-    bundleFormat: str('bundle-format') === 'legacy' ? 'legacy' : 'new'
-  };
-  if (o['bundle-format'] !== undefined && !['new', 'legacy'].includes(String(o['bundle-format'])))
-    fail(`${where}.bundle-format`, `"${String(o['bundle-format'])}" is neither new nor legacy`);
-  if (rule.key && (rule.identity || rule.identityRegexp || rule.issuer || rule.issuerRegexp))
-    fail(where, 'give key, or identity and issuer, not both');
-  if (!rule.key && (!(rule.identity || rule.identityRegexp) || !(rule.issuer || rule.issuerRegexp)))
-    fail(
-      where,
-      'needs key, or identity (or identity-regexp) and issuer (or issuer-regexp)',
-      'For images signed in GitHub Actions the issuer is https://token.actions.githubusercontent.com.'
-    );
-  for (const k of ['identity-regexp', 'issuer-regexp']) {
-    const v = str(k);
-    if (v === undefined) continue;
-    try {
-      new RegExp(v);
-    } catch (err) {
-      fail(`${where}.${k}`, `not a regular expression (${(err as Error).message})`);
-    }
-  }
-  return rule;
+  return signerRule('config', raw, where);
 }
 
 /**

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {Logger} from '../log.js';
 import {Mask, RegistryLogin} from '../registry/credentials.js';
-import {keyRef} from '../sign/keys.js';
-import {CosignRun, verifyImages} from '../sign/sign.js';
-import {COSIGN, COSIGN_VERSION, Verifier} from '../tools/cosign.js';
+import {CosignRun} from '../sign/cosign-run.js';
+import {signerCheck, verifyImages} from '../sign/verify.js';
+import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
 import {resolveTool} from '../tools/install.js';
 import {VerifyRule} from './config.js';
 
@@ -55,26 +55,11 @@ export function signatureGate(ctx: {
   return {
     async check(reference, rule, where) {
       const r = await cosign();
-      const key = rule.key
-        ? keyRef(rule.key, `${where}.key`, ctx.env, ctx.mask, ctx.env.GITHUB_WORKSPACE || process.cwd())
-        : undefined;
-      const verifier: Verifier = key
-        ? {mode: 'key', keyRef: key.ref}
-        : {
-            mode: 'keyless',
-            identity: rule.identity,
-            identityRegexp: rule.identityRegexp,
-            issuer: rule.issuer,
-            issuerRegexp: rule.issuerRegexp
-          };
       const [v] = await verifyImages({
         ...r,
         images: [reference],
         recursive: false,
-        verifier,
-        key,
-        newBundleFormat: rule.bundleFormat === 'new',
-        ignoreTlog: rule.ignoreTlog
+        signer: signerCheck(rule, where, ctx.env, ctx.mask)
       });
       return v?.verified ? {ok: true} : {ok: false, reason: `signature: ${v?.error ?? 'not verified'}`};
     },

@@ -43,8 +43,14 @@ export interface SigstoreOptions {
   trustedRoot?: string;
 }
 
+/**
+ * How cosign signs: a key (file, env:// or KMS), or keyless through a key of this run certified once by
+ * Fulcio (src/shared/sigstore/certificate.ts), which cosign reads as a key with its certificate.
+ */
 export type Signer =
-  {mode: 'key'; keyRef: string} | {mode: 'kms'; keyRef: string} | {mode: 'keyless'; identityTokenFile: string};
+  | {mode: 'key'; keyRef: string}
+  | {mode: 'kms'; keyRef: string}
+  | {mode: 'certificate'; keyRef: string; certificate: string};
 
 export interface SignArgs extends SigstoreOptions {
   signer: Signer;
@@ -54,20 +60,22 @@ export interface SignArgs extends SigstoreOptions {
   allowHttp: boolean;
 }
 
+/**
+ * A signing config is passed alone: cosign 3 refuses --use-signing-config (even =false) and
+ * --tlog-upload next to it. Without the transparency log, the config handed here is one without
+ * Rekor (withoutTlog), which is how cosign signs without a log when given a config.
+ */
 function sigstoreFlags(o: SigstoreOptions): string[] {
-  const args = [
-    `--new-bundle-format=${o.newBundleFormat}`,
-    `--use-signing-config=${o.useSigningConfig}`,
-    `--tlog-upload=${o.tlogUpload}`
-  ];
+  const args = [`--new-bundle-format=${o.newBundleFormat}`];
   if (o.signingConfig) args.push('--signing-config', o.signingConfig);
+  else args.push(`--use-signing-config=${o.useSigningConfig}`, `--tlog-upload=${o.tlogUpload}`);
   if (o.trustedRoot) args.push('--trusted-root', o.trustedRoot);
   return args;
 }
 
 function signerFlags(s: Signer): string[] {
   // Keys travel as file paths, env:// references or KMS URIs; never their contents.
-  if (s.mode === 'keyless') return ['--identity-token', s.identityTokenFile];
+  if (s.mode === 'certificate') return ['--key', s.keyRef, '--certificate', s.certificate];
   return ['--key', s.keyRef];
 }
 
@@ -119,13 +127,20 @@ export interface VerifyArgs {
   newBundleFormat: boolean;
   /** Skip the transparency log check (only for signatures made with tlog-upload false). */
   ignoreTlog: boolean;
+  /** Accept certificates without SCTs (a private Fulcio without a CT log). */
+  ignoreSct?: boolean;
   trustedRoot?: string;
   allowHttp: boolean;
+  /** verify-attestation of this predicate type instead of verify. */
+  attestationType?: string;
 }
 
-/** `cosign verify` arguments for one image. Pure. */
+/** `cosign verify` (or `verify-attestation --type`) arguments for one image. Pure. */
 export function verifyArgs(o: VerifyArgs): string[] {
-  const args = ['verify', `--new-bundle-format=${o.newBundleFormat}`, '--output', 'json'];
+  // verify-attestation prints the verified statements, one JSON envelope per line.
+  const args = o.attestationType
+    ? ['verify-attestation', '--type', o.attestationType, `--new-bundle-format=${o.newBundleFormat}`]
+    : ['verify', `--new-bundle-format=${o.newBundleFormat}`, '--output', 'json'];
   const v = o.verifier;
   if (v.mode === 'key') args.push('--key', v.keyRef);
   else {
@@ -135,6 +150,7 @@ export function verifyArgs(o: VerifyArgs): string[] {
     if (v.issuerRegexp) args.push('--certificate-oidc-issuer-regexp', v.issuerRegexp);
   }
   if (o.ignoreTlog) args.push('--insecure-ignore-tlog=true');
+  if (o.ignoreSct) args.push('--insecure-ignore-sct=true');
   if (o.trustedRoot) args.push('--trusted-root', o.trustedRoot);
   if (o.allowHttp) args.push('--allow-http-registry');
   return [...args, o.reference];

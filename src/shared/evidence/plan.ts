@@ -1,0 +1,78 @@
+import {UserError} from '../errors.js';
+import {isIndex as isIndexType} from '../registry/media.js';
+import {Target, targetRef} from '../sign/targets.js';
+import {ScanReport, ScannedTarget} from './vuln.js';
+
+export const SBOM_FORMATS = ['cyclonedx', 'spdx'] as const;
+export type SbomFormat = (typeof SBOM_FORMATS)[number];
+
+/** What to attest besides the signature. */
+export interface EvidenceOptions {
+  /** SBOM formats, one attestation per platform manifest each. */
+  sbom: SbomFormat[];
+  /** SLSA v1 provenance of this run on every digest (the index and each platform). */
+  provenance: boolean;
+  /** The scan action's report (its report output): each platform's result as a vuln attestation. */
+  vulnReport?: string;
+  /** push-multi's build-parameters output, recorded in the provenance. */
+  buildParameters?: Record<string, unknown>;
+}
+
+/** The cosign --type of each kind of evidence, and the predicate type URI it becomes. */
+export const ATTESTATION_TYPES = {
+  cyclonedx: {type: 'cyclonedx', uri: 'https://cyclonedx.org/bom'},
+  spdx: {type: 'spdxjson', uri: 'https://spdx.dev/Document'},
+  provenance: {type: 'slsaprovenance1', uri: 'https://slsa.dev/provenance/v1'},
+  vuln: {type: 'vuln', uri: 'https://cosign.sigstore.dev/attestation/vuln/v1'}
+} as const;
+export type EvidenceKind = keyof typeof ATTESTATION_TYPES;
+
+/** One attestation to make: a kind of evidence on some digests (one predicate file for them all). */
+export interface PlannedEvidence {
+  kind: EvidenceKind;
+  targets: Target[];
+  /** For vuln: the scan's target it comes from. */
+  scanned?: ScannedTarget;
+  label: string;
+}
+
+const isIndex = (t: Target): boolean => isIndexType(t.mediaType);
+
+/** The manifests that are one platform's image: children of an index, and single-manifest images. */
+export const platformTargets = (targets: Target[]): Target[] => targets.filter(t => !isIndex(t));
+
+/**
+ * Which evidence goes on which digest: provenance on every digest, an SBOM of each format and the
+ * scan's result on every platform manifest. An index signed without recursive has no platform
+ * manifests to describe; a platform the scan did not cover is an error before anything is signed. Pure.
+ */
+export function planEvidence(targets: Target[], o: EvidenceOptions, scan?: ScanReport): PlannedEvidence[] {
+  const plan: PlannedEvidence[] = [];
+  if (o.provenance) plan.push({kind: 'provenance', targets, label: 'SLSA provenance'});
+  const platforms = platformTargets(targets);
+  if ((o.sbom.length || scan) && targets.some(isIndex) && !targets.some(t => t.parent)) {
+    throw new UserError(
+      'sbom / vuln-report describe each platform manifest of an index: set recursive: true (the default).'
+    );
+  }
+  for (const format of o.sbom)
+    for (const t of platforms)
+      plan.push({kind: format, targets: [t], label: `${format} SBOM${t.platform ? ` (${t.platform})` : ''}`});
+  if (scan) {
+    const byDigest = new Map(scan.targets.map(s => [s.digest, s]));
+    const missing = platforms.filter(t => !byDigest.has(t.digest));
+    if (missing.length) {
+      throw new UserError(
+        `vuln-report: the scan has no result for ${missing.map(t => `${targetRef(t)}${t.platform ? ` (${t.platform})` : ''}`).join(', ')}. Scan the same images first with platforms: all, and pass its report output.`
+      );
+    }
+    for (const t of platforms)
+      plan.push({
+        kind: 'vuln',
+        targets: [t],
+        scanned: byDigest.get(t.digest),
+        label: `scan result${t.platform ? ` (${t.platform})` : ''}`
+      });
+  }
+  return plan;
+}

@@ -1,0 +1,329 @@
+import {execFile} from 'node:child_process';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {promisify} from 'node:util';
+import {Fixture, LayoutBuilder, multiPlatformFixture} from '../helpers/images.js';
+import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {Sigstore, sigstoreTools, startSigstore} from '../helpers/sigstore.js';
+import {alpineFiles, dbWriter, pushDb} from '../helpers/trivy-db.js';
+import {requireTool} from '../helpers/tools.js';
+
+/**
+ * Keyless signing through the bundled action against a real local Sigstore: Fulcio issues the
+ * certificate for our OIDC issuer's token (the runner's protocol), Rekor v2 logs, the TSA stamps, and
+ * plain cosign verifies every signature and attestation independently of our code.
+ */
+const cosign = requireTool('cosign');
+const trivy = requireTool('trivy');
+const ready =
+  !!cosign &&
+  !!trivy &&
+  !!dbWriter() &&
+  !!requireTool('docker-registry') &&
+  !!requireTool('skopeo') &&
+  !!sigstoreTools();
+const maybe = ready ? test : test.skip;
+
+const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'];
+const IDENTITY = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';
+
+let sigstore: Sigstore;
+let registry: Registry;
+let fixture: Fixture;
+/** A two-platform Alpine-like release: amd64 has a HIGH finding (openssl), arm64 only a MEDIUM one. */
+let release: {ref: string; index: string; amd64: string; arm64: string};
+
+interface Signed {
+  reference: string;
+  digest: string;
+  platform?: string;
+  signaturesBefore: number;
+  signaturesAfter: number;
+  signatures: string[];
+}
+
+/** The workflow environment of a job with id-token: write, as the runner sets it. */
+function jobEnv(over: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...sigstore.env,
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'acme/app',
+    GITHUB_REPOSITORY_ID: '1296269',
+    GITHUB_REPOSITORY_OWNER_ID: '9919',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_SHA: '0f3c9a2e5b7d4c1a8e6f0b2d4c6a8e0f1b3d5c7a',
+    GITHUB_WORKFLOW_REF: 'acme/app/.github/workflows/release.yml@refs/heads/main',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_EVENT_NAME: 'push',
+    RUNNER_ENVIRONMENT: 'github-hosted',
+    ...over
+  };
+}
+
+const keyless = (images: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  images,
+  'signing-config': sigstore.signingConfig,
+  'trusted-root': sigstore.trustedRoot,
+  'cosign-path': cosign as string,
+  ...extra
+});
+
+/** Plain cosign, as a user would check the result: verify or verify-attestation by identity and issuer. */
+async function cosignVerify(
+  ref: string,
+  extra: string[] = [],
+  identity = ['--certificate-identity', IDENTITY]
+): Promise<{code: number; stdout: string; stderr: string}> {
+  try {
+    const {stdout, stderr} = await promisify(execFile)(
+      cosign as string,
+      [
+        extra[0] === 'verify-attestation' ? 'verify-attestation' : 'verify',
+        ...extra.slice(extra[0] === 'verify-attestation' ? 1 : 0),
+        '--trusted-root',
+        sigstore.trustedRoot,
+        ...identity,
+        '--certificate-oidc-issuer',
+        sigstore.oidc.url,
+        '--allow-http-registry',
+        ref
+      ],
+      {env: {PATH: process.env.PATH ?? '', HOME: sigstore.dir}, maxBuffer: 64 << 20}
+    );
+    return {code: 0, stdout, stderr};
+  } catch (err) {
+    const e = err as {code: number; stdout: string; stderr: string};
+    return {code: e.code, stdout: e.stdout, stderr: e.stderr};
+  }
+}
+
+async function pushFixture(repo: string, tags: string[]): Promise<void> {
+  for (const tag of tags)
+    await skopeo([
+      'copy',
+      '--all',
+      '--dest-tls-verify=false',
+      `oci:${fixture.dir}:v1`,
+      `docker://${registry.host}/${repo}:${tag}`
+    ]);
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  [sigstore, registry] = await Promise.all([startSigstore(cosign as string), startRegistry() as Promise<Registry>]);
+  fixture = multiPlatformFixture({platforms: PLATFORMS, seed: 'keyless'});
+  await pushDb(registry.host, 'trivy-db');
+  const b = new LayoutBuilder();
+  const a = b.imageWithFiles({os: 'linux', architecture: 'amd64'}, alpineFiles('3.1.4-r0'));
+  const r = b.imageWithFiles({os: 'linux', architecture: 'arm64'}, alpineFiles('3.1.5-r0'));
+  const index = b.index([a, r]);
+  b.tag(index, 'v2');
+  await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${b.dir}:v2`, `docker://${registry.host}/rel:v2`]);
+  release = {ref: `${registry.host}/rel:v2`, index: index.digest, amd64: a.digest, arm64: r.digest};
+}, 120000);
+
+afterAll(async () => {
+  await Promise.all([sigstore?.stop(), registry?.stop()]);
+});
+
+describe('keyless signing against a real local Sigstore', () => {
+  maybe(
+    'two tags and the digest of a 4-platform image: one signature per digest, one Fulcio certificate, one Rekor entry per digest; plain cosign verifies each',
+    async () => {
+      await pushFixture('app', ['v1', 'v1.0']);
+      const certs = sigstore.certificates();
+      const entries = sigstore.rekorEntries();
+      const tokens = sigstore.oidc.issued;
+      const run = await runBundledAction(
+        'sign',
+        keyless(`${registry.host}/app:v1\n${registry.host}/app:v1.0\n${registry.host}/app@${fixture.digest}`),
+        jobEnv()
+      );
+      expect({code: run.code, errors: errorLines(run), log: run.code ? sigstore.logs() : ''}).toEqual({
+        code: 0,
+        errors: [],
+        log: ''
+      });
+      const signed = JSON.parse(run.outputs.signed) as Signed[];
+      expect(signed.map(s => s.digest)).toEqual([fixture.digest, ...fixture.manifests.map(m => m.digest)]);
+      for (const s of signed) expect([s.signaturesBefore, s.signaturesAfter, s.signatures.length]).toEqual([0, 1, 1]);
+      // Counted at the services: cosign alone would ask Fulcio once per digest (5).
+      expect(sigstore.certificates() - certs).toBe(1);
+      expect(sigstore.oidc.issued - tokens).toBe(1);
+      expect(sigstore.rekorEntries() - entries).toBe(5);
+      // The token is masked; the log shows no temporary key path as the command.
+      expect(run.stdout).toMatch(/::add-mask::eyJ/);
+      for (const s of signed) {
+        const v = await cosignVerify(s.reference);
+        expect({ref: s.reference, code: v.code, err: v.code ? v.stderr : ''}).toEqual({
+          ref: s.reference,
+          code: 0,
+          err: ''
+        });
+      }
+      // Identity and issuer by regexp also verify; a wrong identity or issuer does not.
+      expect(
+        (await cosignVerify(signed[0].reference, [], ['--certificate-identity-regexp', '^https://github\\.com/acme/']))
+          .code
+      ).toBe(0);
+      expect(
+        (await cosignVerify(signed[0].reference, [], ['--certificate-identity', IDENTITY.replace('main', 'dev')])).code
+      ).not.toBe(0);
+    }
+  );
+
+  maybe(
+    'release pipeline: scan, then sign with SBOMs (CycloneDX, SPDX), provenance and scan results on every digest; plain cosign verifies each attestation',
+    async () => {
+      const scan = await runBundledAction('scan', {
+        images: release.ref,
+        'severity-threshold': 'CRITICAL',
+        'db-repository': `${registry.host}/trivy-db:2`,
+        cache: 'false',
+        'trivy-path': trivy as string
+      });
+      expect({code: scan.code, errors: errorLines(scan)}).toEqual({code: 0, errors: []});
+      const certs = sigstore.certificates();
+      const run = await runBundledAction(
+        'sign',
+        keyless(release.ref, {
+          sbom: 'cyclonedx, spdx',
+          provenance: 'true',
+          'vuln-report': scan.outputs.report,
+          'build-parameters': JSON.stringify({context: '.', file: 'Dockerfile', platforms: 'linux/amd64,linux/arm64'}),
+          'trivy-path': trivy as string
+        }),
+        jobEnv()
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      // Signing and nine attestations with one certificate.
+      expect(sigstore.certificates() - certs).toBe(1);
+      const attestations = (JSON.parse(run.outputs.attestations) as Array<{reference: string; type: string}>)
+        .map(a => `${a.type} ${a.reference.split('@')[1]}`)
+        .sort();
+      const on = (type: string, digests: string[]): string[] => digests.map(d => `${type} ${d}`);
+      expect(attestations).toEqual(
+        [
+          ...on('slsaprovenance1', [release.index, release.amd64, release.arm64]),
+          ...on('cyclonedx', [release.amd64, release.arm64]),
+          ...on('spdxjson', [release.amd64, release.arm64]),
+          ...on('vuln', [release.amd64, release.arm64])
+        ].sort()
+      );
+
+      const statement = async (
+        digest: string,
+        type: string
+      ): Promise<{predicateType: string; predicate: Record<string, unknown>}> => {
+        const v = await cosignVerify(`${registry.host}/rel@${digest}`, ['verify-attestation', '--type', type]);
+        expect({type, digest, code: v.code, err: v.code ? v.stderr : ''}).toEqual({type, digest, code: 0, err: ''});
+        const line = v.stdout.trim().split('\n')[0];
+        return JSON.parse(Buffer.from((JSON.parse(line) as {payload: string}).payload, 'base64').toString('utf8')) as {
+          predicateType: string;
+          predicate: Record<string, unknown>;
+        };
+      };
+      const provenance = await statement(release.index, 'slsaprovenance1');
+      expect(provenance.predicateType).toBe('https://slsa.dev/provenance/v1');
+      expect(provenance.predicate).toMatchObject({
+        buildDefinition: {
+          buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+          externalParameters: {
+            workflow: {
+              ref: 'refs/heads/main',
+              repository: 'https://github.com/acme/app',
+              path: '.github/workflows/release.yml'
+            },
+            build: {context: '.', file: 'Dockerfile'}
+          },
+          resolvedDependencies: [
+            {uri: 'git+https://github.com/acme/app@refs/heads/main', digest: {gitCommit: jobEnv().GITHUB_SHA}}
+          ]
+        },
+        runDetails: {
+          builder: {id: `https://github.com/${jobEnv().GITHUB_WORKFLOW_REF}`},
+          metadata: {invocationId: 'https://github.com/acme/app/actions/runs/4242/attempts/1'}
+        }
+      });
+      const cdx = await statement(release.amd64, 'cyclonedx');
+      expect(cdx.predicate).toMatchObject({bomFormat: 'CycloneDX'});
+      expect(JSON.stringify(cdx.predicate)).toContain('libcrypto3');
+      const spdx = await statement(release.arm64, 'spdxjson');
+      expect(spdx.predicate).toMatchObject({spdxVersion: expect.stringMatching(/^SPDX-2/)});
+      const vuln = await statement(release.amd64, 'vuln');
+      expect(vuln.predicateType).toBe('https://cosign.sigstore.dev/attestation/vuln/v1');
+      expect(JSON.stringify(vuln.predicate)).toContain('CVE-2026-1111');
+      expect(vuln.predicate).toMatchObject({
+        scanner: {uri: expect.stringMatching(/^pkg:github\/aquasecurity\/trivy@/)}
+      });
+    }
+  );
+
+  maybe(
+    'promotion gate: a policy of signer, provenance, SBOM and scan results passes the release; each failed requirement is reported per digest',
+    async () => {
+      const gate = (policy: string): Promise<ActionRun> =>
+        runBundledAction(
+          'sign',
+          {
+            images: release.ref,
+            verify: 'true',
+            policy,
+            'trusted-root': sigstore.trustedRoot,
+            'cosign-path': cosign as string
+          },
+          {}
+        );
+      const signer = `signer: {identity: "${IDENTITY}", issuer: "${sigstore.oidc.url}"}`;
+      const pass = await gate(
+        `${signer}\nattestations:\n  provenance: {repository: acme/app, ref: "refs/heads/*"}\n  sbom: {format: cyclonedx}\n  vuln: {max-severity: high, max-age: 7d}`
+      );
+      expect({code: pass.code, errors: errorLines(pass), out: pass.code ? pass.stdout.slice(-3000) : ''}).toEqual({
+        code: 0,
+        errors: [],
+        out: ''
+      });
+      const verified = JSON.parse(pass.outputs.verified) as Array<{
+        reference: string;
+        verified: boolean;
+        requirements: Array<{requirement: string; ok: boolean}>;
+      }>;
+      expect(
+        verified.map(v => [v.reference.split('@')[1], v.requirements.map(r => `${r.requirement}:${r.ok}`)])
+      ).toEqual([
+        [release.index, ['signature:true', 'provenance:true']],
+        [release.amd64, ['signature:true', 'provenance:true', 'sbom:true', 'vuln:true']],
+        [release.arm64, ['signature:true', 'provenance:true', 'sbom:true', 'vuln:true']]
+      ]);
+
+      const fail = await gate(
+        `${signer}\nattestations:\n  provenance: {repository: acme/app, ref: "refs/tags/v*"}\n  sbom: {format: spdx}\n  vuln: {max-severity: medium}`
+      );
+      expect(fail.code).toBe(1);
+      const failed = JSON.parse(fail.outputs.verified) as typeof verified;
+      const bad = (v: (typeof verified)[number]): string[] => v.requirements.filter(r => !r.ok).map(r => r.requirement);
+      expect(failed.map(bad)).toEqual([['provenance'], ['provenance', 'vuln'], ['provenance']]);
+      const message = errorLines(fail).join('\n');
+      expect(message).toContain('ref refs/heads/main does not match refs/tags/v*');
+      expect(message).toContain('1 high above medium (CVE-2026-1111)');
+      expect(fail.summary).toContain('CVE-2026-1111');
+
+      // Another signer: the signature and every attestation fail, each named.
+      const other = await gate(
+        `signer: {identity-regexp: '^https://github\\.com/evil/', issuer: "${sigstore.oidc.url}"}\nattestations:\n  sbom: {}`
+      );
+      expect(other.code).toBe(1);
+      expect((JSON.parse(other.outputs.verified) as typeof verified).map(bad)).toEqual([
+        ['signature'],
+        ['signature', 'sbom'],
+        ['signature', 'sbom']
+      ]);
+      // A wrong issuer fails as well.
+      const issuer = await gate(
+        `signer: {identity: "${IDENTITY}", issuer: "https://token.actions.githubusercontent.com"}`
+      );
+      expect(issuer.code).toBe(1);
+    }
+  );
+});
