@@ -1,5 +1,7 @@
 import {execFile} from 'node:child_process';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
 import {promisify} from 'node:util';
 import {Fixture, LayoutBuilder, multiPlatformFixture} from '../helpers/images.js';
 import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
@@ -174,6 +176,56 @@ describe('keyless signing against a real local Sigstore', () => {
   );
 
   maybe(
+    'without the transparency log: the signing config is used without its Rekor (no entry), timestamps from the TSA; verifying needs insecure-ignore-tlog; attest likewise',
+    async () => {
+      await pushFixture('notlog', ['v1']);
+      const entries = sigstore.rekorEntries();
+      const predicate = path.join(sigstore.dir, 'custom-predicate.json');
+      fs.writeFileSync(predicate, JSON.stringify({approvedBy: 'release-board', ticket: 'REL-42'}));
+      const run = await runBundledAction(
+        'sign',
+        keyless(`${registry.host}/notlog:v1`, {
+          'tlog-upload': 'false',
+          recursive: 'false',
+          attest: predicate,
+          'predicate-type': 'https://example.com/release-approval/v1'
+        }),
+        jobEnv()
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      expect(sigstore.rekorEntries() - entries).toBe(0);
+      const ref = `${registry.host}/notlog@${fixture.digest}`;
+      expect((await cosignVerify(ref)).code).not.toBe(0);
+      const plain = await cosignVerify(ref, ['--insecure-ignore-tlog=true']);
+      expect({code: plain.code, err: plain.code ? plain.stderr : ''}).toEqual({code: 0, err: ''});
+      const att = await cosignVerify(ref, [
+        'verify-attestation',
+        '--type',
+        'https://example.com/release-approval/v1',
+        '--insecure-ignore-tlog=true'
+      ]);
+      expect({code: att.code, err: att.code ? att.stderr : ''}).toEqual({code: 0, err: ''});
+      // The action's verify agrees, by issuer regexp, and only when told to skip the log.
+      const verify = (extra: Record<string, string>): Promise<ActionRun> =>
+        runBundledAction('sign', {
+          images: `${registry.host}/notlog:v1`,
+          verify: 'true',
+          recursive: 'false',
+          'certificate-identity': IDENTITY,
+          'certificate-oidc-issuer-regexp': '^http://127\\.0\\.0\\.1:',
+          'trusted-root': sigstore.trustedRoot,
+          'cosign-path': cosign as string,
+          ...extra
+        });
+      const strict = await verify({});
+      expect(strict.code).toBe(1);
+      const relaxed = await verify({'insecure-ignore-tlog': 'true'});
+      expect({code: relaxed.code, errors: errorLines(relaxed)}).toEqual({code: 0, errors: []});
+      expect(relaxed.stdout).toContain('insecure-ignore-tlog: true');
+    }
+  );
+
+  maybe(
     'release pipeline: scan, then sign with SBOMs (CycloneDX, SPDX), provenance and scan results on every digest; plain cosign verifies each attestation',
     async () => {
       const scan = await runBundledAction('scan', {
@@ -324,6 +376,56 @@ describe('keyless signing against a real local Sigstore', () => {
         `signer: {identity: "${IDENTITY}", issuer: "https://token.actions.githubusercontent.com"}`
       );
       expect(issuer.code).toBe(1);
+    }
+  );
+
+  maybe(
+    'gated promotion with push-multi: a failing policy copies nothing; a passing one copies the image with its signatures and attestations, which verify in the new registry',
+    async () => {
+      const prod = (await startRegistry()) as Registry;
+      try {
+        const promote = (policy: string): Promise<ActionRun> =>
+          runBundledAction('push-multi', {
+            source: release.ref,
+            destinations: `${prod.host}/prod/rel`,
+            tags: 'v2',
+            policy,
+            'trusted-root': sigstore.trustedRoot,
+            'cosign-path': cosign as string
+          });
+        const signer = `signer: {identity: "${IDENTITY}", issuer: "${sigstore.oidc.url}"}`;
+        const refused = await promote(`${signer}\nattestations:\n  vuln: {max-severity: medium}`);
+        expect(refused.code).toBe(1);
+        expect(errorLines(refused).join('\n')).toContain('does not meet the policy, nothing was copied');
+        expect(errorLines(refused).join('\n')).toContain('linux/amd64: vuln: 1 high above medium (CVE-2026-1111)');
+        const catalog = async (): Promise<string[]> =>
+          ((await (await fetch(`${prod.url}/v2/_catalog`)).json()) as {repositories: string[]}).repositories;
+        expect(await catalog()).toEqual([]);
+
+        const promoted = await promote(
+          `${signer}\nattestations:\n  provenance: {repository: acme/app, ref: "refs/heads/*"}\n  sbom: {}\n  vuln: {max-severity: high}`
+        );
+        expect({code: promoted.code, errors: errorLines(promoted)}).toEqual({code: 0, errors: []});
+        expect((JSON.parse(promoted.outputs.gate) as Array<{verified: boolean}>).map(g => g.verified)).toEqual([
+          true,
+          true,
+          true
+        ]);
+        expect(promoted.outputs.digest).toBe(release.index);
+        // Independently of our code: the copies verify in the new registry.
+        const at = (d: string): string => `${prod.host}/prod/rel@${d}`;
+        expect((await cosignVerify(at(release.index))).code).toBe(0);
+        for (const [d, type] of [
+          [release.amd64, 'cyclonedx'],
+          [release.arm64, 'vuln'],
+          [release.index, 'slsaprovenance1']
+        ]) {
+          const v = await cosignVerify(at(d), ['verify-attestation', '--type', type]);
+          expect({d, type, code: v.code, err: v.code ? v.stderr : ''}).toEqual({d, type, code: 0, err: ''});
+        }
+      } finally {
+        await prod.stop();
+      }
     }
   );
 });

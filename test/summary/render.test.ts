@@ -246,6 +246,7 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
       verifySummary(
         images.map((i, n) => ({
           ...i,
+          signatures: 1,
           verified: n !== 1,
           requirements: [
             {requirement: 'signature', ok: true, detail: '1 signature(s)'},

@@ -22,7 +22,7 @@ async function report(io: ActionIO, r: DestinationResult): Promise<void> {
 }
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
-  const inputs = readPushInputs(io);
+  const inputs = readPushInputs(io, process.env);
   const result = await runPush(inputs, {
     env: process.env,
     mask: s => io.mask(s),
@@ -35,6 +35,8 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('digest', result.digest);
   io.output('refs', result.refs.join('\n'));
   io.output('results', JSON.stringify(result.results));
+  if (result.gate) io.output('gate', JSON.stringify(result.gate));
+  if (result.buildParameters) io.output('build-parameters', JSON.stringify(result.buildParameters));
   await io.summary?.(pushSummary(result));
   if (result.failed.length) {
     throw new UserError(

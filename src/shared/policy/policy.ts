@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import YAML from 'yaml';
 import {UserError} from '../errors.js';
 import {globToRegExp} from '../glob.js';
@@ -157,4 +159,23 @@ export function parsePolicy(text: string, input: string, fallbackSigner?: Signer
       ? {}
       : mapping(input, o.attestations, 'attestations', 'provenance, sbom, vuln, custom');
   return {signer, attestations: Object.entries(att).map(([name, v]) => attestationRule(input, name, v, signer))};
+}
+
+/**
+ * A policy input: a file (relative to the workspace) or the YAML itself; undefined when empty. A
+ * one-line value without a colon is a file name.
+ */
+export function readPolicy(
+  value: string,
+  input: string,
+  env: NodeJS.ProcessEnv,
+  fallbackSigner?: SignerRule
+): Policy | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  if (v.includes('\n') || v.includes(':')) return parsePolicy(v, input, fallbackSigner);
+  const file = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), v);
+  if (!fs.existsSync(file))
+    throw new UserError(`${input}: ${v} is not a file (looked for ${file}); give a policy file or the policy's YAML.`);
+  return parsePolicy(fs.readFileSync(file, 'utf8'), `${input} (${v})`, fallbackSigner);
 }

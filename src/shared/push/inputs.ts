@@ -5,7 +5,8 @@ import {parseBoolean, parseInteger} from '../inputs.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
 import {BuildOptions} from './buildx.js';
 import {parseDestinations} from './destinations.js';
-import {PushOptions} from './push.js';
+import {readPolicy} from '../policy/policy.js';
+import {PushOptions, isLayoutSource} from './push.js';
 
 /** push-multi's inputs, read and validated in one place; `build` when buildx makes the source first. */
 export type PushInputs = Omit<PushOptions, 'env' | 'mask' | 'log' | 'getIdToken' | 'progressMs' | 'source'> & {
@@ -13,8 +14,30 @@ export type PushInputs = Omit<PushOptions, 'env' | 'mask' | 'log' | 'getIdToken'
   build?: Omit<BuildOptions, 'output'>;
 };
 
+/** The policy input and how cosign checks it: only for a source in a registry, where its attestations live. */
+function promotionPolicy(
+  io: ActionIO,
+  env: NodeJS.ProcessEnv,
+  registrySource: boolean
+): Pick<PushOptions, 'policy' | 'gate'> {
+  const policy = readPolicy(io.input('policy'), 'policy', env);
+  if (!policy) return {};
+  if (!registrySource)
+    throw new UserError(
+      'policy: checks signatures and attestations in the source registry; give a registry source (not build or oci:).'
+    );
+  return {
+    policy,
+    gate: {
+      trustedRoot: io.input('trusted-root') || undefined,
+      cosignVersion: io.input('cosign-version'),
+      cosignPath: io.input('cosign-path') || undefined
+    }
+  };
+}
+
 /** Reads every push-multi input through `io` (the runner's or the command line's). */
-export function readPushInputs(io: ActionIO): PushInputs {
+export function readPushInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): PushInputs {
   const sourcePassword = io.input('source-password');
   if (sourcePassword) io.mask(sourcePassword);
   const source = io.input('source') || undefined;
@@ -53,6 +76,7 @@ export function readPushInputs(io: ActionIO): PushInputs {
     concurrency: parseInteger('concurrency', io.input('concurrency'), 4, 1, 64),
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
     dryRun: parseBoolean('dry-run', io.input('dry-run'), false),
-    createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false)
+    createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
+    ...promotionPolicy(io, env, !!source && !isLayoutSource(source))
   };
 }

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {Policy} from '../policy/policy.js';
+import {cosignGate} from '../sign/gate.js';
+import {VerifiedImage} from '../sign/verify.js';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
 import {FanoutResult, copyToTargets} from '../registry/fanout.js';
@@ -41,6 +44,9 @@ export interface PushOptions {
   getIdToken?: (audience: string) => Promise<string>;
   /** Milliseconds between progress lines of a long copy (default 10 s). */
   progressMs?: number;
+  /** A promotion policy the source must meet (every digest, every platform) before anything is copied. */
+  policy?: Policy;
+  gate?: {trustedRoot?: string; cosignVersion?: string; cosignPath?: string};
 }
 
 /** One destination's outcome: the fan-out's, named, with the digest and the references written. */
@@ -56,7 +62,14 @@ export interface PushResult {
   refs: string[];
   results: DestinationResult[];
   failed: DestinationResult[];
+  /** With a policy: what was checked on each digest of the source. */
+  gate?: VerifiedImage[];
+  /** When push-multi built the image: the build's parameters. */
+  buildParameters?: Record<string, unknown>;
 }
+
+/** Whether a source string is an OCI layout (directory or tarball) rather than a registry reference. */
+export const isLayoutSource = (source: string): boolean => parseSource(source).kind === 'layout';
 
 /** Where a source string points: a registry reference or an OCI layout (directory or tarball). */
 export function parseSource(
@@ -189,6 +202,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     `source ${name}@${root.digest}: ${graph.imageOrder.length} manifest(s), ${graph.platforms.length || 1} platform(s)${graph.referrerOrder.length ? `, ${graph.referrerOrder.length} referrer manifest(s)` : ''}`
   );
 
+  const gate = opts.policy ? await checkPolicy(opts, original.digest) : undefined;
   const fanned = await copyToTargets(
     source,
     graph,
@@ -207,7 +221,37 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     ...r
   }));
   const failed = results.filter(r => r.status === 'failed');
-  return {digest: root.digest, platforms: graph.platforms, refs: results.flatMap(r => r.refs), results, failed};
+  return {
+    digest: root.digest,
+    platforms: graph.platforms,
+    refs: results.flatMap(r => r.refs),
+    results,
+    failed,
+    ...(gate ? {gate} : {})
+  };
+}
+
+/**
+ * The promotion gate: the source, by the digest just resolved (the one that is copied), and each of its
+ * platforms must meet the policy; otherwise nothing is copied and every failed requirement is named.
+ */
+async function checkPolicy(opts: PushOptions, digest: string): Promise<VerifiedImage[]> {
+  const parsed = parseSource(opts.source);
+  if (parsed.kind !== 'registry' || !opts.policy) throw new UserError('policy: needs a registry source.');
+  const reference = `${parsed.ref.registry}/${parsed.ref.repository}@${digest}`;
+  const gate = cosignGate({...opts, logins: registryLogins(opts), ...opts.gate});
+  try {
+    const verdict = await gate.check(reference, opts.policy, {where: 'policy.signer', recursive: true});
+    for (const v of verdict.images)
+      opts.log.info(
+        `policy: ${v.reference}${v.platform ? ` (${v.platform})` : ''}: ${(v.requirements ?? []).map(r => `${r.requirement} ${r.ok ? 'ok' : 'FAILED'}`).join(', ')}`
+      );
+    if (!verdict.ok)
+      throw new UserError(`policy: ${reference} does not meet the policy, nothing was copied: ${verdict.reason}`);
+    return verdict.images;
+  } finally {
+    gate.close();
+  }
 }
 
 /**
@@ -227,5 +271,26 @@ export async function runPush(
     source = `oci:${path.join(dir, 'image.tar')}`;
   }
   const {raw: _raw, ...rest} = ctx;
-  return pushMulti({...inputs, ...rest, source: source as string});
+  const result = await pushMulti({...inputs, ...rest, source: source as string});
+  return inputs.build ? {...result, buildParameters: buildParameters(inputs.build)} : result;
+}
+
+/**
+ * What the build was asked to do, for the sign action's provenance (build-parameters): context, file,
+ * platforms, build arguments and target. Secrets (secret-envs) are not build arguments and stay out. Pure.
+ */
+export function buildParameters(b: NonNullable<PushInputs['build']>): Record<string, unknown> {
+  const args = Object.fromEntries(
+    b.buildArgs.map(a => {
+      const eq = a.indexOf('=');
+      return [a.slice(0, eq), a.slice(eq + 1)];
+    })
+  );
+  return {
+    context: b.context,
+    ...(b.file ? {file: b.file} : {}),
+    ...(b.platforms.length ? {platforms: b.platforms} : {}),
+    ...(b.buildArgs.length ? {buildArgs: args} : {}),
+    ...(b.target ? {target: b.target} : {})
+  };
 }

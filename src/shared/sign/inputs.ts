@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import {ActionIO} from '../action/io.js';
 import {withRenamedInputs} from '../action/renamed.js';
 import {getMultiline} from '../action/run.js';
@@ -7,7 +6,7 @@ import {UserError} from '../errors.js';
 import {parseBoolean, parseList} from '../inputs.js';
 import {readLogins} from '../registry/logins.js';
 import {EvidenceOptions, SBOM_FORMATS, SbomFormat} from '../evidence/plan.js';
-import {parsePolicy} from '../policy/policy.js';
+import {readPolicy} from '../policy/policy.js';
 import {SignerRule} from '../policy/signer.js';
 import {parseAnnotations, workflowAnnotations} from './annotations.js';
 import {KeyRef, isKmsUri, keyRef} from './keys.js';
@@ -26,19 +25,6 @@ export type SignInputs = {
   | ({verify: false; trivyVersion: string; trivyPath?: string} & Omit<SignOptions, Run>)
   | ({verify: true} & Omit<VerifyOptions, Run>)
 );
-
-/** The policy input: a file (relative to the workspace) or the YAML itself. */
-function readPolicyInput(value: string, env: NodeJS.ProcessEnv): string | undefined {
-  const v = value.trim();
-  if (!v) return undefined;
-  if (!v.includes('\n') && !v.includes(':')) {
-    const file = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), v);
-    if (!fs.existsSync(file))
-      throw new UserError(`policy: ${v} is not a file (looked for ${file}); give a file or the policy's YAML.`);
-    return fs.readFileSync(file, 'utf8');
-  }
-  return v;
-}
 
 /** The signer the verify inputs name, for a policy that leaves its signer out. */
 function inputSigner(
@@ -179,14 +165,12 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
       io.log.warning(
         'insecure-ignore-sct: true: certificates are accepted without a certificate-transparency proof (a private Fulcio without a CT log).'
       );
-    const policyText = readPolicyInput(io.input('policy'), env);
+
     return {
       ...common,
       verify: true,
       signer,
-      policy: policyText
-        ? parsePolicy(policyText, 'policy', inputSigner(io, keyInput, ignoreTlog, bundleFormat))
-        : undefined,
+      policy: readPolicy(io.input('policy'), 'policy', env, inputSigner(io, keyInput, ignoreTlog, bundleFormat)),
       ignoreSct,
       trustedRoot: io.input('trusted-root') || undefined
     };

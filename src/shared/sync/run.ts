@@ -15,7 +15,7 @@ import {Provider} from '../registry/logins.js';
 import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
 import {SyncInputs} from './inputs.js';
-import {SignatureGate, signatureGate} from './gate.js';
+import {CosignGate, cosignGate} from '../sign/gate.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
 /** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
@@ -173,7 +173,7 @@ interface Context {
   clients: Clients;
   budget: Budget;
   limiters: Map<string, Limiter>;
-  gate: SignatureGate;
+  gate: CosignGate;
 }
 
 /** The digest a destination tag stands for: a platform-filtered mirror stands for its source index. */
@@ -333,8 +333,8 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
           if (entry.verify) {
             const verdict = await ctx.gate.check(
               `${entry.name}@${digest}`,
-              entry.verify,
-              `config ${entry.name} verify`
+              {signer: entry.verify, attestations: []},
+              {where: `config ${entry.name} verify`, recursive: false}
             );
             if (!verdict.ok) {
               report.refused.push({...outcome, reason: verdict.reason});
@@ -401,7 +401,7 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
     clients,
     budget: new Budget(clients, opts.floor),
     limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)])),
-    gate: signatureGate({...opts, logins: opts.logins})
+    gate: cosignGate({...opts, logins: opts.logins})
   };
   for (const registry of new Set(opts.entries.map(e => e.registry)))
     clients.get(registry).hintPull(opts.entries.filter(e => e.registry === registry).map(e => e.repository));
