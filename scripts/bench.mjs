@@ -110,7 +110,7 @@ rows.push([
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
-if (process.env.BENCH_PUSH !== '0' || process.env.BENCH_CLEANUP !== '0' || process.env.BENCH_SYNC !== '0') {
+if (['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN'].some(k => process.env[k] !== '0')) {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
@@ -138,3 +138,7 @@ if (process.env.BENCH_CLEANUP !== '0') runBench('cleanup');
 // The sync benchmark: 50 repositories behind a Docker Hub-like source, ours against regsync and skopeo
 // sync (each when on PATH; BENCH_SYNC=0 to skip, BENCH_SYNC_REPOS to change the size).
 if (process.env.BENCH_SYNC !== '0') runBench('sync');
+
+// The sign benchmark: N tags (BENCH_SIGN_TAGS, default 10) of one 4-platform image signed keyless against
+// the local Sigstore, ours against plain cosign per tag (BENCH_SIGN=0 to skip).
+if (process.env.BENCH_SIGN !== '0') runBench('sign');
