@@ -3,6 +3,7 @@ import path from 'node:path';
 import {describe, expect, test} from '@jest/globals';
 import YAML from 'yaml';
 import {COMMANDS} from '../src/cli/args.js';
+import {parsePolicy} from '../src/shared/policy/policy.js';
 import {parseSyncConfig} from '../src/shared/sync/config.js';
 import {ROOT} from './helpers/run-action.js';
 
@@ -121,6 +122,11 @@ describe("the project's own workflows", () => {
       }
     }
   );
+});
+
+test.each(files('examples/policy'))('%s: a promotion policy that parses, with a signer and attestations', file => {
+  const policy = parsePolicy(fs.readFileSync(path.join(ROOT, file), 'utf8'), file);
+  expect(policy.attestations.map(a => a.name)).toEqual(['provenance', 'sbom', 'vuln']);
 });
 
 describe('example sync configurations parse', () => {

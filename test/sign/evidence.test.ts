@@ -119,6 +119,17 @@ describe('which evidence goes on which digest', () => {
       '3: provenance,cyclonedx,spdx,vuln'
     ]);
   });
+  test('one image in two registries (push-multi refs): each SBOM made once, attested in both', () => {
+    const mirror = (t: Target): Target => ({...t, registry: 'mirror'});
+    const plan = planEvidence([index, amd64, arm64, mirror(index), mirror(amd64), mirror(arm64)], {
+      sbom: ['spdx'],
+      provenance: false
+    });
+    expect(plan.map(p => p.targets.map(t => `${t.registry}@${t.digest.slice(7, 8)}`))).toEqual([
+      ['r@2', 'mirror@2'],
+      ['r@3', 'mirror@3']
+    ]);
+  });
   test('a single-manifest image is its own platform; an index without recursive has none; an unscanned platform is named', () => {
     expect(
       planEvidence([{...amd64, parent: undefined}], {sbom: ['cyclonedx'], provenance: false}).map(p => p.kind)

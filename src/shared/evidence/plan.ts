@@ -55,24 +55,22 @@ export function planEvidence(targets: Target[], o: EvidenceOptions, scan?: ScanR
       'sbom / vuln-report describe each platform manifest of an index: set recursive: true (the default).'
     );
   }
+  // One digest in several registries (push-multi's refs) is one image: its SBOM is made once.
+  const byDigest = new Map<string, Target[]>();
+  for (const t of platforms) byDigest.set(t.digest, [...(byDigest.get(t.digest) ?? []), t]);
+  const label = (what: string, ts: Target[]): string => `${what}${ts[0].platform ? ` (${ts[0].platform})` : ''}`;
   for (const format of o.sbom)
-    for (const t of platforms)
-      plan.push({kind: format, targets: [t], label: `${format} SBOM${t.platform ? ` (${t.platform})` : ''}`});
+    for (const ts of byDigest.values()) plan.push({kind: format, targets: ts, label: label(`${format} SBOM`, ts)});
   if (scan) {
-    const byDigest = new Map(scan.targets.map(s => [s.digest, s]));
-    const missing = platforms.filter(t => !byDigest.has(t.digest));
+    const scanned = new Map(scan.targets.map(s => [s.digest, s]));
+    const missing = platforms.filter(t => !scanned.has(t.digest));
     if (missing.length) {
       throw new UserError(
         `vuln-report: the scan has no result for ${missing.map(t => `${targetRef(t)}${t.platform ? ` (${t.platform})` : ''}`).join(', ')}. Scan the same images first with platforms: all, and pass its report output.`
       );
     }
-    for (const t of platforms)
-      plan.push({
-        kind: 'vuln',
-        targets: [t],
-        scanned: byDigest.get(t.digest),
-        label: `scan result${t.platform ? ` (${t.platform})` : ''}`
-      });
+    for (const ts of byDigest.values())
+      plan.push({kind: 'vuln', targets: ts, scanned: scanned.get(ts[0].digest), label: label('scan result', ts)});
   }
   return plan;
 }
