@@ -8,7 +8,7 @@ import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {Sigstore, sigstoreTools, startSigstore} from '../helpers/sigstore.js';
 import {alpineFiles, dbWriter, pushDb} from '../helpers/trivy-db.js';
-import {requireTool} from '../helpers/tools.js';
+import {nodeRuntimes, requireTool} from '../helpers/tools.js';
 
 /**
  * Keyless signing through the bundled action against a real local Sigstore: Fulcio issues the
@@ -428,4 +428,16 @@ describe('keyless signing against a real local Sigstore', () => {
       }
     }
   );
+});
+
+describe.each(nodeRuntimes())('keyless on %s (action.yml declares node24)', (label, node) => {
+  (ready && node ? test : test.skip)('signs a 4-platform image with one certificate; cosign verifies', async () => {
+    const repo = `runtime-${label.replace(/\W/g, '')}`;
+    await pushFixture(repo, ['v1']);
+    const certs = sigstore.certificates();
+    const run = await runBundledAction('sign', keyless(`${registry.host}/${repo}:v1`), jobEnv(), {node});
+    expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+    expect(sigstore.certificates() - certs).toBe(1);
+    expect((await cosignVerify(`${registry.host}/${repo}@${fixture.manifests[0].digest}`)).code).toBe(0);
+  });
 });
