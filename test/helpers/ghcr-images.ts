@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
+import {Credential} from '../../src/shared/registry/auth.js';
 import {RegistryClient} from '../../src/shared/registry/client.js';
-import {GH_TOKEN, GhcrEmulator} from './ghcr.js';
+import {GH_TOKEN} from './ghcr.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -18,20 +19,21 @@ export interface Pushed {
   mediaType: string;
 }
 
-/** Pushes images shaped as buildx and cosign leave them into the emulated GHCR, as real registry writes. */
+/**
+ * Pushes images shaped as buildx and cosign leave them into an emulated registry (GHCR, or a vendor's
+ * with its `credential`), as real registry writes.
+ */
 export class GhcrImages {
   readonly client: RegistryClient;
   readonly repo: string;
   constructor(
-    emu: GhcrEmulator,
+    emu: {host: string},
     readonly owner: string,
-    readonly pkg: string
+    readonly pkg: string,
+    credential: Credential = {kind: 'basic', username: 'tester', password: GH_TOKEN}
   ) {
     this.repo = `${owner}/${pkg}`.toLowerCase();
-    this.client = new RegistryClient({
-      registry: emu.host,
-      credential: async () => ({kind: 'basic', username: 'tester', password: GH_TOKEN})
-    });
+    this.client = new RegistryClient({registry: emu.host, credential: async () => credential});
   }
 
   private async blob(data: Buffer, mediaType: string): Promise<{mediaType: string; digest: string; size: number}> {

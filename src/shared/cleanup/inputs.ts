@@ -5,6 +5,7 @@ import {UserError} from '../errors.js';
 import {parseBoolean, parseInteger, parsePatterns} from '../inputs.js';
 import {readLogins} from '../registry/logins.js';
 import {compilePolicy} from './policy.js';
+import {BACKENDS, BackendName} from './backends/index.js';
 import {CleanupOptions} from './run.js';
 
 /** The cleanup action's inputs, read and validated in one place; errors name the input. */
@@ -19,8 +20,13 @@ const optionalInt = (io: ActionIO, name: string): number | undefined =>
 /** Reads every cleanup input through `io` (the runner's or the command line's); env gives the workflow defaults. */
 export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
   const io = withRenamedInputs(given, 'ghcr-cleanup');
-  const backend = (io.input('backend') || 'ghcr').trim();
-  if (backend !== 'ghcr' && backend !== 'oci') throw new UserError(`backend: "${backend}" is not one of ghcr, oci.`);
+  const backend = (io.input('backend') || 'ghcr').trim() as BackendName;
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new UserError(`backend: "${backend}" is not one of ${BACKENDS.join(', ')}.`);
+  if (['ecr', 'acr', 'gar', 'harbor'].includes(backend) && !io.input('registry-url'))
+    throw new UserError(
+      `registry-url: backend ${backend} needs the registry's host (for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com).`
+    );
   const token = io.input('github-token');
   if (token) io.mask(token);
   if (!token && backend === 'ghcr') {
@@ -52,7 +58,9 @@ export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): Clea
     policy: io.input('policy') || undefined
   });
   const dryRun = parseBoolean('dry-run', io.input('dry-run'), false);
-  const registry = (io.input('registry-url') || 'ghcr.io').replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const registry = (io.input('registry-url') || (backend === 'dockerhub' ? 'docker.io' : 'ghcr.io'))
+    .replace(/^https?:\/\//, '')
+    .replace(/\/+$/, '');
   return {
     backend,
     logins,
@@ -60,6 +68,7 @@ export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): Clea
     packages,
     token,
     apiUrl: io.input('github-api-url') || env.GITHUB_API_URL || 'https://api.github.com',
+    vendorApiUrl: io.input('api-url') || undefined,
     registry,
     username: env.GITHUB_ACTOR || owner,
     policy,

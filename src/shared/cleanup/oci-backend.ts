@@ -17,6 +17,8 @@ export interface CleanupBackend {
   deleteVersion(id: number): Promise<'deleted' | 'gone'>;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
+  /** Removes tags from a version and keeps it, where the registry's API can (else: a throwaway manifest). */
+  untag?(id: number, tags: string[]): Promise<void>;
 }
 
 /**

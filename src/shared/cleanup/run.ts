@@ -12,7 +12,8 @@ import {ApiStats, GitHubClient, githubClient} from '../github/client.js';
 import {GhcrPackage, matchPackages, ownerKind, packageError, RepositoryState, repositoryState} from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
-import {CleanupBackend, OciRepositoryBackend} from './oci-backend.js';
+import {CleanupBackend} from './oci-backend.js';
+import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Policy} from './policy.js';
@@ -23,8 +24,10 @@ export interface CleanupOptions {
   owner: string;
   packages: string[];
   token: string;
-  /** ghcr: GitHub's Packages API; oci: any registry's OCI API (tags, manifests, DELETE). */
-  backend: 'ghcr' | 'oci';
+  /** ghcr: GitHub's Packages API; oci: any registry's OCI API (tags, manifests, DELETE); the others: the registry's own API. */
+  backend: BackendName;
+  /** The vendor API's base URL where it is not the registry's host (Artifact Registry, Docker Hub). */
+  vendorApiUrl?: string;
   /** Registry logins for the oci backend. */
   logins?: Map<string, RegistryLogin>;
   /** GitHub REST API base (GitHub Enterprise Server: https://HOST/api/v3). */
@@ -224,7 +227,8 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
 
   for (const u of [...rep.untagged]) {
     try {
-      await untag(client, pkg, u.removed, opts.log);
+      if (pkg.untag) await pkg.untag(u.id, u.removed);
+      else await untag(client, pkg, u.removed, opts.log);
     } catch (err) {
       rep.untagged = rep.untagged.filter(x => x !== u);
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
@@ -328,27 +332,40 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
     }));
     return client;
   };
-  const oci = opts.backend === 'oci';
+  const ghcr = opts.backend === 'ghcr';
   const clients = new Clients(
     {env: opts.env, mask: opts.mask, log: opts.log, retry: DEFAULT_RETRY, concurrency: opts.concurrency},
-    oci
-      ? (opts.logins ?? new Map())
-      : new Map([[opts.registry, {provider: 'basic', username: opts.username, password: opts.token}]])
+    ghcr
+      ? new Map([[opts.registry, {provider: 'basic', username: opts.username, password: opts.token}]])
+      : (opts.logins ?? new Map())
   );
   let backendFor: (name: string) => CleanupBackend;
   let names: string[];
-  if (oci) {
+  if (!ghcr) {
     const wild = opts.packages.filter(p => /[*?]/.test(p));
     if (wild.length) {
       throw new UserError(
-        `packages: wildcards (${wild.join(', ')}) need GHCR's package listing; with backend: oci name the repositories.`
+        `packages: wildcards (${wild.join(', ')}) need GHCR's package listing; with backend: ${opts.backend} name the repositories.`
       );
     }
     names = opts.packages;
-    const blind = ociBlindSpots(opts.policy);
+    // A rule the backend cannot honour fails here, before anything is read or deleted.
+    const unable = cannotHonour(opts.backend, opts.policy);
+    if (unable) throw new UserError(unable);
+    const blind = opts.backend === 'oci' ? ociBlindSpots(opts.policy) : undefined;
     if (blind) opts.log.warning(blind);
+    const ctx = {env: opts.env, mask: opts.mask, log: opts.log};
     backendFor = name =>
-      new OciRepositoryBackend(clients.get(opts.registry), name.toLowerCase(), opts.concurrency, opts.store);
+      vendorBackend(opts.backend, {
+        registry: opts.registry,
+        repository: name.toLowerCase(),
+        login: opts.logins?.get(opts.registry),
+        client: clients.get(opts.registry),
+        apiUrl: opts.vendorApiUrl,
+        ctx,
+        concurrency: opts.concurrency,
+        store: opts.store
+      });
   } else {
     const octokit = github('backend ghcr (the Packages API)');
     const kind = await ownerKind(octokit, opts.owner);

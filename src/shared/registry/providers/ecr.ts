@@ -67,7 +67,8 @@ export async function assumeRole(
   }
 }
 
-async function ecrClient(opts: EcrOptions, ctx: ProviderContext) {
+/** The ECR API client of a registry: its region, and the role assumed with the workflow's OIDC token when given. */
+export async function ecrClient(opts: EcrOptions, ctx: ProviderContext) {
   const region = regionFor(opts, ctx);
   const credentials = await assumeRole(opts, region, ctx);
   const ecr = await import('@aws-sdk/client-ecr');

@@ -1,0 +1,135 @@
+import type {ECRClient} from '@aws-sdk/client-ecr';
+import {UserError, errorMessage} from '../../errors.js';
+import {ProviderContext} from '../../registry/providers/context.js';
+import {ecrClient, parseEcrHost} from '../../registry/providers/ecr.js';
+import {CleanupBackend} from '../oci-backend.js';
+import {PackageVersion} from '../model.js';
+
+type Ecr = typeof import('@aws-sdk/client-ecr');
+
+export interface EcrBackendOptions {
+  registry: string;
+  repository: string;
+  region?: string;
+  role?: string;
+  ctx: ProviderContext;
+}
+
+/**
+ * ECR through its own API (the AWS SDK): DescribeImages lists every image, tagged or not (platform
+ * manifests, signatures, referrers), with its push time; BatchDeleteImage deletes by digest (the image
+ * and its tags) or removes tags (by tag). ECR refuses to delete a manifest an index still lists, which
+ * the plan's order (an index before its platforms) never asks of it.
+ */
+export class EcrBackend implements CleanupBackend {
+  private sdk?: Promise<{ecr: Ecr; client: ECRClient}>;
+  private byId = new Map<number, PackageVersion>();
+  private readonly registryId?: string;
+
+  constructor(private readonly o: EcrBackendOptions) {
+    this.registryId = parseEcrHost(o.registry)?.accountId;
+  }
+
+  get name(): string {
+    return this.o.repository;
+  }
+  get repository(): string {
+    return this.o.repository;
+  }
+
+  private api(): Promise<{ecr: Ecr; client: ECRClient}> {
+    this.sdk ??= ecrClient({registry: this.o.registry, region: this.o.region, roleArn: this.o.role}, this.o.ctx);
+    return this.sdk;
+  }
+
+  private get ids(): {registryId?: string; repositoryName: string} {
+    return {...(this.registryId ? {registryId: this.registryId} : {}), repositoryName: this.o.repository};
+  }
+
+  private fail(what: string, err: unknown): never {
+    throw new UserError(
+      `${this.o.registry}/${this.o.repository}: ECR ${what} failed (${errorMessage(err)}). The role needs ecr:DescribeImages and ecr:BatchDeleteImage on the repository.`
+    );
+  }
+
+  async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
+    const {ecr, client} = await this.api();
+    const versions: PackageVersion[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    try {
+      do {
+        const out = await client.send(new ecr.DescribeImagesCommand({...this.ids, maxResults: 1000, nextToken}));
+        pages++;
+        for (const d of out.imageDetails ?? []) {
+          if (!d.imageDigest) continue;
+          versions.push({
+            id: versions.length + 1,
+            digest: d.imageDigest,
+            tags: [...(d.imageTags ?? [])].sort(),
+            createdAt: (d.imagePushedAt ?? new Date(0)).toISOString()
+          });
+        }
+        nextToken = out.nextToken;
+      } while (nextToken);
+    } catch (err) {
+      if ((err as {name?: string}).name === 'RepositoryNotFoundException')
+        throw new UserError(`${this.o.registry}/${this.o.repository}: no such ECR repository.`);
+      return {
+        versions,
+        complete: false,
+        pages,
+        error: `${this.o.repository}: DescribeImages stopped (${errorMessage(err)})`
+      };
+    }
+    this.byId = new Map(versions.map(v => [v.id, v]));
+    return {versions, complete: true, pages};
+  }
+
+  async getVersion(id: number): Promise<PackageVersion | undefined> {
+    const v = this.byId.get(id);
+    if (!v) return undefined;
+    const {ecr, client} = await this.api();
+    try {
+      const out = await client.send(new ecr.DescribeImagesCommand({...this.ids, imageIds: [{imageDigest: v.digest}]}));
+      const d = out.imageDetails?.[0];
+      return d ? {...v, tags: [...(d.imageTags ?? [])].sort()} : undefined;
+    } catch (err) {
+      if ((err as {name?: string}).name === 'ImageNotFoundException') return undefined;
+      return this.fail('DescribeImages', err);
+    }
+  }
+
+  /** One BatchDeleteImage; ImageNotFound counts as gone, any other failure is an error. */
+  private async batchDelete(imageIds: Array<{imageDigest?: string; imageTag?: string}>): Promise<'deleted' | 'gone'> {
+    const {ecr, client} = await this.api();
+    let out;
+    try {
+      out = await client.send(new ecr.BatchDeleteImageCommand({...this.ids, imageIds}));
+    } catch (err) {
+      return this.fail('BatchDeleteImage', err);
+    }
+    const failures = out.failures ?? [];
+    if (failures.length && failures.every(f => f.failureCode === 'ImageNotFound')) return 'gone';
+    const real = failures.filter(f => f.failureCode !== 'ImageNotFound');
+    if (real.length) throw new UserError(real.map(f => `${f.failureCode}: ${f.failureReason ?? ''}`.trim()).join('; '));
+    return 'deleted';
+  }
+
+  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+    const v = this.byId.get(id);
+    if (!v) return 'gone';
+    return this.batchDelete([{imageDigest: v.digest}]);
+  }
+
+  async untag(id: number, tags: string[]): Promise<void> {
+    const v = this.byId.get(id);
+    if (!v) return;
+    // By tag, ECR removes the tag; only the last tag of an image would delete it, and an untag keeps one.
+    await this.batchDelete(tags.map(imageTag => ({imageDigest: v.digest, imageTag})));
+  }
+
+  async deleteThrowaway(): Promise<void> {
+    // ECR removes tags through its API: no throwaway manifest is ever pushed.
+  }
+}

@@ -1,0 +1,214 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, afterEach, beforeAll, describe, expect, test} from '@jest/globals';
+import {Credential} from '../../src/shared/registry/auth.js';
+import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
+import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {requireTool} from '../helpers/tools.js';
+import {VendorRegistry} from '../helpers/vendor-registry.js';
+import {specsPresent} from '../helpers/vendor-spec.js';
+import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
+
+/**
+ * The same scenarios on every registry backend of ghcr-cleanup, each against an emulator of the
+ * vendor's API held to its published description (../shared/specs), with the real registry API behind
+ * it: exact surviving digests after each run, every answer within the description.
+ */
+const required = process.env.REGISTRY_ACTIONS_REQUIRE_SHARED === '1';
+if (!specsPresent() && !required)
+  console.warn(
+    'skipping the vendor backends: ../shared/specs is not here (it is beside the repository only under .ci/run)'
+  );
+const ready = !!requireTool('docker-registry') && (specsPresent() || required);
+const DAY = 86_400_000;
+
+describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s', (_name, vendor: VendorCase) => {
+  const maybe = ready ? test : test.skip;
+  const only = (cond: boolean): typeof test.skip => (ready && cond ? test : test.skip);
+  let emu: VendorRegistry;
+  let seq = 0;
+
+  beforeAll(async () => {
+    if (!ready) return;
+    expect(specsPresent()).toBe(true);
+    emu = (await vendor.start()) as VendorRegistry;
+  }, 30000);
+  afterAll(async () => emu?.stop());
+  afterEach(() => {
+    if (!emu) return;
+    expect(emu.violations.splice(0)).toEqual([]);
+  });
+
+  const fresh = (): GhcrImages => new GhcrImages(emu, vendor.namespace, `app${++seq}`, vendor.credential as Credential);
+  const survivors = (p: GhcrImages): string[] =>
+    emu
+      .active(p.repo)
+      .map(m => m.digest)
+      .sort();
+  const tagsOf = (p: GhcrImages, digest: string): string[] => [...(emu.find(p.repo, digest)?.tags ?? [])].sort();
+  const all = (...ps: Pushed[]): string[] => [...new Set(ps.flatMap(p => [p.digest, ...p.children]))].sort();
+  const deleted = (run: ActionRun): string[] =>
+    (JSON.parse(run.outputs.deleted || '[]') as Array<{digest: string}>).map(d => d.digest).sort();
+  const ok = (run: ActionRun): void => expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+  const cleanup = (p: GhcrImages, inputs: Record<string, string>): Promise<ActionRun> =>
+    runBundledAction(
+      'ghcr-cleanup',
+      {packages: p.repo, 'deletes-per-minute': '6000', ...vendor.inputs(emu), ...inputs},
+      {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-')), ...vendor.env(emu)}
+    );
+
+  maybe('keep-n-tagged counts images: older multi-arch images go whole, with their attestation manifests', async () => {
+    const p = fresh();
+    const a = await p.image('a', ['v1'], {attestations: true});
+    const b = await p.image('b', ['v2'], {attestations: true});
+    const c = await p.image('c', ['v3', 'latest'], {attestations: true});
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(a, b));
+    expect(survivors(p)).toEqual(all(c));
+    expect(tagsOf(p, c.digest)).toEqual(['latest', 'v3']);
+  });
+
+  maybe('signatures and referrers follow their image: a deleted image’s go, a kept image’s stay', async () => {
+    const p = fresh();
+    const doomed = await p.image('doomed', ['old']);
+    const legacyDoomed = await p.legacySignature(doomed.digest);
+    const bundleDoomed = await p.bundleSignature(doomed);
+    const kept = await p.image('kept', ['new']);
+    const legacyKept = await p.legacySignature(kept.digest);
+    const bundleKept = await p.bundleSignature(kept);
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(doomed, legacyDoomed, bundleDoomed.bundle, bundleDoomed.fallback));
+    expect(survivors(p)).toEqual(all(kept, legacyKept, bundleKept.bundle, bundleKept.fallback));
+  });
+
+  only(vendor.untagged)(
+    'delete-untagged reaches a manifest pushed by digest with no tag, never a kept image’s platforms',
+    async () => {
+      const p = fresh();
+      const kept = await p.image('kept', ['v1']);
+      const lone = await p.platform('lone', 'linux/amd64', 256);
+      const run = await cleanup(p, {'delete-untagged': 'true'});
+      ok(run);
+      expect(deleted(run)).toEqual([lone.digest]);
+      expect(survivors(p)).toEqual(all(kept));
+    }
+  );
+
+  only(!vendor.untagged)('a rule about untagged manifests is refused before anything is deleted', async () => {
+    const p = fresh();
+    const kept = await p.image('kept', ['v1']);
+    const run = await cleanup(p, {'delete-untagged': 'true', 'keep-n-tagged': '0'});
+    expect(run.code).toBe(1);
+    expect(errorLines(run).join('\n')).toContain('cannot be honoured');
+    expect(survivors(p)).toEqual(all(kept));
+  });
+
+  maybe('a partial index (a platform gone) is deleted with delete-partial, and only then', async () => {
+    const p = fresh();
+    const partial = await p.image('partial', ['partial']);
+    const good = await p.image('good', ['good']);
+    await emu.deleteManifest(p.repo, partial.children[0]);
+    const kept = await cleanup(p, {'delete-tags': 'nothing-matches'});
+    ok(kept);
+    expect(deleted(kept)).toEqual([]);
+    const run = await cleanup(p, {'delete-partial': 'true'});
+    ok(run);
+    expect(deleted(run)).toEqual([partial.digest, partial.children[1]].sort());
+    expect(survivors(p)).toEqual(all(good));
+  });
+
+  maybe('removing one tag of a multi-tagged image keeps the image and its other tags', async () => {
+    const p = fresh();
+    const img = await p.image('img', ['v1.0.0', 'pr-7']);
+    const run = await cleanup(p, {'delete-tags': 'pr-*'});
+    ok(run);
+    expect(deleted(run)).toEqual([]);
+    expect(survivors(p)).toEqual(all(img));
+    expect(tagsOf(p, img.digest)).toEqual(['v1.0.0']);
+    expect(await p.client.headManifest(p.repo, 'pr-7')).toBeUndefined();
+  });
+
+  maybe('older-than uses the push time the registry’s API reports', async () => {
+    const p = fresh();
+    emu.now = Date.now() - 40 * DAY;
+    const old = await p.image('old', ['v1']);
+    emu.now = Date.now() - DAY;
+    const recent = await p.image('recent', ['v2']);
+    const run = await cleanup(p, {'delete-tags': 'v*', 'older-than': '30d'});
+    ok(run);
+    expect(deleted(run)).toEqual(all(old));
+    expect(survivors(p)).toEqual(all(recent));
+  });
+
+  maybe('a dry run reports exactly what the real run then deletes, and changes nothing', async () => {
+    const p = fresh();
+    const imgs = [];
+    for (const s of ['a', 'b', 'c', 'd']) imgs.push(await p.image(s, [`v-${s}`], {attestations: s === 'b'}));
+    await p.legacySignature(imgs[1].digest);
+    const before = survivors(p);
+    const dry = await cleanup(p, {'keep-n-tagged': '2', 'dry-run': 'true'});
+    ok(dry);
+    expect(survivors(p)).toEqual(before);
+    const real = await cleanup(p, {'keep-n-tagged': '2'});
+    ok(real);
+    expect(deleted(real)).toEqual(deleted(dry));
+    expect(deleted(real).length).toBeGreaterThan(0);
+    expect(survivors(p)).toEqual(before.filter(d => !deleted(dry).includes(d)));
+  });
+
+  maybe('a push during the run: an image tagged since planning is not deleted', async () => {
+    const p = fresh();
+    const a = await p.image('a', ['v1']);
+    const b = await p.image('b', ['v2']);
+    const c = await p.image('c', ['v3']);
+    let pushed = false;
+    emu.onApiCall = async r => {
+      if (pushed || !vendor.isDelete(r)) return;
+      pushed = true;
+      // A release tags the second image about to be deleted while the first is being deleted.
+      await p.tag(b, 'hotfix');
+    };
+    try {
+      const run = await cleanup(p, {'keep-n-tagged': '1'});
+      ok(run);
+      expect(deleted(run)).toEqual(all(a));
+      expect(survivors(p)).toEqual(all(b, c));
+      expect(tagsOf(p, b.digest)).toEqual(['hotfix', 'v2']);
+    } finally {
+      emu.onApiCall = undefined;
+    }
+  });
+
+  maybe('a throttling answer mid-run is waited out; the run completes', async () => {
+    const p = fresh();
+    const a = await p.image('a', ['v1']);
+    const b = await p.image('b', ['v2']);
+    emu.faults.push({...vendor.throttle, times: 1});
+    const run = await cleanup(p, {'keep-n-tagged': '1'});
+    ok(run);
+    expect(emu.faults.every(f => f.times === 0)).toBe(true);
+    expect(deleted(run)).toEqual(all(a));
+    expect(survivors(p)).toEqual(all(b));
+  });
+
+  maybe('a listing that fails on its second page deletes nothing in that repository', async () => {
+    const p = fresh();
+    for (const s of ['a', 'b', 'c']) await p.image(s, [`v-${s}`]);
+    const before = survivors(p);
+    emu.maxPage = 4;
+    const fault = {...vendor.secondPage, times: 20};
+    emu.faults.push(fault);
+    try {
+      const run = await cleanup(p, {'keep-n-tagged': '1'});
+      expect(survivors(p)).toEqual(before);
+      expect(run.stdout).toContain('nothing changed: the version list could not be read completely');
+      expect(fault.times).toBeLessThan(20);
+    } finally {
+      emu.maxPage = 10_000;
+      fault.times = 0;
+    }
+  });
+});

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {Ajv, ValidateFunction} from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import YAML from 'yaml';
+import {ROOT} from './run-action.js';
+
+/**
+ * A vendor's published API description (Swagger 2.0 or OpenAPI 3, from ../shared/specs/), used to hold
+ * an emulator to it: a route must be documented with that method, a status documented for it (or the
+ * description's `default`), and a JSON body must validate against the documented schema. Exceptions are
+ * named routes the vendor serves but leaves out of the file (Docker Hub's tag delete).
+ */
+
+/** ../shared/specs, beside the repository (present under .ci/run; see test/helpers/shared.ts). */
+export const SPECS = path.join(ROOT, '..', 'shared', 'specs');
+
+export const specsPresent = (): boolean => fs.existsSync(path.join(SPECS, 'README.md'));
+
+interface Response {
+  $ref?: string;
+  schema?: unknown;
+  content?: Record<string, {schema?: unknown}>;
+}
+interface Operation {
+  responses: Record<string, Response>;
+}
+interface Description {
+  swagger?: string;
+  openapi?: string;
+  basePath?: string;
+  paths: Record<string, Record<string, Operation>>;
+  responses?: Record<string, Response>;
+  components?: {responses?: Record<string, Response>};
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
+
+export class VendorApiDescription {
+  private readonly doc: Description;
+  private readonly ajv: Ajv;
+  private readonly base: string;
+  private readonly routes: Array<{template: string; method: string; re: RegExp; literal: number}>;
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  /** `file` relative to ../shared/specs; `exceptions`: undocumented "METHOD /template" routes the vendor serves. */
+  constructor(
+    readonly file: string,
+    private readonly exceptions: string[] = []
+  ) {
+    const text = fs.readFileSync(path.join(SPECS, file), 'utf8');
+    this.doc = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Description;
+    this.base = (this.doc.basePath ?? '').replace(/\/+$/, '');
+    this.ajv = new Ajv({strict: false, allErrors: true, validateSchema: false});
+    addFormats(this.ajv);
+    this.ajv.addSchema(this.doc as unknown as object, 'spec');
+    const all = [
+      ...Object.entries(this.doc.paths),
+      ...this.exceptions.map(e => [e.split(' ')[1], {[e.split(' ')[0].toLowerCase()]: {responses: {}}}] as const)
+    ];
+    this.routes = all.flatMap(([template, ops]) =>
+      Object.keys(ops)
+        .filter(m => METHODS.has(m))
+        .map(method => ({
+          template: template as string,
+          method: method.toUpperCase(),
+          re: new RegExp(
+            `^${this.base}${(template as string)
+              .replace(/\?.*$/, '')
+              .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+              .replace(/\{name\}/g, '.+?')
+              .replace(/\{[^}]+\}/g, '[^/]+')}/?$`
+          ),
+          literal: (template as string).replace(/\{[^}]+\}/g, '').length
+        }))
+    );
+  }
+
+  /** The documented route a request takes (the most specific template), or undefined. */
+  route(method: string, pathname: string): string | undefined {
+    return this.routes.filter(r => r.method === method && r.re.test(pathname)).sort((a, b) => b.literal - a.literal)[0]
+      ?.template;
+  }
+
+  private validator(pointer: string): ValidateFunction {
+    let v = this.compiled.get(pointer);
+    if (!v) {
+      v = this.ajv.compile({$ref: `spec#${pointer}`});
+      this.compiled.set(pointer, v);
+    }
+    return v;
+  }
+
+  /** What is wrong with an answer, as the description has it; [] when nothing. */
+  check(method: string, pathname: string, status: number, body: unknown): string[] {
+    const where = `${method} ${pathname} → ${status}`;
+    const template = this.route(method, pathname);
+    if (!template) return [`${where}: no such route in ${this.file}`];
+    if (this.exceptions.includes(`${method} ${template}`)) return [];
+    const esc = (x: string): string => x.replace(/~/g, '~0').replace(/\//g, '~1');
+    const op = this.doc.paths[template][method.toLowerCase()];
+    const s = String(status);
+    const key = op.responses[s] ? s : op.responses.default ? 'default' : undefined;
+    if (!key) return [`${where}: status ${s} is not documented for ${method} ${template}`];
+    let response = op.responses[key];
+    let base = `/paths/${esc(template)}/${method.toLowerCase()}/responses/${key}`;
+    if (response.$ref) {
+      base = response.$ref.slice(1);
+      const name = response.$ref.split('/').pop() as string;
+      response = (this.doc.responses ?? this.doc.components?.responses ?? {})[name] ?? {};
+    }
+    let pointer: string | undefined;
+    if (response.schema) pointer = `${base}/schema`;
+    else if (response.content?.['application/json']?.schema)
+      pointer = `${base}/content/${esc('application/json')}/schema`;
+    if (!pointer) return body === undefined || body === '' ? [] : [`${where}: the description documents no body here`];
+    const encoded = pointer
+      .split('/')
+      .map(p => encodeURIComponent(p))
+      .join('/');
+    const validate = this.validator(encoded);
+    if (validate(body)) return [];
+    return (validate.errors ?? [])
+      .slice(0, 5)
+      .map(e => `${where}: ${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  }
+}

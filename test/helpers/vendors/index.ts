@@ -1,0 +1,63 @@
+import {Credential} from '../../../src/shared/registry/auth.js';
+import {ApiRequest, Fault, VendorRegistry} from '../vendor-registry.js';
+import {ECR_PASSWORD, ecrOperation, startEcr} from './ecr.js';
+
+/** One registry backend of ghcr-cleanup with its emulator: how to start it, push to it, and point the action at it. */
+export interface VendorCase {
+  name: string;
+  start(): Promise<VendorRegistry | undefined>;
+  /** The first path segment of test repositories (a Harbor project, a Docker Hub namespace…). */
+  namespace: string;
+  /** How the tests push images to it. */
+  credential: Credential;
+  inputs(emu: VendorRegistry): Record<string, string>;
+  env(emu: VendorRegistry): Record<string, string>;
+  /** Whether its API lists untagged manifests. */
+  untagged: boolean;
+  /** Whether a request is one of its delete calls. */
+  isDelete(r: ApiRequest): boolean;
+  /** A throttling answer as the vendor sends it, on a route the run calls. */
+  throttle: Omit<Fault, 'times'>;
+  /** A server error on the second page of the listing. */
+  secondPage: Omit<Fault, 'times'>;
+}
+
+export const VENDORS: VendorCase[] = [
+  {
+    name: 'ecr',
+    start: startEcr,
+    namespace: 'team',
+    credential: {kind: 'basic', username: 'AWS', password: ECR_PASSWORD},
+    inputs: emu => ({
+      backend: 'ecr',
+      'registry-url': emu.host,
+      logins: `${emu.host},provider=ecr,region=eu-west-1`
+    }),
+    env: emu => ({
+      AWS_ENDPOINT_URL_ECR: emu.url,
+      AWS_ACCESS_KEY_ID: 'AKIAEMULATOR00000000',
+      AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+      AWS_REGION: 'eu-west-1',
+      AWS_MAX_ATTEMPTS: '4'
+    }),
+    untagged: true,
+    // ECR's JSON API takes every call on POST /: the operation is in X-Amz-Target.
+    isDelete: r => ecrOperation(r) === 'BatchDeleteImage',
+    throttle: {
+      method: 'POST',
+      path: /^\/$/,
+      when: r => ecrOperation(r) === 'BatchDeleteImage',
+      status: 400,
+      body: {__type: 'ThrottlingException', message: 'Rate exceeded'},
+      headers: {'content-type': 'application/x-amz-json-1.1'}
+    },
+    secondPage: {
+      method: 'POST',
+      path: /^\/$/,
+      when: r => ecrOperation(r) === 'DescribeImages' && !!JSON.parse(r.body.toString('utf8') || '{}').nextToken,
+      status: 500,
+      body: {__type: 'ServerException', message: 'internal error'},
+      headers: {'content-type': 'application/x-amz-json-1.1'}
+    }
+  }
+];
