@@ -60,7 +60,7 @@ export interface VendorRegistry {
   faults: Fault[];
   /** Caps the vendor API's page size (to paginate small repositories). */
   maxPage: number;
-  /** Runs before each vendor API request is answered (a concurrent push in a scenario). */
+  /** Runs before each request is answered, API or registry (a concurrent push in a scenario). */
   onApiCall?: (r: ApiRequest) => Promise<void> | void;
   active(repo: string): RecordedManifest[];
   find(repo: string, digest: string): RecordedManifest | undefined;
@@ -75,7 +75,7 @@ export interface VendorRegistry {
 export interface VendorOptions {
   /** Whether a registry request's Authorization header is accepted; with the 401 challenge to send. */
   registryAuth(authorization: string | undefined): boolean;
-  challenge: string;
+  challenge(emu: VendorRegistry): string;
   /** The vendor API: return false when the path is not its own (then the OCI API handles it). */
   api(ctx: ApiContext, emu: VendorRegistry): Promise<boolean> | boolean;
 }
@@ -162,7 +162,7 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
         res,
         401,
         {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]},
-        {'www-authenticate': opts.challenge}
+        {'www-authenticate': opts.challenge(emu)}
       );
       return;
     }
@@ -224,6 +224,7 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', emu.url);
       if (url.pathname === '/v2/' || /^\/v2\/.+\/(manifests|blobs|tags)\//.test(url.pathname)) {
+        await emu.onApiCall?.({method: req.method ?? 'GET', url, headers: req.headers, body});
         await handleRegistry(req, res, body);
         return;
       }

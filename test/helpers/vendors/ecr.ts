@@ -25,7 +25,7 @@ export async function startEcr(): Promise<VendorRegistry | undefined> {
   const basic = `Basic ${Buffer.from(`AWS:${ECR_PASSWORD}`).toString('base64')}`;
   return startVendorRegistry({
     registryAuth: a => a === basic,
-    challenge: 'Basic realm="ecr-emulator"',
+    challenge: () => 'Basic realm="ecr-emulator"',
     api: (c: ApiContext, emu: VendorRegistry) => {
       const target = String(c.headers['x-amz-target'] ?? '');
       if (c.method !== 'POST' || c.url.pathname !== '/' || !target.startsWith(TARGET)) return false;

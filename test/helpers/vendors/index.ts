@@ -1,5 +1,6 @@
 import {Credential} from '../../../src/shared/registry/auth.js';
 import {ApiRequest, Fault, VendorRegistry} from '../vendor-registry.js';
+import {AAD_TOKEN, ACR_PUSH_PASSWORD, startAcr} from './acr.js';
 import {ECR_PASSWORD, ecrOperation, startEcr} from './ecr.js';
 
 /** One registry backend of ghcr-cleanup with its emulator: how to start it, push to it, and point the action at it. */
@@ -58,6 +59,31 @@ export const VENDORS: VendorCase[] = [
       status: 500,
       body: {__type: 'ServerException', message: 'internal error'},
       headers: {'content-type': 'application/x-amz-json-1.1'}
+    }
+  },
+  {
+    name: 'acr',
+    start: startAcr,
+    namespace: 'team',
+    credential: {kind: 'basic', username: 'admin', password: ACR_PUSH_PASSWORD},
+    inputs: emu => ({backend: 'acr', 'registry-url': emu.host, logins: `${emu.host},provider=acr`}),
+    // The job's Azure AD token (workload identity gives it; AZURE_ACCESS_TOKEN stands in for it here).
+    env: () => ({AZURE_ACCESS_TOKEN: AAD_TOKEN}),
+    untagged: true,
+    isDelete: r => r.method === 'DELETE' && /\/manifests\/sha256:/.test(r.url.pathname),
+    throttle: {
+      method: 'GET',
+      path: /^\/acr\/v1\/.+\/_manifests$/,
+      status: 429,
+      headers: {'retry-after': '1', 'x-ms-error-code': 'TOOMANYREQUESTS'},
+      body: {error: {code: 'TOOMANYREQUESTS', message: 'too many requests'}}
+    },
+    secondPage: {
+      method: 'GET',
+      path: /^\/acr\/v1\/.+\/_manifests$/,
+      when: r => r.url.searchParams.has('last'),
+      status: 500,
+      body: {error: {code: 'INTERNAL', message: 'internal error'}}
     }
   }
 ];

@@ -4,6 +4,7 @@ import {Policy} from '../policy.js';
 import {RegistryClient} from '../../registry/client.js';
 import {RegistryLogin} from '../../registry/credentials.js';
 import {ProviderContext} from '../../registry/providers/context.js';
+import {AcrBackend} from './acr.js';
 import {EcrBackend} from './ecr.js';
 
 export const BACKENDS = ['ghcr', 'oci', 'ecr', 'acr', 'gar', 'dockerhub', 'harbor'] as const;
@@ -48,6 +49,8 @@ export function vendorBackend(name: BackendName, v: VendorContext): CleanupBacke
         role: v.login?.options?.role,
         ctx: v.ctx
       });
+    case 'acr':
+      return new AcrBackend(v.client, v.repository);
     default:
       return new OciRepositoryBackend(v.client, v.repository, v.concurrency, v.store);
   }

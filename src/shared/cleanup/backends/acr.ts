@@ -1,0 +1,130 @@
+import {UserError} from '../../errors.js';
+import {RegistryClient} from '../../registry/client.js';
+import {CleanupBackend} from '../oci-backend.js';
+import {PackageVersion} from '../model.js';
+
+/** The data-plane API version this backend speaks (containerregistry.json, stable 2021-07-01). */
+export const ACR_API_VERSION = '2021-07-01';
+
+interface AcrManifest {
+  digest: string;
+  createdTime?: string;
+  lastUpdateTime?: string;
+  tags?: string[];
+  changeableAttributes?: {deleteEnabled?: boolean};
+}
+
+/**
+ * Azure Container Registry through its data-plane API on the registry host, with the registry's own
+ * login (the ACR refresh token exchanged for scoped access tokens, as pushes use):
+ * `GET /acr/v1/{name}/_manifests` lists every manifest, tagged or not, with its tags and creation time;
+ * a manifest is deleted with `DELETE /v2/{name}/manifests/{digest}`, a tag alone with
+ * `DELETE /acr/v1/{name}/_tags/{tag}`. A manifest locked against deletion (deleteEnabled false) is
+ * reported, never forced.
+ */
+export class AcrBackend implements CleanupBackend {
+  private byId = new Map<number, PackageVersion>();
+  /** Digests ACR refuses to delete (changeableAttributes.deleteEnabled false). */
+  readonly locked = new Set<string>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    readonly repository: string
+  ) {}
+
+  get name(): string {
+    return this.repository;
+  }
+
+  private url(path: string, query: Record<string, string> = {}): string {
+    const q = new URLSearchParams({...query, 'api-version': ACR_API_VERSION});
+    return `${this.client.base}/acr/v1/${this.repository}/${path}?${q}`;
+  }
+
+  private async json<T>(
+    url: string,
+    scopes: string[],
+    ok: number[] = []
+  ): Promise<{status: number; body?: T; link?: string}> {
+    const res = await this.client.request({method: 'GET', repository: this.repository, path: url, scopes, ok});
+    if (!res.ok) {
+      await res.body?.cancel();
+      return {status: res.status};
+    }
+    return {status: res.status, body: (await res.json()) as T, link: res.headers.get('link') ?? undefined};
+  }
+
+  private get readScope(): string[] {
+    return [`repository:${this.repository}:metadata_read`];
+  }
+
+  async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
+    const versions: PackageVersion[] = [];
+    let pages = 0;
+    let next: string | undefined = this.url('_manifests', {n: '1000', orderby: 'timeasc'});
+    try {
+      while (next) {
+        const page: {status: number; body?: {manifests?: AcrManifest[]; link?: string}; link?: string} =
+          await this.json(next, this.readScope, [404]);
+        pages++;
+        if (page.status === 404) throw new UserError(`${this.client.registry}/${this.repository}: no such repository.`);
+        for (const m of page.body?.manifests ?? []) {
+          if (m.changeableAttributes?.deleteEnabled === false) this.locked.add(m.digest);
+          versions.push({
+            id: versions.length + 1,
+            digest: m.digest,
+            tags: [...(m.tags ?? [])].sort(),
+            createdAt: m.createdTime ?? new Date(0).toISOString()
+          });
+        }
+        // The next page: the body's link (the description), or the Link header the service sends.
+        const link = page.body?.link ?? page.link?.match(/<([^>]+)>/)?.[1];
+        next = link ? new URL(link, this.client.base).toString() : undefined;
+        if (next && !next.includes('api-version=')) next += `&api-version=${ACR_API_VERSION}`;
+      }
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      return {
+        versions,
+        complete: false,
+        pages,
+        error: `${this.repository}: the manifest list stopped (${String(err)})`
+      };
+    }
+    this.byId = new Map(versions.map(v => [v.id, v]));
+    return {versions, complete: true, pages};
+  }
+
+  async getVersion(id: number): Promise<PackageVersion | undefined> {
+    const v = this.byId.get(id);
+    if (!v) return undefined;
+    const res = await this.json<{manifest?: AcrManifest}>(this.url(`_manifests/${v.digest}`), this.readScope, [404]);
+    if (res.status === 404 || !res.body?.manifest) return undefined;
+    return {...v, tags: [...(res.body.manifest.tags ?? [])].sort()};
+  }
+
+  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+    const v = this.byId.get(id);
+    if (!v) return 'gone';
+    if (this.locked.has(v.digest))
+      throw new UserError(`${v.digest} is locked in ACR (deleteEnabled: false); unlock it to let it be deleted.`);
+    return this.client.deleteManifest(this.repository, v.digest);
+  }
+
+  async untag(_id: number, tags: string[]): Promise<void> {
+    for (const tag of tags) {
+      const res = await this.client.request({
+        method: 'DELETE',
+        repository: this.repository,
+        path: this.url(`_tags/${encodeURIComponent(tag)}`),
+        scopes: [`repository:${this.repository}:delete`],
+        ok: [404]
+      });
+      await res.body?.cancel();
+    }
+  }
+
+  async deleteThrowaway(): Promise<void> {
+    // Tags are removed through the API: no throwaway manifest is ever pushed.
+  }
+}
