@@ -198,7 +198,7 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
     const p = fresh();
     for (const s of ['a', 'b', 'c']) await p.image(s, [`v-${s}`]);
     const before = survivors(p);
-    emu.maxPage = 4;
+    emu.maxPage = 2;
     const fault = {...vendor.secondPage, times: 20};
     emu.faults.push(fault);
     try {

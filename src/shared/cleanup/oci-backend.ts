@@ -17,6 +17,8 @@ export interface CleanupBackend {
   deleteVersion(id: number): Promise<'deleted' | 'gone'>;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
+  /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */
+  readonly versionsAreManifests?: boolean;
   /** Removes tags from a version and keeps it, where the registry's API can (else: a throwaway manifest). */
   untag?(id: number, tags: string[]): Promise<void>;
 }
@@ -28,6 +30,7 @@ export interface CleanupBackend {
  * from the org.opencontainers.image.created annotation or the image config.
  */
 export class OciRepositoryBackend implements CleanupBackend {
+  readonly versionsAreManifests = true;
   private byId = new Map<number, PackageVersion>();
 
   constructor(

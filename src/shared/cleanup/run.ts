@@ -258,6 +258,12 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
           continue;
         }
       }
+      // Where a version is the manifest itself (every backend but GHCR's package records), one the
+      // registry no longer has (a platform a partial index still names) is already gone.
+      if (pkg.versionsAreManifests && manifests.get(d.digest) === 'missing') {
+        rep.alreadyGone++;
+        continue;
+      }
       const res = await pkg.deleteVersion(id);
       if (res === 'gone') rep.alreadyGone++;
       else rep.deleted.push(report(d));

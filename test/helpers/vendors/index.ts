@@ -2,6 +2,7 @@ import {Credential} from '../../../src/shared/registry/auth.js';
 import {ApiRequest, Fault, VendorRegistry} from '../vendor-registry.js';
 import {AAD_TOKEN, ACR_PUSH_PASSWORD, startAcr} from './acr.js';
 import {ECR_PASSWORD, ecrOperation, startEcr} from './ecr.js';
+import {HARBOR_ROBOT, HARBOR_SECRET, startHarbor} from './harbor.js';
 
 /** One registry backend of ghcr-cleanup with its emulator: how to start it, push to it, and point the action at it. */
 export interface VendorCase {
@@ -84,6 +85,35 @@ export const VENDORS: VendorCase[] = [
       when: r => r.url.searchParams.has('last'),
       status: 500,
       body: {error: {code: 'INTERNAL', message: 'internal error'}}
+    }
+  },
+  {
+    name: 'harbor',
+    start: startHarbor,
+    namespace: 'library',
+    credential: {kind: 'basic', username: HARBOR_ROBOT, password: HARBOR_SECRET},
+    inputs: emu => ({
+      backend: 'harbor',
+      'registry-url': emu.host,
+      logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`
+    }),
+    env: () => ({HARBOR_SECRET}),
+    untagged: true,
+    isDelete: r => r.method === 'DELETE' && /\/artifacts\/sha256:[a-f0-9]+$/.test(r.url.pathname),
+    // Harbor documents no rate limit: a proxy's 503 in front of it, once, on a delete.
+    throttle: {
+      method: 'DELETE',
+      path: /\/artifacts\/sha256:/,
+      status: 500,
+      headers: {'x-request-id': 'req-throttled'},
+      body: {errors: [{code: 'INTERNAL_SERVER_ERROR', message: 'try again'}]}
+    },
+    secondPage: {
+      method: 'GET',
+      path: /\/artifacts$/,
+      when: r => r.url.searchParams.get('page') === '2',
+      status: 500,
+      body: {errors: [{code: 'INTERNAL_SERVER_ERROR', message: 'internal error'}]}
     }
   }
 ];

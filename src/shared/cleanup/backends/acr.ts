@@ -23,6 +23,7 @@ interface AcrManifest {
  * reported, never forced.
  */
 export class AcrBackend implements CleanupBackend {
+  readonly versionsAreManifests = true;
   private byId = new Map<number, PackageVersion>();
   /** Digests ACR refuses to delete (changeableAttributes.deleteEnabled false). */
   readonly locked = new Set<string>();

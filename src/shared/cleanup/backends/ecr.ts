@@ -22,6 +22,7 @@ export interface EcrBackendOptions {
  * the plan's order (an index before its platforms) never asks of it.
  */
 export class EcrBackend implements CleanupBackend {
+  readonly versionsAreManifests = true;
   private sdk?: Promise<{ecr: Ecr; client: ECRClient}>;
   private byId = new Map<number, PackageVersion>();
   private readonly registryId?: string;

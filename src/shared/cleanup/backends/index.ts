@@ -6,6 +6,7 @@ import {RegistryLogin} from '../../registry/credentials.js';
 import {ProviderContext} from '../../registry/providers/context.js';
 import {AcrBackend} from './acr.js';
 import {EcrBackend} from './ecr.js';
+import {HarborBackend} from './harbor.js';
 
 export const BACKENDS = ['ghcr', 'oci', 'ecr', 'acr', 'gar', 'dockerhub', 'harbor'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -51,6 +52,8 @@ export function vendorBackend(name: BackendName, v: VendorContext): CleanupBacke
       });
     case 'acr':
       return new AcrBackend(v.client, v.repository);
+    case 'harbor':
+      return new HarborBackend(v.client, v.repository);
     default:
       return new OciRepositoryBackend(v.client, v.repository, v.concurrency, v.store);
   }
