@@ -34,11 +34,19 @@ export interface LoginEntry {
   insecure?: boolean;
   /** Upload blobs larger than this in chunks (for registries behind a request size limit). */
   chunkSize?: number;
-  /** Cloud provider settings: region, role (AWS); tenant, client-id (Azure); workload-identity-provider, service-account (Google). */
+  /** Cloud provider settings: region, role (AWS); tenant, client-id (Azure); workload-identity-provider, service-account, location (Google). */
   options: Record<string, string>;
 }
 
-const PROVIDER_KEYS = ['region', 'role', 'tenant', 'client-id', 'workload-identity-provider', 'service-account'];
+const PROVIDER_KEYS = [
+  'region',
+  'role',
+  'tenant',
+  'client-id',
+  'workload-identity-provider',
+  'service-account',
+  'location'
+];
 const KEYS = ['username', 'password', 'password-env', 'provider', 'insecure', 'chunk-size', ...PROVIDER_KEYS];
 
 /** Applies `key=value` login options (username, password-env, provider, cloud settings) to an entry. */

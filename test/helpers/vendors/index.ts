@@ -2,6 +2,7 @@ import {Credential} from '../../../src/shared/registry/auth.js';
 import {ApiRequest, Fault, VendorRegistry} from '../vendor-registry.js';
 import {AAD_TOKEN, ACR_PUSH_PASSWORD, startAcr} from './acr.js';
 import {ECR_PASSWORD, ecrOperation, startEcr} from './ecr.js';
+import {GAR_TOKEN, startGar} from './gar.js';
 import {HARBOR_ROBOT, HARBOR_SECRET, startHarbor} from './harbor.js';
 
 /** One registry backend of ghcr-cleanup with its emulator: how to start it, push to it, and point the action at it. */
@@ -114,6 +115,36 @@ export const VENDORS: VendorCase[] = [
       when: r => r.url.searchParams.get('page') === '2',
       status: 500,
       body: {errors: [{code: 'INTERNAL_SERVER_ERROR', message: 'internal error'}]}
+    }
+  },
+  {
+    name: 'gar',
+    start: startGar,
+    namespace: 'acme-prod/images',
+    credential: {kind: 'basic', username: 'oauth2accesstoken', password: GAR_TOKEN},
+    inputs: emu => ({
+      backend: 'gar',
+      'registry-url': emu.host,
+      'api-url': emu.url,
+      logins: `${emu.host},provider=gar,location=europe-west1`
+    }),
+    // The Workload Identity access token (GOOGLE_OAUTH_ACCESS_TOKEN stands in for the exchange here).
+    env: () => ({GOOGLE_OAUTH_ACCESS_TOKEN: GAR_TOKEN}),
+    untagged: true,
+    isDelete: r => r.method === 'DELETE' && /\/versions\//.test(r.url.pathname),
+    throttle: {
+      method: 'DELETE',
+      path: /\/versions\//,
+      status: 429,
+      headers: {'retry-after': '1'},
+      body: {error: {code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED'}}
+    },
+    secondPage: {
+      method: 'GET',
+      path: /\/dockerImages$/,
+      when: r => !!r.url.searchParams.get('pageToken'),
+      status: 500,
+      body: {error: {code: 500, message: 'internal error', status: 'INTERNAL'}}
     }
   }
 ];

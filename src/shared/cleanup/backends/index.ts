@@ -6,6 +6,7 @@ import {RegistryLogin} from '../../registry/credentials.js';
 import {ProviderContext} from '../../registry/providers/context.js';
 import {AcrBackend} from './acr.js';
 import {EcrBackend} from './ecr.js';
+import {GAR_API, GarBackend} from './gar.js';
 import {HarborBackend} from './harbor.js';
 
 export const BACKENDS = ['ghcr', 'oci', 'ecr', 'acr', 'gar', 'dockerhub', 'harbor'] as const;
@@ -54,6 +55,8 @@ export function vendorBackend(name: BackendName, v: VendorContext): CleanupBacke
       return new AcrBackend(v.client, v.repository);
     case 'harbor':
       return new HarborBackend(v.client, v.repository);
+    case 'gar':
+      return new GarBackend(v.client, v.repository, v.apiUrl ?? GAR_API, v.login?.options?.location);
     default:
       return new OciRepositoryBackend(v.client, v.repository, v.concurrency, v.store);
   }
