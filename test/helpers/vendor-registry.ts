@@ -223,7 +223,11 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
     void (async () => {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', emu.url);
-      if (url.pathname === '/v2/' || /^\/v2\/.+\/(manifests|blobs|tags)\//.test(url.pathname)) {
+      // The registry API's routes (distribution spec); any other path is the vendor's API.
+      if (
+        url.pathname === '/v2/' ||
+        /^\/v2\/.+\/(manifests\/[^/]+|blobs\/.+|tags\/list|referrers\/[^/]+)$/.test(url.pathname)
+      ) {
         await emu.onApiCall?.({method: req.method ?? 'GET', url, headers: req.headers, body});
         await handleRegistry(req, res, body);
         return;

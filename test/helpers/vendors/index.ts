@@ -2,6 +2,7 @@ import {Credential} from '../../../src/shared/registry/auth.js';
 import {ApiRequest, Fault, VendorRegistry} from '../vendor-registry.js';
 import {AAD_TOKEN, ACR_PUSH_PASSWORD, startAcr} from './acr.js';
 import {ECR_PASSWORD, ecrOperation, startEcr} from './ecr.js';
+import {HUB_PAT, HUB_USER, startDockerHub} from './dockerhub.js';
 import {GAR_TOKEN, startGar} from './gar.js';
 import {HARBOR_ROBOT, HARBOR_SECRET, startHarbor} from './harbor.js';
 
@@ -145,6 +146,36 @@ export const VENDORS: VendorCase[] = [
       when: r => !!r.url.searchParams.get('pageToken'),
       status: 500,
       body: {error: {code: 500, message: 'internal error', status: 'INTERNAL'}}
+    }
+  },
+  {
+    name: 'dockerhub',
+    start: startDockerHub,
+    namespace: 'acme',
+    credential: {kind: 'basic', username: HUB_USER, password: HUB_PAT},
+    inputs: emu => ({
+      backend: 'dockerhub',
+      'registry-url': emu.host,
+      'api-url': emu.url,
+      logins: `${emu.host},username=${HUB_USER},password-env=HUB_TOKEN`
+    }),
+    env: () => ({HUB_TOKEN: HUB_PAT}),
+    untagged: false,
+    isDelete: r => r.method === 'DELETE' && /\/tags\/[^/]+\/$/.test(r.url.pathname),
+    // Hub's API rate limit: 429 with Retry-After.
+    throttle: {
+      method: 'DELETE',
+      path: /\/tags\/[^/]+\/$/,
+      status: 429,
+      headers: {'retry-after': '1', 'x-ratelimit-remaining': '0'},
+      body: {message: 'too many requests'}
+    },
+    secondPage: {
+      method: 'GET',
+      path: /\/tags$/,
+      when: r => r.url.searchParams.get('page') === '2',
+      status: 500,
+      body: {message: 'internal error'}
     }
   }
 ];

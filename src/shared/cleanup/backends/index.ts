@@ -5,6 +5,7 @@ import {RegistryClient} from '../../registry/client.js';
 import {RegistryLogin} from '../../registry/credentials.js';
 import {ProviderContext} from '../../registry/providers/context.js';
 import {AcrBackend} from './acr.js';
+import {DockerHubBackend, HUB_API} from './dockerhub.js';
 import {EcrBackend} from './ecr.js';
 import {GAR_API, GarBackend} from './gar.js';
 import {HarborBackend} from './harbor.js';
@@ -55,6 +56,8 @@ export function vendorBackend(name: BackendName, v: VendorContext): CleanupBacke
       return new AcrBackend(v.client, v.repository);
     case 'harbor':
       return new HarborBackend(v.client, v.repository);
+    case 'dockerhub':
+      return new DockerHubBackend(v.client, v.repository, v.apiUrl ?? HUB_API, v.concurrency, v.store);
     case 'gar':
       return new GarBackend(v.client, v.repository, v.apiUrl ?? GAR_API, v.login?.options?.location);
     default:
