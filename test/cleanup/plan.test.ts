@@ -1,5 +1,6 @@
 import {describe, expect, test} from '@jest/globals';
 import fc from 'fast-check';
+import {BACKENDS, BackendName} from '../../src/shared/cleanup/backends/index.js';
 import {evaluateEcrPolicy, parseEcrPolicy} from '../../src/shared/cleanup/ecr.js';
 import {ManifestFacts, ManifestState, PackageVersion} from '../../src/shared/cleanup/model.js';
 import {planCleanup, tagSubject} from '../../src/shared/cleanup/plan.js';
@@ -499,46 +500,87 @@ describe('planner properties (fast-check)', () => {
     )
     .map(p => policy(p));
 
-  test('nothing reachable from a kept version is deleted; the order respects parents; planning is deterministic', () => {
-    fc.assert(
-      fc.property(pkgArb, policyArb, fc.integer(), (p, pol, seed) => {
-        const plan = p.plan(pol);
-        const action = new Map(plan.decisions.map(d => [d.digest, d.action]));
-        // Walk from every kept version: children and the artifacts of kept subjects.
-        const artifactsOf = new Map<string, string[]>();
-        for (const v of p.versions) {
-          const f = p.manifests.get(v.digest);
-          const subject = (typeof f === 'object' ? f.subject : undefined) ?? v.tags.map(tagSubject).find(Boolean);
-          if (subject) artifactsOf.set(subject, [...(artifactsOf.get(subject) ?? []), v.digest]);
-        }
-        const seen = new Set<string>();
-        const queue = plan.decisions.filter(d => d.action !== 'delete').map(d => d.digest);
-        while (queue.length) {
-          const d = queue.shift() as string;
-          if (seen.has(d)) continue;
-          seen.add(d);
-          expect(action.get(d)).not.toBe('delete');
-          const f = p.manifests.get(d);
-          if (typeof f === 'object') for (const c of f.children) queue.push(c.digest);
-          for (const a of artifactsOf.get(d) ?? []) queue.push(a);
-        }
-        // Excluded tags are never deleted or untagged.
-        for (const d of plan.decisions) {
-          if (d.tags.some(t => pol.excludeTags?.(t)))
-            expect(d.action === 'delete' || (d.untag ?? []).some(t => pol.excludeTags?.(t))).toBe(false);
-        }
-        // The order holds exactly the deletions, each after what it depends on.
-        const deleted = plan.decisions.filter(d => d.action === 'delete').map(d => d.id);
-        expect([...plan.deleteOrder].sort((a, b) => a - b)).toEqual(deleted.sort((a, b) => a - b));
-        for (const [id, ups] of Object.entries(plan.dependsOn)) {
-          for (const u of ups) expect(plan.deleteOrder.indexOf(u)).toBeLessThan(plan.deleteOrder.indexOf(Number(id)));
-        }
-        // Dry run and real run plan the same set, whatever order the API lists versions in.
-        const shuffled = [...p.versions].sort((a, b) => ((a.id * 7919 + seed) % 101) - ((b.id * 7919 + seed) % 101));
-        const again = planCleanup({versions: shuffled, manifests: p.manifests, policy: pol, now: NOW, complete: true});
-        expect(deletedOf(again)).toEqual(deletedOf(plan));
-      }),
-      {numRuns: 300}
-    );
-  });
+  /**
+   * The versions each backend lists: every manifest (GHCR's package versions, ECR, ACR, Artifact
+   * Registry, Harbor's artifacts with their references and accessories), or only what tags reach
+   * (the OCI API and Docker Hub list tags; children and artifacts are found through them).
+   */
+  const listing = (backend: BackendName, p: Pkg): PackageVersion[] => {
+    if (backend !== 'oci' && backend !== 'dockerhub') return p.versions;
+    const byDigest = new Map(p.versions.map(v => [v.digest, v]));
+    const artifactsOf = new Map<string, string[]>();
+    for (const v of p.versions) {
+      const f = p.manifests.get(v.digest);
+      const subject = (typeof f === 'object' ? f.subject : undefined) ?? v.tags.map(tagSubject).find(Boolean);
+      if (subject) artifactsOf.set(subject, [...(artifactsOf.get(subject) ?? []), v.digest]);
+    }
+    const seen = new Set<string>();
+    const queue = p.versions.filter(v => v.tags.length).map(v => v.digest);
+    while (queue.length) {
+      const d = queue.shift() as string;
+      if (seen.has(d) || !byDigest.has(d)) continue;
+      seen.add(d);
+      const f = p.manifests.get(d);
+      if (typeof f === 'object') queue.push(...f.children.map(c => c.digest));
+      queue.push(...(artifactsOf.get(d) ?? []));
+    }
+    return p.versions.filter(v => seen.has(v.digest));
+  };
+
+  test.each(BACKENDS.map(b => [b]))(
+    '%s listing: nothing reachable from a kept version is deleted; the order respects parents; planning is deterministic',
+    backend => {
+      fc.assert(
+        fc.property(pkgArb, policyArb, fc.integer(), (full, pol, seed) => {
+          const versions = listing(backend, full);
+          const p = Object.assign(Object.create(Object.getPrototypeOf(full)) as Pkg, full, {versions});
+          const plan = p.plan(pol);
+          const action = new Map(plan.decisions.map(d => [d.digest, d.action]));
+          // Walk from every kept version: children and the artifacts of kept subjects.
+          const artifactsOf = new Map<string, string[]>();
+          for (const v of p.versions) {
+            const f = p.manifests.get(v.digest);
+            const subject = (typeof f === 'object' ? f.subject : undefined) ?? v.tags.map(tagSubject).find(Boolean);
+            if (subject) artifactsOf.set(subject, [...(artifactsOf.get(subject) ?? []), v.digest]);
+          }
+          const seen = new Set<string>();
+          const queue = plan.decisions.filter(d => d.action !== 'delete').map(d => d.digest);
+          while (queue.length) {
+            const d = queue.shift() as string;
+            if (seen.has(d)) continue;
+            seen.add(d);
+            expect(action.get(d)).not.toBe('delete');
+            const f = p.manifests.get(d);
+            if (typeof f === 'object') for (const c of f.children) queue.push(c.digest);
+            for (const a of artifactsOf.get(d) ?? []) queue.push(a);
+          }
+          // Excluded tags are never deleted or untagged.
+          for (const d of plan.decisions) {
+            if (d.tags.some(t => pol.excludeTags?.(t)))
+              expect(d.action === 'delete' || (d.untag ?? []).some(t => pol.excludeTags?.(t))).toBe(false);
+          }
+          // The order holds exactly the deletions, each after what it depends on.
+          const deleted = plan.decisions.filter(d => d.action === 'delete').map(d => d.id);
+          expect([...plan.deleteOrder].sort((a, b) => a - b)).toEqual(deleted.sort((a, b) => a - b));
+          for (const [id, ups] of Object.entries(plan.dependsOn)) {
+            for (const u of ups) expect(plan.deleteOrder.indexOf(u)).toBeLessThan(plan.deleteOrder.indexOf(Number(id)));
+          }
+          // Dry run and real run plan the same set, whatever order the API lists versions in.
+          const shuffled = [...p.versions].sort((a, b) => ((a.id * 7919 + seed) % 101) - ((b.id * 7919 + seed) % 101));
+          const again = planCleanup({
+            versions: shuffled,
+            manifests: p.manifests,
+            policy: pol,
+            now: NOW,
+            complete: true
+          });
+          expect(deletedOf(again)).toEqual(deletedOf(plan));
+          // What a backend cannot list it never deletes.
+          const listed = new Set(versions.map(v => v.digest));
+          for (const d of plan.decisions) if (d.action === 'delete') expect(listed.has(d.digest)).toBe(true);
+        }),
+        {numRuns: 300}
+      );
+    }
+  );
 });

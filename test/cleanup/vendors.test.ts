@@ -7,7 +7,9 @@ import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 import {VendorRegistry} from '../helpers/vendor-registry.js';
-import {specsPresent} from '../helpers/vendor-spec.js';
+import {ProtoDescription} from '../helpers/proto-spec.js';
+import {SmithyModel} from '../helpers/smithy.js';
+import {VendorApiDescription, specsPresent} from '../helpers/vendor-spec.js';
 import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
 
 /**
@@ -211,4 +213,61 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
       fault.times = 0;
     }
   });
+});
+
+describe('the vendor descriptions hold the emulators to what they document', () => {
+  (ready ? test : test.skip)(
+    'an undocumented route or status, an unknown field and a wrong type are each caught',
+    () => {
+      const acr = new VendorApiDescription('azure-acr/containerregistry.json');
+      expect(acr.check('POST', '/acr/v1/team/app/_manifests', 200, {})).toEqual([
+        expect.stringContaining('no such route')
+      ]);
+      expect(acr.check('GET', '/acr/v1/team/app/_manifests', 200, {manifests: 'x'})).toEqual([
+        expect.stringContaining('/manifests must be array')
+      ]);
+      const harbor = new VendorApiDescription('harbor/swagger.yaml');
+      expect(
+        harbor.check('DELETE', '/api/v2.0/projects/p/repositories/r/artifacts/sha256:x', 412, {errors: []})
+      ).toEqual([expect.stringContaining('status 412 is not documented')]);
+      const hub = new VendorApiDescription('docker-hub/latest.yaml', [
+        'DELETE /v2/repositories/{namespace}/{repository}/tags/{tag}/'
+      ]);
+      // The description declares one image per tag; the service sends a list (the backend reads both).
+      expect(
+        hub.check('GET', '/v2/namespaces/acme/repositories/app/tags', 200, {
+          count: 1,
+          results: [{name: 'v1', images: []}]
+        })
+      ).toEqual(expect.arrayContaining([expect.stringContaining('/results/0/images must be object')]));
+      expect(hub.check('DELETE', '/v2/repositories/acme/app/tags/v1/', 204, undefined)).toEqual([]);
+      expect(hub.check('DELETE', '/v2/namespaces/acme/repositories/app', 204, undefined)).toEqual([
+        expect.stringContaining('no such route')
+      ]);
+      const ecr = new SmithyModel('aws-ecr/ecr-2015-09-21.json', 'com.amazonaws.ecr');
+      expect(
+        ecr.checkResponse('DescribeImages', 200, {imageDetails: [{imageDigest: 'sha256:x', pushedAt: 1}]})
+      ).toEqual([expect.stringContaining('pushedAt: not a member')]);
+      expect(ecr.checkRequest('BatchDeleteImage', {imageIds: []})).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('repositoryName: required'),
+          expect.stringContaining('fewer than 1')
+        ])
+      );
+      expect(ecr.checkResponse('ListImages', 400, {__type: 'ImageNotFoundException'})).toEqual([
+        expect.stringContaining('error ImageNotFoundException is not declared')
+      ]);
+      const gar = new ProtoDescription('google-artifact-registry', [
+        'service.proto',
+        'artifact.proto',
+        'version.proto',
+        'tag.proto'
+      ]);
+      expect(gar.route('DELETE', '/v1/projects/p/locations/l/repositories/r/dockerImages/x')).toBeUndefined();
+      expect(gar.check('ListDockerImagesResponse', {dockerImages: [{uri: 'x', uploadTime: 7, size: 1}]})).toEqual([
+        expect.stringContaining('uploadTime: not a google.protobuf.Timestamp'),
+        expect.stringContaining('size: not a field of DockerImage')
+      ]);
+    }
+  );
 });
