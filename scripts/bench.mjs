@@ -110,7 +110,7 @@ rows.push([
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
-if (['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN'].some(k => process.env[k] !== '0')) {
+if (['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN', 'BENCH_VENDORS'].some(k => process.env[k] !== '0')) {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
@@ -134,6 +134,11 @@ if (process.env.BENCH_PUSH !== '0') runBench('push');
 // The cleanup benchmark: 10,000 versions in the local GHCR emulator (BENCH_CLEANUP_VERSIONS to change it,
 // BENCH_CLEANUP=0 to skip; the real run deletes one version at a time and takes minutes).
 if (process.env.BENCH_CLEANUP !== '0') runBench('cleanup');
+
+// The cleanup backends benchmark: a 10,000-manifest repository in each vendor's emulator (ECR, ACR,
+// Artifact Registry, Harbor, Docker Hub): dry run and real run, vendor API calls against pages + deletions
+// (BENCH_VENDORS=0 to skip, BENCH_VENDORS=ecr,acr for some, BENCH_VENDOR_VERSIONS for the size).
+if (process.env.BENCH_VENDORS !== '0') runBench('cleanup-vendors');
 
 // The sync benchmark: 50 repositories behind a Docker Hub-like source, ours against regsync and skopeo
 // sync (each when on PATH; BENCH_SYNC=0 to skip, BENCH_SYNC_REPOS to change the size).

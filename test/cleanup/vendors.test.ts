@@ -196,6 +196,50 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
     expect(survivors(p)).toEqual(all(b));
   });
 
+  only(vendor.name === 'ecr')(
+    "ECR's own lifecycle preview is compared with the plan: the platforms of a kept image it would expire are named",
+    async () => {
+      const p = fresh();
+      emu.now = Date.now() - 40 * DAY;
+      const old = await p.image('old', ['v1']);
+      emu.now = Date.now() - 3 * DAY;
+      const kept = await p.image('kept', ['v2']);
+      const policy = JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            selection: {tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 1},
+            action: {type: 'expire'}
+          },
+          {
+            rulePriority: 2,
+            selection: {tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1},
+            action: {type: 'expire'}
+          }
+        ]
+      });
+      const run = await cleanup(p, {policy, 'ecr-lifecycle-preview': 'true', 'dry-run': 'true'});
+      ok(run);
+      expect(deleted(run)).toEqual(all(old));
+      const [preview] = JSON.parse(run.outputs['ecr-preview']) as Array<{
+        source: string;
+        agreed: number;
+        breaks: number;
+        onlyEcr: Array<{digest: string; kept: string}>;
+        onlyPlan: unknown[];
+      }>;
+      expect(preview.source).toBe('input');
+      expect(preview.agreed).toBe(3);
+      expect(preview.onlyPlan).toEqual([]);
+      expect(preview.onlyEcr.map(e => e.digest).sort()).toEqual([...kept.children].sort());
+      expect(preview.breaks).toBe(2);
+      expect(run.stdout).toContain(
+        "ECR's lifecycle policy (input) would expire 2 manifest(s) that images this plan keeps need"
+      );
+      expect(survivors(p)).toEqual(all(old, kept));
+    }
+  );
+
   maybe('a listing that fails on its second page deletes nothing in that repository', async () => {
     const p = fresh();
     for (const s of ['a', 'b', 'c']) await p.image(s, [`v-${s}`]);

@@ -54,6 +54,8 @@ export class VendorApiDescription {
     this.base = (this.doc.basePath ?? '').replace(/\/+$/, '');
     this.ajv = new Ajv({strict: false, allErrors: true, validateSchema: false});
     addFormats(this.ajv);
+    // Formats some descriptions use that JSON Schema does not define (Harbor's "int"): names, not checks.
+    for (const f of ['int', 'int32', 'int64', 'float', 'double']) this.ajv.addFormat(f, true);
     this.ajv.addSchema(this.doc as unknown as object, 'spec');
     const all = [
       ...Object.entries(this.doc.paths),

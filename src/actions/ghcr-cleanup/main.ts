@@ -34,6 +34,8 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('kept', JSON.stringify(out.kept));
   io.output('counts', JSON.stringify(out.counts));
   io.output('bytes-reclaimed', String(out.bytesReclaimed));
+  const previews = res.packages.filter(p => p.ecrPreview).map(p => ({package: p.package, ...p.ecrPreview}));
+  if (previews.length) io.output('ecr-preview', JSON.stringify(previews));
   await io.summary?.(cleanupSummary(res, dryRun));
   if (res.failed.length) {
     throw new UserError(`${res.failed.length} package(s) had failures: ${res.failed.join(' | ')}`);

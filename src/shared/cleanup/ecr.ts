@@ -132,3 +132,45 @@ export function evaluateEcrPolicy(rules: EcrRule[], images: EcrImage[], now: num
   }
   return expired;
 }
+
+/** Where ECR's own lifecycle evaluation and this plan differ, for one repository. */
+export interface PreviewComparison {
+  source: string;
+  /** Expired by both. */
+  agreed: number;
+  /** ECR would expire, the plan keeps: with the plan's reason (a kept image's platform, a signature…). */
+  onlyEcr: Array<{digest: string; tags: string[]; rule?: number; kept: string}>;
+  /** The plan deletes, ECR would keep. */
+  onlyPlan: Array<{digest: string; tags: string[]; reason: string}>;
+  /** Of onlyEcr, the manifests a kept image needs: what ECR's rule would break. */
+  breaks: number;
+}
+
+/**
+ * Compares ECR's lifecycle preview with a plan: digest by digest, each difference with its reason. A
+ * manifest ECR would expire that the plan keeps as part of a kept image (a platform, an attestation, a
+ * signature) is one ECR's rule would break. Pure.
+ */
+export function comparePreview(
+  preview: {source: string; expire: Array<{digest: string; tags: string[]; rule?: number}>},
+  decisions: Array<{digest: string; tags: string[]; action: string; role: string; image?: string; reason: string}>
+): PreviewComparison {
+  const byDigest = new Map(decisions.map(d => [d.digest, d]));
+  const ecr = new Set(preview.expire.map(e => e.digest));
+  const onlyEcr: PreviewComparison['onlyEcr'] = [];
+  let agreed = 0;
+  let breaks = 0;
+  for (const e of preview.expire) {
+    const d = byDigest.get(e.digest);
+    if (d?.action === 'delete') {
+      agreed++;
+      continue;
+    }
+    if (d && d.role !== 'image' && d.image && d.image !== d.digest) breaks++;
+    onlyEcr.push({...e, kept: d?.reason ?? 'not in the plan'});
+  }
+  const onlyPlan = decisions
+    .filter(d => d.action === 'delete' && !ecr.has(d.digest))
+    .map(d => ({digest: d.digest, tags: d.tags, reason: d.reason}));
+  return {source: preview.source, agreed, onlyEcr, onlyPlan, breaks};
+}

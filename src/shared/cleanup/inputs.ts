@@ -17,6 +17,12 @@ export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' 
 const optionalInt = (io: ActionIO, name: string): number | undefined =>
   io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
 
+function ecrPreview(io: ActionIO, backend: string): boolean {
+  const on = parseBoolean('ecr-lifecycle-preview', io.input('ecr-lifecycle-preview'), false);
+  if (on && backend !== 'ecr') throw new UserError('ecr-lifecycle-preview: applies to backend: ecr only.');
+  return on;
+}
+
 /** Reads every cleanup input through `io` (the runner's or the command line's); env gives the workflow defaults. */
 export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
   const io = withRenamedInputs(given, 'ghcr-cleanup');
@@ -78,6 +84,7 @@ export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): Clea
     concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
     verify: parseBoolean('verify-after', io.input('verify-after'), true),
     recheck: parseBoolean('recheck', io.input('recheck'), true),
-    manifestCache: parseBoolean('manifest-cache', io.input('manifest-cache'), true)
+    manifestCache: parseBoolean('manifest-cache', io.input('manifest-cache'), true),
+    ecrPreview: ecrPreview(io, backend)
   };
 }

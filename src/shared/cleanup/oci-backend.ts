@@ -19,6 +19,10 @@ export interface CleanupBackend {
   deleteThrowaway(digest: string): Promise<void>;
   /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */
   readonly versionsAreManifests?: boolean;
+  /** The registry's own lifecycle evaluation of a policy (ECR), to compare with the plan. */
+  lifecyclePreview?(
+    text?: string
+  ): Promise<{source: string; expire: Array<{digest: string; tags: string[]; rule?: number}>} | undefined>;
   /** Removes tags from a version and keeps it, where the registry's API can (else: a throwaway manifest). */
   untag?(id: number, tags: string[]): Promise<void>;
 }

@@ -34,6 +34,8 @@ export interface Policy {
    */
   ephemeral: {pullRequests: boolean; branches: boolean; branchTags?: BranchTags};
   ecr?: EcrRule[];
+  /** The ECR lifecycle policy document as given (ECR's own preview evaluates it too). */
+  ecrText?: string;
   /** Human description of each rule, for reports. */
   describe: string[];
 }
@@ -194,6 +196,7 @@ export function compilePolicy(i: PolicyInputs): Policy {
   if (i.deletePartial) describe.push('delete indexes missing some platforms');
   if (i.policy?.trim()) {
     p.ecr = parseEcrPolicy(i.policy);
+    p.ecrText = i.policy.trim();
     describe.push(`ECR lifecycle policy (${p.ecr.length} rule(s))`);
   }
   const deletes =

@@ -17,6 +17,7 @@ import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Policy} from './policy.js';
+import {PreviewComparison, comparePreview} from './ecr.js';
 import {CleanupInputs} from './inputs.js';
 import {openManifestStore} from './manifest-store.js';
 
@@ -52,6 +53,8 @@ export interface CleanupOptions {
   log: Logger;
   /** Manifests kept from earlier runs: only versions not seen before are read from the registry. */
   store?: ManifestStore;
+  /** Also run the registry's own lifecycle preview (ECR) and report where it and the plan differ. */
+  ecrPreview?: boolean;
 }
 
 export interface VersionReport {
@@ -81,6 +84,8 @@ export interface PackageReport {
   manifestRequests: number;
   /** Manifests taken from the store instead of the registry. */
   manifestsStored: number;
+  /** With ecr-lifecycle-preview: where ECR's own evaluation and the plan differ. */
+  ecrPreview?: PreviewComparison;
 }
 
 export interface CleanupResult {
@@ -218,6 +223,19 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   for (const d of plan.decisions) {
     if (d.action === 'keep') rep.kept.push(report(d));
     else if (d.action === 'untag') rep.untagged.push({...report(d), removed: d.untag ?? []});
+  }
+  if (opts.ecrPreview && pkg.lifecyclePreview && !plan.blocked) {
+    const preview = await pkg.lifecyclePreview(opts.policy.ecrText);
+    if (!preview)
+      rep.warnings.push('ecr-lifecycle-preview: the repository has no lifecycle policy, and policy gives none');
+    else {
+      rep.ecrPreview = comparePreview(preview, plan.decisions);
+      const c = rep.ecrPreview;
+      if (c.breaks)
+        rep.warnings.push(
+          `ECR's lifecycle policy (${c.source}) would expire ${c.breaks} manifest(s) that images this plan keeps need (platforms, attestations, signatures): pulling those images would fail. This plan keeps them.`
+        );
+    }
   }
   if (opts.dryRun) {
     rep.deleted = plan.deleteOrder.map(id => report(byId.get(id) as Decision));

@@ -20,7 +20,64 @@ interface ImageId {
   imageTag?: string;
 }
 
+interface LifecycleRule {
+  rulePriority: number;
+  selection: {
+    tagStatus: 'tagged' | 'untagged' | 'any';
+    tagPrefixList?: string[];
+    tagPatternList?: string[];
+    countType: 'imageCountMoreThan' | 'sinceImagePushed';
+    countNumber: number;
+  };
+}
+
+/**
+ * ECR's lifecycle evaluation as its documentation describes it, image by image, blind to indexes:
+ * rules by priority; an image a rule selects is that rule's (lower rules do not see it); a tagged rule
+ * selects images with, for every listed prefix or pattern, a tag that matches; oldest first.
+ */
+function ecrWouldExpire(
+  images: RecordedManifest[],
+  text: string,
+  now: number
+): Array<{m: RecordedManifest; rule: number}> {
+  const rules = (JSON.parse(text) as {rules: LifecycleRule[]}).rules.sort((a, b) => a.rulePriority - b.rulePriority);
+  const claimed = new Set<string>();
+  const out: Array<{m: RecordedManifest; rule: number}> = [];
+  const glob = (p: string): RegExp =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map(x => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`
+    );
+  for (const r of rules) {
+    const s = r.selection;
+    const selected = images.filter(m => {
+      if (claimed.has(m.digest)) return false;
+      if (s.tagStatus === 'any') return true;
+      if (s.tagStatus === 'untagged') return m.tags.length === 0;
+      if (!m.tags.length) return false;
+      if (s.tagPrefixList) return s.tagPrefixList.every(p => m.tags.some(t => t.startsWith(p)));
+      return (s.tagPatternList ?? []).every(p => m.tags.some(t => glob(p).test(t)));
+    });
+    for (const m of selected) claimed.add(m.digest);
+    const newest = [...selected].sort((a, b) => b.pushedAt - a.pushedAt);
+    const expire =
+      s.countType === 'imageCountMoreThan'
+        ? newest.slice(s.countNumber)
+        : newest.filter(m => now - m.pushedAt > s.countNumber * 86_400_000);
+    out.push(...expire.map(m => ({m, rule: r.rulePriority})));
+  }
+  return out;
+}
+
 export async function startEcr(): Promise<VendorRegistry | undefined> {
+  const policies = new Map<string, string>();
+  const previews = new Map<
+    string,
+    {text: string; expire: Array<{m: RecordedManifest; rule: number}>; polled: number}
+  >();
   const model = new SmithyModel('aws-ecr/ecr-2015-09-21.json', 'com.amazonaws.ecr');
   const basic = `Basic ${Buffer.from(`AWS:${ECR_PASSWORD}`).toString('base64')}`;
   return startVendorRegistry({
@@ -150,6 +207,69 @@ export async function startEcr(): Promise<VendorRegistry | undefined> {
             reply(200, {imageIds: deleted, failures});
           })();
           return true;
+        case 'PutLifecyclePolicy':
+          policies.set(repo, String(input.lifecyclePolicyText));
+          return (
+            reply(200, {
+              registryId: '123456789012',
+              repositoryName: repo,
+              lifecyclePolicyText: input.lifecyclePolicyText
+            }),
+            true
+          );
+        case 'GetLifecyclePolicy': {
+          const text = policies.get(repo);
+          if (!text) return (error('LifecyclePolicyNotFoundException', 'no lifecycle policy'), true);
+          return (reply(200, {registryId: '123456789012', repositoryName: repo, lifecyclePolicyText: text}), true);
+        }
+        case 'StartLifecyclePolicyPreview': {
+          const text = String(input.lifecyclePolicyText ?? policies.get(repo) ?? '');
+          if (!text) return (error('LifecyclePolicyNotFoundException', 'no lifecycle policy'), true);
+          previews.set(repo, {text, expire: ecrWouldExpire(images, text, Date.now()), polled: 0});
+          return (
+            reply(200, {
+              registryId: '123456789012',
+              repositoryName: repo,
+              lifecyclePolicyText: text,
+              status: 'IN_PROGRESS'
+            }),
+            true
+          );
+        }
+        case 'GetLifecyclePolicyPreview': {
+          const pv = previews.get(repo);
+          if (!pv) return (error('LifecyclePolicyPreviewNotFoundException', 'no preview'), true);
+          // The first poll finds it still running, as a real preview is for a while.
+          if (pv.polled++ === 0)
+            return (
+              reply(200, {
+                registryId: '123456789012',
+                repositoryName: repo,
+                lifecyclePolicyText: pv.text,
+                status: 'IN_PROGRESS'
+              }),
+              true
+            );
+          const {items, nextToken} = page(pv.expire, Number(input.maxResults ?? 100));
+          return (
+            reply(200, {
+              registryId: '123456789012',
+              repositoryName: repo,
+              lifecyclePolicyText: pv.text,
+              status: 'COMPLETE',
+              previewResults: items.map(({m, rule}) => ({
+                imageDigest: m.digest,
+                ...(m.tags.length ? {imageTags: [...m.tags]} : {}),
+                imagePushedAt: m.pushedAt / 1000,
+                action: {type: 'EXPIRE'},
+                appliedRulePriority: rule
+              })),
+              summary: {expiringImageTotalCount: pv.expire.length},
+              ...(nextToken ? {nextToken} : {})
+            }),
+            true
+          );
+        }
         default:
           emu.violations.push(`ECR ${op}: not emulated`);
           return (error('InvalidParameterException', `${op} is not emulated`), true);

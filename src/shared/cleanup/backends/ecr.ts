@@ -2,10 +2,17 @@ import type {ECRClient} from '@aws-sdk/client-ecr';
 import {UserError, errorMessage} from '../../errors.js';
 import {ProviderContext} from '../../registry/providers/context.js';
 import {ecrClient, parseEcrHost} from '../../registry/providers/ecr.js';
+import {sleep} from '../../registry/retry.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
 
 type Ecr = typeof import('@aws-sdk/client-ecr');
+
+/** What ECR's own lifecycle preview would expire, and whose policy it evaluated. */
+export interface LifecyclePreview {
+  source: 'input' | 'repository';
+  expire: Array<{digest: string; tags: string[]; rule?: number}>;
+}
 
 export interface EcrBackendOptions {
   registry: string;
@@ -128,6 +135,57 @@ export class EcrBackend implements CleanupBackend {
     if (!v) return;
     // By tag, ECR removes the tag; only the last tag of an image would delete it, and an untag keeps one.
     await this.batchDelete(tags.map(imageTag => ({imageDigest: v.digest, imageTag})));
+  }
+
+  /**
+   * ECR's own lifecycle preview of a policy document (the given one, else the repository's): what ECR
+   * would expire, to be compared with this plan. Undefined when the repository has no policy to preview.
+   */
+  async lifecyclePreview(text?: string): Promise<LifecyclePreview | undefined> {
+    const {ecr, client} = await this.api();
+    let source: LifecyclePreview['source'] = 'input';
+    if (!text) {
+      try {
+        text = (await client.send(new ecr.GetLifecyclePolicyCommand(this.ids))).lifecyclePolicyText;
+        source = 'repository';
+      } catch (err) {
+        if ((err as {name?: string}).name === 'LifecyclePolicyNotFoundException') return undefined;
+        return this.fail('GetLifecyclePolicy', err);
+      }
+    }
+    if (!text) return undefined;
+    for (let i = 0; ; i++) {
+      try {
+        await client.send(new ecr.StartLifecyclePolicyPreviewCommand({...this.ids, lifecyclePolicyText: text}));
+        break;
+      } catch (err) {
+        // One preview at a time per repository: wait for the one running.
+        if ((err as {name?: string}).name !== 'LifecyclePolicyPreviewInProgressException' || i > 60)
+          return this.fail('StartLifecyclePolicyPreview', err);
+        await sleep(2000);
+      }
+    }
+    const expire: LifecyclePreview['expire'] = [];
+    for (let i = 0; i < 300; i++) {
+      let nextToken: string | undefined;
+      let status: string | undefined;
+      expire.length = 0;
+      do {
+        const out = await client.send(
+          new ecr.GetLifecyclePolicyPreviewCommand({...this.ids, maxResults: 100, nextToken})
+        );
+        status = out.status;
+        if (status !== 'COMPLETE') break;
+        for (const r of out.previewResults ?? [])
+          if (r.imageDigest && r.action?.type === 'EXPIRE')
+            expire.push({digest: r.imageDigest, tags: [...(r.imageTags ?? [])].sort(), rule: r.appliedRulePriority});
+        nextToken = out.nextToken;
+      } while (nextToken);
+      if (status === 'COMPLETE') return {source, expire};
+      if (status === 'FAILED' || status === 'EXPIRED') throw new UserError(`ECR's lifecycle preview ended ${status}.`);
+      await sleep(1000);
+    }
+    throw new UserError("ECR's lifecycle preview did not complete within 5 minutes.");
   }
 
   async deleteThrowaway(): Promise<void> {

@@ -1,0 +1,106 @@
+// Cleanup benchmark per registry backend: one repository of BENCH_VENDOR_VERSIONS manifests (default
+// 10,000; 20% of the images multi-arch: index + 2 platforms + 2 attestation manifests; half the images
+// tagged) in each vendor's emulator (its API held to the vendor's description, a real docker-registry
+// behind it), cleaned by the bundled action with keep-n-tagged 100 and delete-untagged (Docker Hub:
+// keep-n-tagged alone): a dry run, then the real run. Vendor API calls against pages + deletions, time.
+import {GhcrImages} from '../test/helpers/ghcr-images.js';
+import {runBundledAction} from '../test/helpers/run-action.js';
+import {specsPresent} from '../test/helpers/vendor-spec.js';
+import {VENDORS} from '../test/helpers/vendors/index.js';
+import {mapLimit} from '../src/shared/registry/limit.js';
+import {Credential} from '../src/shared/registry/auth.js';
+
+const target = Number(process.env.BENCH_VENDOR_VERSIONS || 10000);
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+if (!specsPresent()) {
+  console.log('cleanup backends bench: skipped (../shared/specs is not beside the repository)');
+  process.exit(0);
+}
+console.log(
+  `\ncleanup backends: ${target} manifests per repository, keep-n-tagged 100 (+ delete-untagged where listed)`
+);
+const only = process.env.BENCH_VENDORS?.split(',');
+for (const vendor of VENDORS.filter(v => !only || only.includes(v.name))) {
+  const emu = await vendor.start();
+  if (!emu) throw new Error('docker-registry is needed: run scripts/setup.sh');
+  try {
+    const p = new GhcrImages(emu, vendor.namespace, 'big', vendor.credential as Credential);
+    const t0 = Date.now();
+    const base = await p.platform('base', 'linux/amd64', 256);
+    const raw = JSON.parse(base.body.toString()) as Record<string, unknown>;
+    const manifest = (n: string): Promise<{digest: string; body: Buffer}> =>
+      p.manifest({...raw, annotations: {n}}, OCI_MANIFEST);
+    const jobs: Array<() => Promise<void>> = [];
+    let versions = 1;
+    for (let i = 0; versions < target; i++) {
+      const multi = i % 5 === 0;
+      // Docker Hub lists tags only: every image tagged there, so the repository is the same size.
+      const tag = i % 2 === 0 || !vendor.untagged ? `build-${i}` : undefined;
+      versions += multi ? 5 : 1;
+      jobs.push(async () => {
+        if (!multi) {
+          const m = await manifest(`single-${i}`);
+          if (tag) await p.client.putManifest(p.repo, tag, m.body, OCI_MANIFEST);
+          return;
+        }
+        const kids = await Promise.all([0, 1, 2, 3].map(k => manifest(`multi-${i}-${k}`)));
+        const index = {
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: kids.map((k, j) => ({
+            mediaType: OCI_MANIFEST,
+            digest: k.digest,
+            size: k.body.length,
+            platform:
+              j < 2 ? {os: 'linux', architecture: j ? 'arm64' : 'amd64'} : {os: 'unknown', architecture: 'unknown'},
+            ...(j >= 2
+              ? {
+                  annotations: {
+                    'vnd.docker.reference.type': 'attestation-manifest',
+                    'vnd.docker.reference.digest': kids[j - 2].digest
+                  }
+                }
+              : {})
+          }))
+        };
+        await p.manifest(index, OCI_INDEX, tag);
+      });
+    }
+    await mapLimit(jobs, 16, j => j());
+    const seeded = emu.active(p.repo).length;
+    console.log(`\n${vendor.name}: ${seeded} manifests seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const dryRun of [true, false]) {
+      const calls0 = emu.calls.length;
+      const start = performance.now();
+      const run = await runBundledAction(
+        'ghcr-cleanup',
+        {
+          packages: p.repo,
+          'keep-n-tagged': '100',
+          ...(vendor.untagged ? {'delete-untagged': 'true'} : {}),
+          'dry-run': String(dryRun),
+          'verify-after': 'false',
+          'deletes-per-minute': '6000',
+          concurrency: '16',
+          ...vendor.inputs(emu)
+        },
+        vendor.env(emu)
+      );
+      const ms = performance.now() - start;
+      if (run.code !== 0) throw new Error(`${vendor.name}: ${run.stdout.slice(-2000)}`);
+      const counts = JSON.parse(run.outputs.counts) as Record<string, number>;
+      const line = run.stdout.split('\n').find(l => /page\(s\)/.test(l)) ?? '';
+      const pages = Number(line.match(/(\d+) page\(s\)/)?.[1] ?? 0);
+      const calls = emu.calls.length - calls0;
+      const deletions = dryRun ? 0 : counts.deleted + counts.alreadyGone;
+      console.log(
+        `  ${(dryRun ? 'dry run' : 'real run').padEnd(9)} ${(ms / 1000).toFixed(1).padStart(6)} s   vendor API calls ${calls} (budget pages ${pages} + deletions ${deletions} = ${pages + deletions}), registry requests ${counts.registryRequests}, ${dryRun ? 'would delete' : 'deleted'} ${counts.deleted}, left ${emu.active(p.repo).length}`
+      );
+    }
+    if (emu.violations.length) console.log(`  description violations: ${emu.violations.slice(0, 5).join('; ')}`);
+  } finally {
+    await emu.stop();
+  }
+}
