@@ -4,15 +4,13 @@
 // behind it), cleaned by the bundled action with keep-n-tagged 100 and delete-untagged (Docker Hub:
 // keep-n-tagged alone): a dry run, then the real run. Vendor API calls against pages + deletions, time.
 import {GhcrImages} from '../test/helpers/ghcr-images.js';
+import {seedImages} from './seed.js';
 import {runBundledAction} from '../test/helpers/run-action.js';
 import {specsPresent} from '../test/helpers/vendor-spec.js';
 import {VENDORS} from '../test/helpers/vendors/index.js';
-import {mapLimit} from '../src/shared/registry/limit.js';
 import {Credential} from '../src/shared/registry/auth.js';
 
 const target = Number(process.env.BENCH_VENDOR_VERSIONS || 10000);
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 if (!specsPresent()) {
   console.log('cleanup backends bench: skipped (../shared/specs is not beside the repository)');
@@ -28,47 +26,8 @@ for (const vendor of VENDORS.filter(v => !only || only.includes(v.name))) {
   try {
     const p = new GhcrImages(emu, vendor.namespace, 'big', vendor.credential as Credential);
     const t0 = Date.now();
-    const base = await p.platform('base', 'linux/amd64', 256);
-    const raw = JSON.parse(base.body.toString()) as Record<string, unknown>;
-    const manifest = (n: string): Promise<{digest: string; body: Buffer}> =>
-      p.manifest({...raw, annotations: {n}}, OCI_MANIFEST);
-    const jobs: Array<() => Promise<void>> = [];
-    let versions = 1;
-    for (let i = 0; versions < target; i++) {
-      const multi = i % 5 === 0;
-      // Docker Hub lists tags only: every image tagged there, so the repository is the same size.
-      const tag = i % 2 === 0 || !vendor.untagged ? `build-${i}` : undefined;
-      versions += multi ? 5 : 1;
-      jobs.push(async () => {
-        if (!multi) {
-          const m = await manifest(`single-${i}`);
-          if (tag) await p.client.putManifest(p.repo, tag, m.body, OCI_MANIFEST);
-          return;
-        }
-        const kids = await Promise.all([0, 1, 2, 3].map(k => manifest(`multi-${i}-${k}`)));
-        const index = {
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: kids.map((k, j) => ({
-            mediaType: OCI_MANIFEST,
-            digest: k.digest,
-            size: k.body.length,
-            platform:
-              j < 2 ? {os: 'linux', architecture: j ? 'arm64' : 'amd64'} : {os: 'unknown', architecture: 'unknown'},
-            ...(j >= 2
-              ? {
-                  annotations: {
-                    'vnd.docker.reference.type': 'attestation-manifest',
-                    'vnd.docker.reference.digest': kids[j - 2].digest
-                  }
-                }
-              : {})
-          }))
-        };
-        await p.manifest(index, OCI_INDEX, tag);
-      });
-    }
-    await mapLimit(jobs, 16, j => j());
+    // Docker Hub lists tags only: every image tagged there, so the repository is the same size.
+    await seedImages(p, target, i => i % 2 === 0 || !vendor.untagged);
     const seeded = emu.active(p.repo).length;
     console.log(`\n${vendor.name}: ${seeded} manifests seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     for (const dryRun of [true, false]) {

@@ -7,18 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import {GH_TOKEN, startGhcr} from '../test/helpers/ghcr.js';
 import {GhcrImages} from '../test/helpers/ghcr-images.js';
+import {seedImages} from './seed.js';
 import {compilePolicy} from '../src/shared/cleanup/policy.js';
 import {planCleanup} from '../src/shared/cleanup/plan.js';
 import {manifestFacts} from '../src/shared/cleanup/manifests.js';
 import {runCleanup} from '../src/shared/cleanup/run.js';
 import {ManifestStore} from '../src/shared/cleanup/manifest-store.js';
 import {ManifestState} from '../src/shared/cleanup/model.js';
-import {mapLimit} from '../src/shared/registry/limit.js';
 import {Logger} from '../src/shared/log.js';
 
 const target = Number(process.env.BENCH_CLEANUP_VERSIONS || 10000);
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const quiet: Logger = {
   info: () => undefined,
   warning: () => undefined,
@@ -30,48 +28,7 @@ const emu = await startGhcr();
 if (!emu) throw new Error('docker-registry is needed: run scripts/setup.sh');
 const p = new GhcrImages(emu, 'acme', 'big');
 const seedStart = Date.now();
-// Shared blobs, distinct manifests (an annotation makes each unique): the registry work is the manifests.
-const base = await p.platform('base', 'linux/amd64', 256);
-const raw = JSON.parse(base.body.toString()) as Record<string, unknown>;
-const manifest = (n: string): Promise<{digest: string; body: Buffer}> =>
-  p.manifest({...raw, annotations: {n}}, OCI_MANIFEST);
-let versions = 0;
-let image = 0;
-const jobs: Array<() => Promise<void>> = [];
-while (versions < target) {
-  const i = image++;
-  const multi = i % 5 === 0;
-  const tag = i % 2 === 0 ? `build-${i}` : undefined;
-  versions += multi ? 5 : 1;
-  jobs.push(async () => {
-    if (!multi) {
-      const m = await manifest(`single-${i}`);
-      if (tag) await p.client.putManifest(p.repo, tag, m.body, OCI_MANIFEST);
-      return;
-    }
-    const kids = await Promise.all([0, 1, 2, 3].map(k => manifest(`multi-${i}-${k}`)));
-    const index = {
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: kids.map((k, j) => ({
-        mediaType: OCI_MANIFEST,
-        digest: k.digest,
-        size: k.body.length,
-        platform: j < 2 ? {os: 'linux', architecture: j ? 'arm64' : 'amd64'} : {os: 'unknown', architecture: 'unknown'},
-        ...(j >= 2
-          ? {
-              annotations: {
-                'vnd.docker.reference.type': 'attestation-manifest',
-                'vnd.docker.reference.digest': kids[j - 2].digest
-              }
-            }
-          : {})
-      }))
-    };
-    await p.manifest(index, OCI_INDEX, tag);
-  });
-}
-await mapLimit(jobs, 16, j => j());
+const image = await seedImages(p, target, i => i % 2 === 0);
 const seeded = emu.active(p.repo);
 console.log(
   `\ncleanup: ${seeded.length} versions, ${image} images (20% multi-arch), seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`

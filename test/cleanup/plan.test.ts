@@ -505,25 +505,37 @@ describe('planner properties (fast-check)', () => {
    * Registry, Harbor's artifacts with their references and accessories), or only what tags reach
    * (the OCI API and Docker Hub list tags; children and artifacts are found through them).
    */
-  const listing = (backend: BackendName, p: Pkg): PackageVersion[] => {
-    if (backend !== 'oci' && backend !== 'dockerhub') return p.versions;
-    const byDigest = new Map(p.versions.map(v => [v.digest, v]));
-    const artifactsOf = new Map<string, string[]>();
+  /** Each subject's artifacts (by `subject`, or a sha256-<hex> tag). */
+  const artifactsOf = (p: Pkg): Map<string, string[]> => {
+    const out = new Map<string, string[]>();
     for (const v of p.versions) {
       const f = p.manifests.get(v.digest);
       const subject = (typeof f === 'object' ? f.subject : undefined) ?? v.tags.map(tagSubject).find(Boolean);
-      if (subject) artifactsOf.set(subject, [...(artifactsOf.get(subject) ?? []), v.digest]);
+      if (subject) out.set(subject, [...(out.get(subject) ?? []), v.digest]);
     }
+    return out;
+  };
+  /** Digests reachable from `start` through children and artifacts, over `within` when given. */
+  const reach = (p: Pkg, start: string[], within?: Set<string>, onVisit?: (d: string) => void): Set<string> => {
+    const artifacts = artifactsOf(p);
     const seen = new Set<string>();
-    const queue = p.versions.filter(v => v.tags.length).map(v => v.digest);
+    const queue = [...start];
     while (queue.length) {
       const d = queue.shift() as string;
-      if (seen.has(d) || !byDigest.has(d)) continue;
+      if (seen.has(d) || (within && !within.has(d))) continue;
       seen.add(d);
+      onVisit?.(d);
       const f = p.manifests.get(d);
       if (typeof f === 'object') queue.push(...f.children.map(c => c.digest));
-      queue.push(...(artifactsOf.get(d) ?? []));
+      queue.push(...(artifacts.get(d) ?? []));
     }
+    return seen;
+  };
+
+  const listing = (backend: BackendName, p: Pkg): PackageVersion[] => {
+    if (backend !== 'oci' && backend !== 'dockerhub') return p.versions;
+    const tagged = p.versions.filter(v => v.tags.length).map(v => v.digest);
+    const seen = reach(p, tagged, new Set(p.versions.map(v => v.digest)));
     return p.versions.filter(v => seen.has(v.digest));
   };
 
@@ -537,23 +549,12 @@ describe('planner properties (fast-check)', () => {
           const plan = p.plan(pol);
           const action = new Map(plan.decisions.map(d => [d.digest, d.action]));
           // Walk from every kept version: children and the artifacts of kept subjects.
-          const artifactsOf = new Map<string, string[]>();
-          for (const v of p.versions) {
-            const f = p.manifests.get(v.digest);
-            const subject = (typeof f === 'object' ? f.subject : undefined) ?? v.tags.map(tagSubject).find(Boolean);
-            if (subject) artifactsOf.set(subject, [...(artifactsOf.get(subject) ?? []), v.digest]);
-          }
-          const seen = new Set<string>();
-          const queue = plan.decisions.filter(d => d.action !== 'delete').map(d => d.digest);
-          while (queue.length) {
-            const d = queue.shift() as string;
-            if (seen.has(d)) continue;
-            seen.add(d);
-            expect(action.get(d)).not.toBe('delete');
-            const f = p.manifests.get(d);
-            if (typeof f === 'object') for (const c of f.children) queue.push(c.digest);
-            for (const a of artifactsOf.get(d) ?? []) queue.push(a);
-          }
+          reach(
+            p,
+            plan.decisions.filter(d => d.action !== 'delete').map(d => d.digest),
+            undefined,
+            d => expect(action.get(d)).not.toBe('delete')
+          );
           // Excluded tags are never deleted or untagged.
           for (const d of plan.decisions) {
             if (d.tags.some(t => pol.excludeTags?.(t)))

@@ -27,7 +27,8 @@ const DAY = 86_400_000;
 
 describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s', (_name, vendor: VendorCase) => {
   const maybe = ready ? test : test.skip;
-  const only = (cond: boolean): typeof test.skip => (ready && cond ? test : test.skip);
+  // A scenario that does not apply to a backend is not defined for it (not reported as skipped).
+  const only = (cond: boolean): typeof test.skip => (cond ? maybe : ((() => undefined) as unknown as typeof test.skip));
   let emu: VendorRegistry;
   let seq = 0;
 
@@ -263,7 +264,7 @@ describe('the vendor descriptions hold the emulators to what they document', () 
   (ready ? test : test.skip)(
     'an undocumented route or status, an unknown field and a wrong type are each caught',
     () => {
-      const acr = new VendorApiDescription('azure-acr/containerregistry.json');
+      const acr = new VendorApiDescription('azure-acr/containerregistry.json', {multiSegment: ['name']});
       expect(acr.check('POST', '/acr/v1/team/app/_manifests', 200, {})).toEqual([
         expect.stringContaining('no such route')
       ]);
@@ -274,9 +275,9 @@ describe('the vendor descriptions hold the emulators to what they document', () 
       expect(
         harbor.check('DELETE', '/api/v2.0/projects/p/repositories/r/artifacts/sha256:x', 412, {errors: []})
       ).toEqual([expect.stringContaining('status 412 is not documented')]);
-      const hub = new VendorApiDescription('docker-hub/latest.yaml', [
-        'DELETE /v2/repositories/{namespace}/{repository}/tags/{tag}/'
-      ]);
+      const hub = new VendorApiDescription('docker-hub/latest.yaml', {
+        exceptions: ['DELETE /v2/repositories/{namespace}/{repository}/tags/{tag}/']
+      });
       // The description declares one image per tag; the service sends a list (the backend reads both).
       expect(
         hub.check('GET', '/v2/namespaces/acme/repositories/app/tags', 200, {

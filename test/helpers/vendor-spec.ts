@@ -37,19 +37,36 @@ interface Description {
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 
+/** Statuses a vendor answers on any route without documenting each, with the schema of their body. */
+export interface GenericErrors {
+  statuses: Set<string>;
+  /** JSON pointer of the error body's schema in the description. */
+  pointer: string;
+}
+
 export class VendorApiDescription {
-  private readonly doc: Description;
+  protected readonly doc: Description;
   private readonly ajv: Ajv;
   private readonly base: string;
   private readonly routes: Array<{template: string; method: string; re: RegExp; literal: number}>;
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  /** `file` relative to ../shared/specs; `exceptions`: undocumented "METHOD /template" routes the vendor serves. */
+  private readonly exceptions: string[];
+  private readonly generic?: GenericErrors;
+
+  /**
+   * `file` relative to ../shared/specs (or absolute); `exceptions`: undocumented "METHOD /template" routes
+   * the vendor serves; `generic`: statuses any route may answer (GitHub's 401, 403, 404, 429…);
+   * `multiSegment`: path parameters that may hold slashes (ACR's repository {name}).
+   */
   constructor(
     readonly file: string,
-    private readonly exceptions: string[] = []
+    o: {exceptions?: string[]; generic?: GenericErrors; multiSegment?: string[]} = {}
   ) {
-    const text = fs.readFileSync(path.join(SPECS, file), 'utf8');
+    this.exceptions = o.exceptions ?? [];
+    this.generic = o.generic;
+    const multi = new Set(o.multiSegment ?? []);
+    const text = fs.readFileSync(path.isAbsolute(file) ? file : path.join(SPECS, file), 'utf8');
     this.doc = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Description;
     this.base = (this.doc.basePath ?? '').replace(/\/+$/, '');
     this.ajv = new Ajv({strict: false, allErrors: true, validateSchema: false});
@@ -71,8 +88,7 @@ export class VendorApiDescription {
             `^${this.base}${(template as string)
               .replace(/\?.*$/, '')
               .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
-              .replace(/\{name\}/g, '.+?')
-              .replace(/\{[^}]+\}/g, '[^/]+')}/?$`
+              .replace(/\{([^}]+)\}/g, (_m, name: string) => (multi.has(name) ? '.+?' : '[^/]+'))}/?$`
           ),
           literal: (template as string).replace(/\{[^}]+\}/g, '').length
         }))
@@ -94,16 +110,21 @@ export class VendorApiDescription {
     return v;
   }
 
-  /** What is wrong with an answer, as the description has it; [] when nothing. */
-  check(method: string, pathname: string, status: number, body: unknown): string[] {
+  /**
+   * What is wrong with an answer, as the description has it; [] when nothing. `exception` names why an
+   * undocumented status is allowed here (its body then checked as a generic error).
+   */
+  check(method: string, pathname: string, status: number, body: unknown, exception?: string): string[] {
     const where = `${method} ${pathname} → ${status}`;
     const template = this.route(method, pathname);
-    if (!template) return [`${where}: no such route in ${this.file}`];
+    if (!template) return [`${where}: no such route in ${path.basename(this.file)}`];
     if (this.exceptions.includes(`${method} ${template}`)) return [];
     const esc = (x: string): string => x.replace(/~/g, '~0').replace(/\//g, '~1');
     const op = this.doc.paths[template][method.toLowerCase()];
     const s = String(status);
     const key = op.responses[s] ? s : op.responses.default ? 'default' : undefined;
+    if (!key && this.generic && (this.generic.statuses.has(s) || exception))
+      return this.validate(this.generic.pointer, body, where);
     if (!key) return [`${where}: status ${s} is not documented for ${method} ${template}`];
     let response = op.responses[key];
     let base = `/paths/${esc(template)}/${method.toLowerCase()}/responses/${key}`;
@@ -117,6 +138,10 @@ export class VendorApiDescription {
     else if (response.content?.['application/json']?.schema)
       pointer = `${base}/content/${esc('application/json')}/schema`;
     if (!pointer) return body === undefined || body === '' ? [] : [`${where}: the description documents no body here`];
+    return this.validate(pointer, body, where);
+  }
+
+  private validate(pointer: string, body: unknown, where: string): string[] {
     const encoded = pointer
       .split('/')
       .map(p => encodeURIComponent(p))

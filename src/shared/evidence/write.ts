@@ -9,7 +9,7 @@ import {trivyEnv, trivyInsecure} from '../scan/scan.js';
 import {TrivyReport} from '../scan/report.js';
 import {Target, targetRef} from '../sign/targets.js';
 import {workflowAnnotations} from '../sign/annotations.js';
-import {OFFLINE_FLAGS, isolateTrivy} from '../tools/trivy.js';
+import {isolateTrivy, trivyImageArgs} from '../tools/trivy.js';
 import {ATTESTATION_TYPES, EvidenceOptions, PlannedEvidence} from './plan.js';
 import {provenancePredicate} from './provenance.js';
 import {ScanReport, vulnPredicate} from './vuln.js';
@@ -57,21 +57,7 @@ export function sbomArgs(o: {
   insecure: boolean;
   isolation: string[];
 }): string[] {
-  return [
-    'image',
-    '--format',
-    o.format === 'spdx' ? 'spdx-json' : 'cyclonedx',
-    '--output',
-    o.output,
-    '--cache-dir',
-    o.cacheDir,
-    ...OFFLINE_FLAGS,
-    '--offline-scan',
-    '--quiet',
-    ...o.isolation,
-    ...(o.insecure ? ['--insecure'] : []),
-    o.reference
-  ];
+  return trivyImageArgs({...o, format: o.format === 'spdx' ? 'spdx-json' : 'cyclonedx', target: o.reference});
 }
 
 /** The scan action's combined report, read and checked. */

@@ -72,27 +72,41 @@ export interface TrivyScanArgs {
   isolation: string[];
 }
 
-/** `trivy image` arguments: one scan to JSON, every severity, no gate (ours decides). Pure. */
-export function trivyScanArgs(o: TrivyScanArgs): string[] {
+/**
+ * `trivy image` arguments, offline, to one output file: `extra` flags (scanners, timeout) before the
+ * quiet and isolation flags, then the target (a registry reference, or a layout directory with input). Pure.
+ */
+export function trivyImageArgs(o: {
+  format: string;
+  output: string;
+  cacheDir: string;
+  insecure: boolean;
+  isolation: string[];
+  target: string;
+  input?: boolean;
+  extra?: string[];
+}): string[] {
   return [
     'image',
     '--format',
-    'json',
+    o.format,
     '--output',
     o.output,
     '--cache-dir',
     o.cacheDir,
     ...OFFLINE_FLAGS,
     '--offline-scan',
-    '--scanners',
-    o.scanners.join(','),
-    '--timeout',
-    o.timeout,
+    ...(o.extra ?? []),
     '--quiet',
     ...o.isolation,
     ...(o.insecure ? ['--insecure'] : []),
     ...(o.input ? ['--input', path.resolve(o.target)] : [o.target])
   ];
+}
+
+/** `trivy image` arguments: one scan to JSON, every severity, no gate (ours decides). Pure. */
+export function trivyScanArgs(o: TrivyScanArgs): string[] {
+  return trivyImageArgs({...o, format: 'json', extra: ['--scanners', o.scanners.join(','), '--timeout', o.timeout]});
 }
 
 /** `trivy image --download-db-only` from one repository. Pure. */

@@ -16,7 +16,7 @@ export const AAD_TOKEN = 'aad-emulator-token';
 export const ACR_PUSH_PASSWORD = 'acr-admin-password';
 
 export async function startAcr(): Promise<VendorRegistry | undefined> {
-  const spec = new VendorApiDescription('azure-acr/containerregistry.json');
+  const spec = new VendorApiDescription('azure-acr/containerregistry.json', {multiSegment: ['name']});
   const refresh = new Set<string>();
   const access = new Set<string>();
   const push = `Basic ${Buffer.from(`admin:${ACR_PUSH_PASSWORD}`).toString('base64')}`;

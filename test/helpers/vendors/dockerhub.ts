@@ -24,7 +24,7 @@ interface Parsed {
 const parse = (m: RecordedManifest): Parsed => JSON.parse(m.body.toString('utf8')) as Parsed;
 
 export async function startDockerHub(): Promise<VendorRegistry | undefined> {
-  const spec = new VendorApiDescription('docker-hub/latest.yaml', [DELETE_TAG]);
+  const spec = new VendorApiDescription('docker-hub/latest.yaml', {exceptions: [DELETE_TAG]});
   const jwts = new Set<string>();
   const basic = `Basic ${Buffer.from(`${HUB_USER}:${HUB_PAT}`).toString('base64')}`;
 
