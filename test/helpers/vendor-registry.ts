@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import {Registry, startRegistry} from './registry.js';
 
@@ -75,9 +76,16 @@ export interface VendorRegistry {
 export interface VendorOptions {
   /** Whether a registry request's Authorization header is accepted; with the 401 challenge to send. */
   registryAuth(authorization: string | undefined): boolean;
-  challenge(emu: VendorRegistry): string;
+  /** The 401 challenge of a registry request (some registries name the scope it needs). */
+  challenge(emu: VendorRegistry, req: {method: string; pathname: string}): string;
   /** The vendor API: return false when the path is not its own (then the OCI API handles it). */
   api(ctx: ApiContext, emu: VendorRegistry): Promise<boolean> | boolean;
+  /** Upload locations as a path (ACR sends `/v2/…`), not an absolute URL. */
+  relativeLocation?: boolean;
+  /** Paths may come with `/` and `:` encoded (`team%2Fapp`, `sha256%3A…`), as ACR accepts them. */
+  decodePath?: boolean;
+  /** Serve https with this key and certificate (for SDKs that refuse bearer tokens over http). */
+  tls?: {key: string; cert: string};
 }
 
 export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRegistry | undefined> {
@@ -162,7 +170,12 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
         res,
         401,
         {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]},
-        {'www-authenticate': opts.challenge(emu)}
+        {
+          'www-authenticate': opts.challenge(emu, {
+            method: req.method ?? 'GET',
+            pathname: new URL(req.url ?? '/', emu.url).pathname
+          })
+        }
       );
       return;
     }
@@ -202,7 +215,8 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
     const up = await forward(req, path, body);
     const headers: Record<string, string> = {};
     up.headers.forEach((v, h) => {
-      if (h === 'location' && v.startsWith(registry.url)) headers[h] = v.replace(registry.url, emu.url);
+      if (h === 'location' && v.startsWith(registry.url))
+        headers[h] = opts.relativeLocation ? v.slice(registry.url.length) : v.replace(registry.url, emu.url);
       else if (!['content-encoding', 'transfer-encoding', 'connection'].includes(h)) headers[h] = v;
     });
     const out = Buffer.from(await up.arrayBuffer());
@@ -219,7 +233,12 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
     res.end(req.method === 'HEAD' ? undefined : out);
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (opts.decodePath && req.url) {
+      const q = req.url.indexOf('?');
+      const [p, rest] = q < 0 ? [req.url, ''] : [req.url.slice(0, q), req.url.slice(q)];
+      req.url = p.replace(/%2F/gi, '/').replace(/%3A/gi, ':') + rest;
+    }
     void (async () => {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', emu.url);
@@ -257,10 +276,11 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
       emu.violations.push(`emulator error: ${String(err)}`);
       if (!res.headersSent) send(res, 500, {message: String(err)});
     });
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   emu.host = `127.0.0.1:${port}`;
-  emu.url = `http://${emu.host}`;
+  emu.url = `${opts.tls ? 'https' : 'http'}://${emu.host}`;
   return emu;
 }

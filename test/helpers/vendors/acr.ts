@@ -15,14 +15,38 @@ import {VendorApiDescription} from '../vendor-spec.js';
 export const AAD_TOKEN = 'aad-emulator-token';
 export const ACR_PUSH_PASSWORD = 'acr-admin-password';
 
-export async function startAcr(): Promise<VendorRegistry | undefined> {
+/** ACR's tokens are JWTs (clients read their expiry): an unsigned one with exp and a random id. */
+const jwt = (): string => {
+  const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${part({alg: 'RS256', typ: 'JWT'})}.${part({jti: crypto.randomUUID(), iat: now, exp: now + 3600})}.${crypto.randomBytes(16).toString('base64url')}`;
+};
+
+export async function startAcr(tls?: {key: string; cert: string}): Promise<VendorRegistry | undefined> {
   const spec = new VendorApiDescription('azure-acr/containerregistry.json', {multiSegment: ['name']});
   const refresh = new Set<string>();
   const access = new Set<string>();
   const push = `Basic ${Buffer.from(`admin:${ACR_PUSH_PASSWORD}`).toString('base64')}`;
   const bearerOk = (a: string | undefined): boolean => !!a && a.startsWith('Bearer ') && access.has(a.slice(7));
-  const challenge = (emu: VendorRegistry): string => `Bearer realm="${emu.url}/oauth2/token",service="${emu.host}"`;
+  /** ACR's challenge names the scope the call needs (the SDK asks for exactly that). */
+  const challenge = (emu: VendorRegistry, req: {method: string; pathname: string}): string => {
+    const repo =
+      req.pathname.match(/^\/acr\/v1\/(.+?)\/_(?:manifests|tags)/)?.[1] ??
+      req.pathname.match(/^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//)?.[1];
+    const actions =
+      req.method === 'DELETE'
+        ? 'delete'
+        : req.pathname.startsWith('/acr/')
+          ? 'metadata_read'
+          : ['GET', 'HEAD'].includes(req.method)
+            ? 'pull'
+            : 'pull,push';
+    return `Bearer realm="${emu.url}/oauth2/token",service="${emu.host}"${repo ? `,scope="repository:${repo}:${actions}"` : ''}`;
+  };
   return startVendorRegistry({
+    tls,
+    decodePath: true,
+    relativeLocation: true,
     registryAuth: a => a === push || bearerOk(a),
     challenge,
     api: (c: ApiContext, emu: VendorRegistry) => {
@@ -40,21 +64,21 @@ export async function startAcr(): Promise<VendorRegistry | undefined> {
           form.get('service') !== emu.host
         )
           return (reply(401, {errors: [{code: 'UNAUTHORIZED'}]}), true);
-        const t = crypto.randomBytes(12).toString('hex');
+        const t = jwt();
         refresh.add(t);
         return (reply(200, {refresh_token: t}), true);
       }
       if (p === '/oauth2/token' && c.method === 'POST') {
         if (form.get('grant_type') !== 'refresh_token' || !refresh.has(form.get('refresh_token') ?? ''))
           return (reply(401, {errors: [{code: 'UNAUTHORIZED'}]}), true);
-        const t = crypto.randomBytes(12).toString('hex');
+        const t = jwt();
         access.add(t);
         return (reply(200, {access_token: t}), true);
       }
       if (p === '/oauth2/token' && c.method === 'GET') {
         // A login's username and password (the admin user, a token): how docker and the tests push.
         if (c.headers.authorization !== push) return (reply(401, {errors: [{code: 'UNAUTHORIZED'}]}), true);
-        const t = crypto.randomBytes(12).toString('hex');
+        const t = jwt();
         access.add(t);
         return (reply(200, {access_token: t}), true);
       }
@@ -62,7 +86,7 @@ export async function startAcr(): Promise<VendorRegistry | undefined> {
         c.answer(
           401,
           {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]},
-          {'www-authenticate': challenge(emu)}
+          {'www-authenticate': challenge(emu, {method: c.method, pathname: p})}
         );
         return true;
       }
@@ -111,12 +135,13 @@ export async function startAcr(): Promise<VendorRegistry | undefined> {
         const items = rest.slice(0, n);
         const more = rest.length > n;
         const link = more
-          ? `/acr/v1/${repo}/_manifests?last=${encodeURIComponent(items[items.length - 1].digest)}&n=${n}`
+          ? `/acr/v1/${repo}/_manifests?last=${encodeURIComponent(items[items.length - 1].digest)}&n=${n}&api-version=2021-07-01`
           : undefined;
         return (
           reply(
             200,
-            {registry: emu.host, imageName: repo, manifests: items.map(view), ...(link ? {link} : {})},
+            // The next page in the Link header, as the service sends it (Azure's SDK reads it from there).
+            {registry: emu.host, imageName: repo, manifests: items.map(view)},
             link ? {link: `<${link}>; rel="next"`} : {}
           ),
           true
@@ -129,11 +154,32 @@ export async function startAcr(): Promise<VendorRegistry | undefined> {
         return (reply(200, {registry: emu.host, imageName: m[1], manifest: view(found)}), true);
       }
       m = p.match(/^\/acr\/v1\/(.+)\/_tags\/([^/]+)$/);
+      if (m && c.method === 'GET') {
+        const tag = decodeURIComponent(m[2]);
+        const held = emu.active(m[1]).find(x => x.tags.includes(tag));
+        if (!held) return (error(404, 'TAG_UNKNOWN', 'tag unknown'), true);
+        const at = new Date(held.pushedAt).toISOString();
+        return (
+          reply(200, {
+            registry: emu.host,
+            imageName: m[1],
+            tag: {
+              name: tag,
+              digest: held.digest,
+              createdTime: at,
+              lastUpdateTime: at,
+              signed: false,
+              changeableAttributes: {deleteEnabled: true, writeEnabled: true, listEnabled: true, readEnabled: true}
+            }
+          }),
+          true
+        );
+      }
       if (m && c.method === 'DELETE') {
         const ok = emu.deleteTag(m[1], decodeURIComponent(m[2]));
         return (reply(ok ? 202 : 404, undefined), true);
       }
-      emu.violations.push(`ACR ${c.method} ${p}: documented, but not emulated`);
+      emu.violations.push(`ACR ${c.method} ${p}${c.url.search}: documented, but not emulated`);
       return (error(400, 'UNSUPPORTED', 'not emulated'), true);
     }
   });

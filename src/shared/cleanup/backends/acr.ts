@@ -78,8 +78,10 @@ export class AcrBackend implements CleanupBackend {
             createdAt: m.createdTime ?? new Date(0).toISOString()
           });
         }
-        // The next page: the body's link (the description), or the Link header the service sends.
-        const link = page.body?.link ?? page.link?.match(/<([^>]+)>/)?.[1];
+        // The next page: the Link header the service sends (`<…>; rel="next"`), or the body's link (the
+        // description's), in either form.
+        const raw = page.link ?? page.body?.link;
+        const link = raw?.match(/<([^>]+)>/)?.[1] ?? raw;
         next = link ? new URL(link, this.client.base).toString() : undefined;
         if (next && !next.includes('api-version=')) next += `&api-version=${ACR_API_VERSION}`;
       }

@@ -1,0 +1,134 @@
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {
+  ContainerRegistryClient,
+  ContainerRegistryContentClient,
+  KnownManifestMediaType
+} from '@azure/container-registry';
+import {AAD_TOKEN, startAcr} from '../helpers/vendors/acr.js';
+import {requireTool} from '../helpers/tools.js';
+import {VendorRegistry} from '../helpers/vendor-registry.js';
+import {specsPresent} from '../helpers/vendor-spec.js';
+
+/**
+ * The vendors' own SDKs against our emulators: what the emulator answers must be what the SDK, written
+ * against the real service, expects (its auth flow, paging, JSON shapes). The ECR SDK is the product's
+ * own and runs in every ECR scenario; here Azure's SDK pushes, lists, reads and deletes in the ACR
+ * emulator (over TLS: the SDK sends bearer tokens only over https), with every answer still checked
+ * against ACR's description.
+ */
+const required = process.env.REGISTRY_ACTIONS_REQUIRE_SHARED === '1';
+const ready = !!requireTool('docker-registry') && !!requireTool('openssl') && (specsPresent() || required);
+
+let emu: VendorRegistry;
+let ca: string;
+
+beforeAll(async () => {
+  if (!ready) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1'
+    ],
+    {stdio: 'ignore'}
+  );
+  ca = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  emu = (await startAcr({key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: ca})) as VendorRegistry;
+}, 30000);
+afterAll(async () => emu?.stop());
+
+describe("Azure's SDK (@azure/container-registry) against the ACR emulator", () => {
+  (ready ? test : test.skip)(
+    'uploads, lists every manifest with tags and times, pages, deletes a tag and a manifest',
+    async () => {
+      const credential = {getToken: async () => ({token: AAD_TOKEN, expiresOnTimestamp: Date.now() + 3600_000})};
+      const options = {audience: 'https://containerregistry.azure.net', tlsOptions: {ca}};
+      const content = new ContainerRegistryContentClient(emu.url, 'team/sdk', credential, options);
+      const blob = async (text: string): Promise<{digest: string; size: number}> => {
+        const data = Buffer.from(text);
+        const up = await content.uploadBlob(data);
+        return {digest: up.digest, size: data.length};
+      };
+      const seen: string[] = [];
+      emu.onApiCall = r => void seen.push(`${r.method} ${r.url.pathname}`);
+      const layer = await blob('layer-bytes').catch((err: {request?: {url?: string}; message: string}) => {
+        throw new Error(`${err.message} (${err.request?.url}) ${seen.join(' | ')}`);
+      });
+      const digests: string[] = [];
+      for (const n of [1, 2, 3]) {
+        const config = await blob(JSON.stringify({architecture: 'amd64', os: 'linux', n}));
+        const manifest = {
+          schemaVersion: 2,
+          mediaType: KnownManifestMediaType.OciImageManifest,
+          config: {mediaType: 'application/vnd.oci.image.config.v1+json', ...config},
+          layers: [{mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer}]
+        };
+        // The third one by digest only: an untagged manifest, which the data plane lists too.
+        const res = await content.setManifest(Buffer.from(JSON.stringify(manifest)), {
+          mediaType: KnownManifestMediaType.OciImageManifest,
+          ...(n < 3 ? {tag: `v${n}`} : {})
+        });
+        digests.push(res.digest);
+      }
+      await content.setManifest(
+        Buffer.from(
+          JSON.stringify({...JSON.parse((await content.getManifest('v1')).content.toString()), annotations: {n: 'x'}})
+        ),
+        {
+          tag: 'latest',
+          mediaType: KnownManifestMediaType.OciImageManifest
+        }
+      );
+
+      const client = new ContainerRegistryClient(emu.url, credential, options);
+      const repo = client.getRepository('team/sdk');
+      emu.maxPage = 2; // the SDK follows the next page the service names
+      const listed: Array<{digest: string; tags: string[]; createdOn: Date}> = [];
+      for await (const m of repo.listManifestProperties())
+        listed.push({digest: m.digest, tags: [...m.tags], createdOn: m.createdOn});
+      emu.maxPage = 10_000;
+      expect(listed.map(m => m.digest).sort()).toEqual(
+        emu
+          .active('team/sdk')
+          .map(m => m.digest)
+          .sort()
+      );
+      expect(listed.find(m => m.digest === digests[2])?.tags).toEqual([]);
+      expect(listed.find(m => m.digest === digests[0])?.tags).toEqual(['v1']);
+      for (const m of listed) expect(m.createdOn.getTime()).toBe(emu.find('team/sdk', m.digest)?.pushedAt);
+
+      const props = await repo
+        .getArtifact(digests[1])
+        .getManifestProperties()
+        .catch((err: Error) => {
+          throw new Error(`${err.message}: ${emu.violations.join('; ')}`);
+        });
+      expect({tags: props.tags, violations: emu.violations}).toEqual({tags: ['v2'], violations: []});
+      await repo.getArtifact('v2').deleteTag('v2');
+      expect(emu.find('team/sdk', digests[1])?.tags).toEqual([]);
+      await repo.getArtifact(digests[2]).delete();
+      expect(emu.find('team/sdk', digests[2])).toBeUndefined();
+      expect(emu.violations).toEqual([]);
+    }
+  );
+});
