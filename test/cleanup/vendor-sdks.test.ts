@@ -8,7 +8,10 @@ import {
   ContainerRegistryContentClient,
   KnownManifestMediaType
 } from '@azure/container-registry';
+import {ArtifactRegistryClient} from '@google-cloud/artifact-registry';
+import {GhcrImages} from '../helpers/ghcr-images.js';
 import {AAD_TOKEN, startAcr} from '../helpers/vendors/acr.js';
+import {GAR_TOKEN, startGar} from '../helpers/vendors/gar.js';
 import {requireTool} from '../helpers/tools.js';
 import {VendorRegistry} from '../helpers/vendor-registry.js';
 import {specsPresent} from '../helpers/vendor-spec.js';
@@ -129,6 +132,63 @@ describe("Azure's SDK (@azure/container-registry) against the ACR emulator", () 
       await repo.getArtifact(digests[2]).delete();
       expect(emu.find('team/sdk', digests[2])).toBeUndefined();
       expect(emu.violations).toEqual([]);
+    }
+  );
+});
+
+describe("Google's SDK (@google-cloud/artifact-registry, REST transport) against the Artifact Registry emulator", () => {
+  (ready ? test : test.skip)(
+    'lists docker images with tags and upload times, reads a version, deletes a tag and a version',
+    async () => {
+      const gar = (await startGar()) as VendorRegistry;
+      try {
+        const p = new GhcrImages(gar, 'acme-prod/images', 'app', {
+          kind: 'basic',
+          username: 'oauth2accesstoken',
+          password: GAR_TOKEN
+        });
+        const old = await p.image('old', ['v1', 'pr-3']);
+        const lone = await p.platform('lone', 'linux/amd64', 128);
+        const u = new URL(gar.url);
+        // The SDK's transport calls fetch on its auth client: ours adds the access token, as Google's does.
+        const authClient = {
+          universeDomain: 'googleapis.com',
+          getRequestHeaders: async () => new Headers({authorization: `Bearer ${GAR_TOKEN}`}),
+          fetch: (url: string, init: RequestInit & {headers?: Record<string, string>}) =>
+            fetch(url, {...init, headers: {...init.headers, authorization: `Bearer ${GAR_TOKEN}`}})
+        };
+        const client = new ArtifactRegistryClient({
+          fallback: true,
+          protocol: 'http',
+          apiEndpoint: u.hostname,
+          port: Number(u.port),
+          authClient: authClient as never
+        });
+        const parent = 'projects/acme-prod/locations/europe-west1/repositories/images';
+        gar.maxPage = 2;
+        const images = await client.listDockerImages({parent, pageSize: 2}, {autoPaginate: true});
+        gar.maxPage = 10_000;
+        const listed = images[0].map(i => ({
+          digest: String(i.uri).split('@')[1],
+          tags: [...(i.tags ?? [])].sort(),
+          at: Number(i.uploadTime?.seconds) * 1000
+        }));
+        expect(listed.map(i => i.digest).sort()).toEqual([old.digest, ...old.children, lone.digest].sort());
+        expect(listed.find(i => i.digest === old.digest)?.tags).toEqual(['pr-3', 'v1']);
+        for (const i of listed)
+          expect(i.at).toBe(Math.floor((gar.find('acme-prod/images/app', i.digest)?.pushedAt ?? 0) / 1000) * 1000);
+        const pkg = `${parent}/packages/app`;
+        const [version] = await client.getVersion({name: `${pkg}/versions/${old.digest}`, view: 'FULL'});
+        expect((version.relatedTags ?? []).map(t => String(t.name).split('/').pop()).sort()).toEqual(['pr-3', 'v1']);
+        await client.deleteTag({name: `${pkg}/tags/pr-3`});
+        expect(gar.find('acme-prod/images/app', old.digest)?.tags).toEqual(['v1']);
+        const [op] = await client.deleteVersion({name: `${pkg}/versions/${lone.digest}`, force: true});
+        expect(op.done).toBe(true);
+        expect(gar.find('acme-prod/images/app', lone.digest)).toBeUndefined();
+        expect(gar.violations).toEqual([]);
+      } finally {
+        await gar.stop();
+      }
     }
   );
 });
