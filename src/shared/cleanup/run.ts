@@ -29,7 +29,7 @@ export interface CleanupOptions {
   backend: BackendName;
   /** The vendor API's base URL where it is not the registry's host (Artifact Registry, Docker Hub). */
   vendorApiUrl?: string;
-  /** Registry logins for the oci backend. */
+  /** Registry logins (every backend but ghcr: the registry and, on its host, its API). */
   logins?: Map<string, RegistryLogin>;
   /** GitHub REST API base (GitHub Enterprise Server: https://HOST/api/v3). */
   apiUrl: string;
