@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import {githubApiDescription} from './openapi.js';
 import {Registry, startRegistry} from './registry.js';
+import {relay} from './vendor-registry.js';
 
 /**
  * A local GHCR: the GitHub Packages REST API (users and orgs, versions with Link pagination, get,
@@ -162,18 +163,6 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     }
   };
 
-  const upstream = async (req: http.IncomingMessage, body: Buffer): Promise<Response> =>
-    fetch(`${registry.url}${req.url}`, {
-      method: req.method,
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(
-          ([h]) => !['host', 'authorization', 'connection', 'content-length'].includes(h)
-        )
-      ) as Record<string, string>,
-      body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body,
-      redirect: 'manual'
-    });
-
   const handleRegistry = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     emu.registryCalls++;
     const auth = req.headers.authorization ?? '';
@@ -188,12 +177,7 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       return;
     }
     const body = await readBody(req);
-    const up = await upstream(req, body);
-    const headers: Record<string, string> = {};
-    up.headers.forEach((v, h) => {
-      if (h === 'location' && v.startsWith(registry.url)) headers[h] = v.replace(registry.url, emu.url);
-      else if (!['content-encoding', 'transfer-encoding', 'connection'].includes(h)) headers[h] = v;
-    });
+    const {up, headers} = await relay(registry.url, req, req.url ?? '/', body, v => v.replace(registry.url, emu.url));
     const out = Buffer.from(await up.arrayBuffer());
     if (m && m[2] === 'manifests' && req.method === 'PUT' && up.status === 201) {
       const digest = up.headers.get('docker-content-digest') as string;

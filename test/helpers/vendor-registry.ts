@@ -88,6 +88,36 @@ export interface VendorOptions {
   tls?: {key: string; cert: string};
 }
 
+/**
+ * Passes one registry request on to the real registry behind an emulator: its headers without the
+ * emulator's credentials and hop-by-hop ones, redirects not followed, and the answer's headers back with
+ * upload locations on the real registry rewritten by `location` (to the emulator's own address).
+ */
+export async function relay(
+  registryUrl: string,
+  req: http.IncomingMessage,
+  path: string,
+  body: Buffer,
+  location: (value: string) => string
+): Promise<{up: Response; headers: Record<string, string>}> {
+  const up = await fetch(`${registryUrl}${path}`, {
+    method: req.method,
+    headers: Object.fromEntries(
+      Object.entries(req.headers).filter(
+        ([h]) => !['host', 'authorization', 'connection', 'content-length'].includes(h)
+      )
+    ) as Record<string, string>,
+    body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body,
+    redirect: 'manual'
+  });
+  const headers: Record<string, string> = {};
+  up.headers.forEach((v, h) => {
+    if (h === 'location' && v.startsWith(registryUrl)) headers[h] = location(v);
+    else if (!['content-encoding', 'transfer-encoding', 'connection'].includes(h)) headers[h] = v;
+  });
+  return {up, headers};
+}
+
 export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRegistry | undefined> {
   const registry = await startRegistry('none');
   if (!registry) return undefined;
@@ -152,18 +182,6 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
     }
     if (!ref.startsWith('sha256:') && !m.tags.includes(ref)) m.tags.push(ref);
   };
-  const forward = async (req: http.IncomingMessage, path: string, body: Buffer): Promise<Response> =>
-    fetch(`${registry.url}${path}`, {
-      method: req.method,
-      headers: Object.fromEntries(
-        Object.entries(req.headers).filter(
-          ([h]) => !['host', 'authorization', 'connection', 'content-length'].includes(h)
-        )
-      ) as Record<string, string>,
-      body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : body,
-      redirect: 'manual'
-    });
-
   const handleRegistry = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> => {
     if (!opts.registryAuth(req.headers.authorization)) {
       send(
@@ -212,13 +230,9 @@ export async function startVendorRegistry(opts: VendorOptions): Promise<VendorRe
       send(res, (await emu.deleteManifest(m[1], ref)) ? 202 : 404, undefined);
       return;
     }
-    const up = await forward(req, path, body);
-    const headers: Record<string, string> = {};
-    up.headers.forEach((v, h) => {
-      if (h === 'location' && v.startsWith(registry.url))
-        headers[h] = opts.relativeLocation ? v.slice(registry.url.length) : v.replace(registry.url, emu.url);
-      else if (!['content-encoding', 'transfer-encoding', 'connection'].includes(h)) headers[h] = v;
-    });
+    const {up, headers} = await relay(registry.url, req, path, body, v =>
+      opts.relativeLocation ? v.slice(registry.url.length) : v.replace(registry.url, emu.url)
+    );
     const out = Buffer.from(await up.arrayBuffer());
     if (m && m[2] === 'manifests' && req.method === 'PUT' && up.status === 201) {
       recordPush(

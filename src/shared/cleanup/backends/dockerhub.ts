@@ -73,7 +73,6 @@ export class DockerHubBackend implements CleanupBackend {
       );
       const t = ((await res.json()) as {access_token?: string}).access_token;
       if (!t) throw new UserError('Docker Hub login: no access token in the answer.');
-      this.client.opts.log?.debug?.('Docker Hub API token obtained');
       return t;
     })();
     return this.jwt;
