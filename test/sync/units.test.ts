@@ -43,6 +43,7 @@ describe('tag selection', () => {
       ['1.26.1', '1.26', '1.26.0']
     ],
     ['newest 2 by version', rules({semver: '>=1', newest: 2}), ['1.26.1', '1.26']],
+    ['alternatives with ||', rules({semver: '^1.25 <1.26 || ^1.26.1'}), ['1.26.1', '1.25.0']],
     ['newest by version ignores non-versions', rules({allow: ['latest', 'mainline', '1.25.0'], newest: 5}), ['1.25.0']],
     ['nothing matches', rules({allow: ['2.*']}), []]
   ])('%s', (_name, r, expected) => {
@@ -187,6 +188,16 @@ images:
     [
       'images:\n  - {source: nginx, destinations: [r.example/x], tags: {semver: "not a range"}}\n',
       'images[0].tags.semver: "not a range" is not a semver range'
+    ],
+    // Loose parsing read this as <2.0.0-0, losing the lower bound; the comma is not range syntax.
+    [
+      'images:\n  - {source: nginx, destinations: [r.example/x], tags: {semver: ">= 1.26, < 2"}}\n',
+      'images[0].tags.semver: ">= 1.26, < 2" is not a semver range'
+    ],
+    // A single | is not an alternative (||): loose parsing made it select nothing.
+    [
+      'images:\n  - {source: nginx, destinations: [r.example/x], tags: {semver: "^20.1 | ^21"}}\n',
+      'images[0].tags.semver: "^20.1 | ^21" is not a semver range'
     ],
     ['images:\n  - {source: nginx, destinations: [r.example/x], tags: {newest: 0}}\n', 'images[0].tags.newest'],
     [

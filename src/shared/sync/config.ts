@@ -88,8 +88,13 @@ function tagRules(raw: unknown, base: TagRules | undefined, where: string): TagR
   if (o.deny !== undefined) rules.deny = list(o.deny, `${where}.deny`).map(t => tagPattern(t, `${where}.deny`));
   if (o.semver !== undefined) {
     const range = String(o.semver);
-    if (!semver.validRange(range, {loose: true}))
-      fail(`${where}.semver`, `"${range}" is not a semver range`, 'Write e.g. ">=1.26 <2" or "^3.19".');
+    // Strict: loose parsing drops comparators it cannot read (">= 1.26, < 2" would lose its lower bound).
+    if (!semver.validRange(range))
+      fail(
+        `${where}.semver`,
+        `"${range}" is not a semver range`,
+        'Write comparators separated by spaces and alternatives by ||, e.g. ">=1.26 <2" or "^20.1 || ^21".'
+      );
     rules.semver = range;
   }
   if (o.newest !== undefined) {

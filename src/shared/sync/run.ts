@@ -219,6 +219,10 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     return report;
   }
   let selected = selectTags(tags, entry.tags);
+  if (entry.tags.semver && !selected.length) {
+    report.error = `${entry.name}: tags.semver "${entry.tags.semver}" selects none of its ${tags.length} tag(s); widen the range (a configuration error, nothing was copied).`;
+    return report;
+  }
   const byCreated = !!entry.tags.newest && entry.tags.newestBy === 'created';
   // One HEAD per selected tag on each side (a HEAD is not a pull on Docker Hub), both sides at once
   // unless the creation times must pick the tags first.

@@ -29,7 +29,7 @@ export function selectTags(tags: string[], rules: TagRules): string[] {
     const range = rules.semver;
     out = out.filter(t => {
       const v = tagVersion(t);
-      return v !== undefined && semver.satisfies(v, range, {loose: true, includePrerelease: false});
+      return v !== undefined && semver.satisfies(v, range, {includePrerelease: false});
     });
   }
   const ordered = [...out].sort((a, b) => {
