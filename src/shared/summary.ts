@@ -48,21 +48,36 @@ export const shortDigest = (digest: string): string => {
   return m ? `${m[1]}:${m[2]}` : digest;
 };
 
+/** The registry host a reference names, if it names one (a first part with a dot or a port, or localhost). */
+function refHost(ref: string): string | undefined {
+  const at = ref.indexOf('@');
+  const name = at === -1 ? ref : ref.slice(0, at);
+  const first = name.slice(0, Math.max(0, name.indexOf('/')));
+  return /[.:]/.test(first) || first === 'localhost' ? first : undefined;
+}
+
 /**
- * A reference as a reader scans it: repository:tag without the registry host, and the digest short.
- * `ghcr.io/org/app:1.2@sha256:…` → `org/app:1.2@sha256:0123456789ab`. Pure.
+ * A reference as a reader scans it: the digest short and, with `dropHost`, repository:tag without the
+ * registry host. `ghcr.io/org/app:1.2@sha256:…` → `org/app:1.2@sha256:0123456789ab`. Pure.
  */
-export function shortRef(ref: string): string {
+export function shortRef(ref: string, dropHost = true): string {
   if (ref.startsWith('oci:')) return ref;
   const at = ref.indexOf('@');
   const name = at === -1 ? ref : ref.slice(0, at);
   const digest = at === -1 ? '' : `@${shortDigest(ref.slice(at + 1))}`;
-  const slash = name.indexOf('/');
-  const first = slash === -1 ? '' : name.slice(0, slash);
-  const hasHost = /[.:]/.test(first) || first === 'localhost';
+  const host = refHost(ref);
   // A cosign tag (sha256-<64 hex>.sig) is cut like a digest.
-  const short = (hasHost ? name.slice(slash + 1) : name).replace(/([a-f0-9]{12})[a-f0-9]{52}/g, '$1…');
+  const short = (host && dropHost ? name.slice(host.length + 1) : name).replace(/([a-f0-9]{12})[a-f0-9]{52}/g, '$1…');
   return `${short}${digest}`;
+}
+
+/**
+ * How the references of one table are shown: the registry host is dropped only when every row names
+ * the same one, so rows always tell registries apart (ghcr.io/acme/app and docker.io/acme/app). Pure.
+ */
+export function refShortener(refs: readonly string[]): (ref: string) => string {
+  const dropHost = new Set(refs.filter(r => !r.startsWith('oci:')).map(refHost)).size <= 1;
+  return ref => shortRef(ref, dropHost);
 }
 
 /**

@@ -10,7 +10,7 @@ import {GateResult} from '../../src/shared/scan/gate.js';
 import {signSummary, verifySummary} from '../../src/shared/sign/summary.js';
 import {tagSummary} from '../../src/shared/tag/summary.js';
 import {Metadata} from '../../src/shared/tag/meta.js';
-import {SUMMARY_LIMIT, fit, shortRef} from '../../src/shared/summary.js';
+import {SUMMARY_LIMIT, fit, refShortener, shortRef} from '../../src/shared/summary.js';
 import {chromium, renderSummary} from '../helpers/render.js';
 
 /**
@@ -163,7 +163,8 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
     const dests = [
       `${REPO}`,
       'ghcr.io/acme-corporation/checkout-api',
-      'docker.io/acmecorp/checkout-api',
+      // The same path on two registries: the rows must tell them apart.
+      'docker.io/acme-corporation/checkout-api',
       'acmecorp.azurecr.io/payments/checkout-api',
       'europe-west4-docker.pkg.dev/acme-prod-123456/containers/checkout-api',
       'harbor.internal.acme.example:8443/payments/checkout-api'
@@ -200,10 +201,14 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
     };
     const page = await rendered(pushSummary(res));
     expect(page.tables[0]).toEqual(expect.objectContaining({hidden: [], scrolls: false}));
+    // Hosts differ between rows, so each row keeps its registry.
     expect(page.visibleText).toContain(
-      'acme-corporation/checkout-api 1.42.0 1.42 1 latest sha256:070707070707 179.0 MiB'
+      'ghcr.io/acme-corporation/checkout-api 1.42.0 1.42 1 latest sha256:070707070707 179.0 MiB'
     );
-    expect(page.details).toEqual([{summary: 'payments/checkout-api failed', open: true}]);
+    expect(page.visibleText).toContain('docker.io/acme-corporation/checkout-api 1.42.0');
+    expect(page.details).toEqual([
+      {summary: 'harbor.internal.acme.example:8443/payments/checkout-api failed', open: true}
+    ]);
     expect(page.visibleText).toContain('<html>quota exceeded</html>');
   });
 
@@ -225,6 +230,9 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
     );
     const sign = await rendered(signSummary({images, command: 'cosign sign', attestations}));
     expect(sign.tables[0]).toEqual(expect.objectContaining({hidden: [], scrolls: false}));
+    // One registry for every row: its host is left out.
+    expect(sign.visibleText).toContain('platform/payments/checkout-api');
+    expect(sign.visibleText).not.toContain('amazonaws.com');
     expect(sign.headings).toEqual(['sign: 5 digest(s), 17 attestation(s)']);
     const verify = await rendered(
       verifySummary(
@@ -333,6 +341,28 @@ describe('summary helpers', () => {
     ['oci:/tmp/layout:v1', 'oci:/tmp/layout:v1']
   ])('shortRef(%s) is %s', (ref, short) => {
     expect(shortRef(ref)).toBe(short);
+  });
+
+  test.each([
+    [
+      ['ghcr.io/acme/app:1', 'docker.io/acme/app:1'],
+      ['ghcr.io/acme/app:1', 'docker.io/acme/app:1']
+    ],
+    [
+      ['ghcr.io/acme/app:1', 'ghcr.io/acme/web:1'],
+      ['acme/app:1', 'acme/web:1']
+    ],
+    [
+      ['localhost:5000/app', 'localhost:5001/app'],
+      ['localhost:5000/app', 'localhost:5001/app']
+    ],
+    [
+      ['ghcr.io/acme/app', 'oci:/tmp/layout'],
+      ['acme/app', 'oci:/tmp/layout']
+    ]
+  ])('refShortener keeps the host only where rows differ in it: %j', (refs, shown) => {
+    const short = refShortener(refs);
+    expect(refs.map(short)).toEqual(shown);
   });
 
   test('fit keeps whole sections under the limit and says how many it left out', () => {

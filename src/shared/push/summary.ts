@@ -1,9 +1,10 @@
-import {mib, refCode, code, details, esc, fit, heading, html, shortDigest, shortRef, table} from '../summary.js';
+import {mib, refCode, code, details, esc, fit, heading, html, shortDigest, refShortener, table} from '../summary.js';
 import {PushResult} from './push.js';
 
 /** push-multi's job summary: one row per destination, each failure's message below the table. Pure. */
 export function pushSummary(res: PushResult): string {
   const failed = res.results.filter(r => r.error);
+  const shortRef = refShortener(res.results.map(r => r.destination));
   const sections = [
     heading(
       `push-multi: ${res.results.length - failed.length} of ${res.results.length} destination(s) ${failed.length ? 'done' : 'done, none failed'}`

@@ -10,7 +10,7 @@ import {
   paragraph,
   refCode,
   shortDigest,
-  shortRef,
+  refShortener,
   table
 } from '../summary.js';
 import {worstFirst} from './gate.js';
@@ -31,7 +31,7 @@ export function advisoryUrl(f: Pick<Finding, 'id' | 'url'>): string | undefined 
 }
 
 /** `org/app:1.2` over a short digest and the platform: what the user named, recognisable, narrow. */
-function imageCell(r: TargetResult): Cell {
+function imageCell(r: TargetResult, shortRef: (ref: string) => string): Cell {
   const platform = r.platform ? `<br>${esc(r.platform)}` : '';
   if (r.name.startsWith('oci:')) return html(`${refCode(r.name).html}${platform}`);
   const given = r.input.includes('@') ? r.input.slice(0, r.input.indexOf('@')) : r.input;
@@ -76,13 +76,14 @@ export interface ScanSummaryInput {
  */
 export function scanSummary(s: ScanSummaryInput): string {
   const images = new Set(s.results.map(r => r.input)).size;
+  const shortRef = refShortener(s.results.map(r => r.name));
   const head = heading(
     `scan ${s.passed ? 'passed' : 'failed'}: ${images} image(s), ${s.results.length} target(s), threshold ${s.threshold}`
   );
   const counts = table(
     ['image', 'gate', ...WORST_FIRST.map(x => x.toLowerCase()), 'secrets / misconfig', 'ignored'],
     s.results.map(r => [
-      imageCell(r),
+      imageCell(r, shortRef),
       r.gate.passed ? 'pass' : html(`<strong>fail</strong> (${r.gate.failing.length})`),
       ...WORST_FIRST.map(sev => String(r.gate.counts[sev])),
       `${r.gate.secrets} / ${r.gate.misconfigurations}`,

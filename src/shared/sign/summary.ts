@@ -1,4 +1,4 @@
-import {code, esc, fit, refCode, heading, html, shortRef, table} from '../summary.js';
+import {code, esc, fit, refCode, heading, html, refShortener, table} from '../summary.js';
 import {SignResult} from './sign.js';
 import {VerifiedImage} from './verify.js';
 
@@ -9,6 +9,7 @@ const tagsCell = (tags: string[]): ReturnType<typeof html> | string =>
 export function signSummary(res: SignResult): string {
   const attested = new Map<string, string[]>();
   for (const a of res.attestations) attested.set(a.reference, [...(attested.get(a.reference) ?? []), a.type]);
+  const shortRef = refShortener(res.images.map(i => i.reference));
   return fit(
     [
       heading(
@@ -40,6 +41,7 @@ export function signSummary(res: SignResult): string {
 /** The verify mode's job summary: one row per digest, failures with their reason. Pure. */
 export function verifySummary(res: VerifiedImage[]): string {
   const failed = res.filter(i => !i.verified).length;
+  const shortRef = refShortener(res.map(i => i.reference));
   return fit(
     [
       heading(`verify: ${res.length - failed} of ${res.length} digest(s) verified`),
