@@ -6,7 +6,7 @@ import {Credential} from '../../src/shared/registry/auth.js';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
-import {VendorRegistry} from '../helpers/vendor-registry.js';
+import {ApiRequest, VendorRegistry} from '../helpers/vendor-registry.js';
 import {ProtoDescription} from '../helpers/proto-spec.js';
 import {SmithyModel} from '../helpers/smithy.js';
 import {VendorApiDescription, specsPresent} from '../helpers/vendor-spec.js';
@@ -179,11 +179,116 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
       ok(run);
       expect(deleted(run)).toEqual(all(a));
       expect(survivors(p)).toEqual(all(b, c));
-      expect(tagsOf(p, b.digest)).toEqual(['hotfix', 'v2']);
+      // Where the deletion goes by tag (ECR, Artifact Registry, Hub), the planned tag goes and the
+      // image stays with the new one; elsewhere the fresh read before the delete skips it whole.
+      expect(tagsOf(p, b.digest)).toEqual(vendor.conditionalDelete ? ['hotfix'] : ['hotfix', 'v2']);
+      const skipped = JSON.parse(run.outputs.skipped || '[]') as Array<{digest: string; reason: string}>;
+      expect(skipped).toEqual(
+        expect.arrayContaining([expect.objectContaining({digest: b.digest, reason: expect.stringContaining('hotfix')})])
+      );
     } finally {
       emu.onApiCall = undefined;
     }
   });
+
+  /** Runs a cleanup with `inject` called once, before the first request `when` selects. */
+  const during = async (
+    p: GhcrImages,
+    inputs: Record<string, string>,
+    when: (r: ApiRequest) => boolean,
+    inject: () => Promise<void>
+  ): Promise<ActionRun> => {
+    let done = false;
+    emu.onApiCall = async r => {
+      if (done || !when(r)) return;
+      done = true;
+      await inject();
+    };
+    try {
+      return await cleanup(p, inputs);
+    } finally {
+      emu.onApiCall = undefined;
+    }
+  };
+  const mentions = (r: ApiRequest, ...what: string[]): boolean =>
+    what.some(w => decodeURIComponent(`${r.url.pathname}${r.url.search}`).includes(w) || r.body.includes(w));
+
+  maybe('a tag moved during the run from a planned image onto a kept one stays on the kept one', async () => {
+    const p = fresh();
+    const old = await p.image('old', ['v1', 'stable']);
+    const current = await p.image('current', ['v2']);
+    const run = await during(
+      p,
+      {'keep-n-tagged': '1'},
+      r => mentions(r, old.digest, '/tags/stable', '/tags/v1'),
+      // A release moves stable onto the current image while the old one is being deleted.
+      () => p.tag(current, 'stable')
+    );
+    ok(run);
+    expect(survivors(p)).toEqual(all(current));
+    expect(tagsOf(p, current.digest)).toEqual(['stable', 'v2']);
+  });
+
+  maybe('untag: a tag moved to another image meanwhile is left alone there', async () => {
+    const p = fresh();
+    const img = await p.image('img', ['v1.0.0', 'pr-7']);
+    const other = await p.image('other', ['v2.0.0']);
+    const run = await during(
+      p,
+      {'delete-tags': 'pr-*', 'keep-n-tagged': '5'},
+      r => mentions(r, 'pr-7'),
+      () => p.tag(other, 'pr-7')
+    );
+    ok(run);
+    expect(survivors(p)).toEqual(all(img, other));
+    expect(tagsOf(p, img.digest)).toEqual(['v1.0.0']);
+    expect(tagsOf(p, other.digest)).toEqual(['pr-7', 'v2.0.0']);
+  });
+
+  only(vendor.conditionalDelete)(
+    'a tag written on an image as its deletion is sent keeps it: the registry makes the deletion conditional',
+    async () => {
+      const p = fresh();
+      const a = await p.image('a', ['v1']);
+      const b = await p.image('b', ['v2']);
+      const run = await during(
+        p,
+        {'keep-n-tagged': '1'},
+        r => vendor.isDelete(r) && mentions(r, a.digest, '/tags/v1/'),
+        () => p.tag(a, 'hotfix')
+      );
+      ok(run);
+      expect(survivors(p)).toEqual(all(a, b));
+      expect(tagsOf(p, a.digest)).toEqual(['hotfix']);
+      expect(deleted(run)).toEqual([]);
+      const skipped = JSON.parse(run.outputs.skipped || '[]') as Array<{digest: string; reason: string}>;
+      expect(skipped).toEqual(
+        expect.arrayContaining([expect.objectContaining({digest: a.digest, reason: expect.stringContaining('hotfix')})])
+      );
+      expect(skipped.map(x => x.digest).sort()).toEqual(all(a));
+    }
+  );
+
+  only(vendor.name === 'harbor')(
+    'Harbor: accessories carry only the tags Harbor reports; a kept image’s untagged signatures pass verify-after',
+    async () => {
+      const p = fresh();
+      const old = await p.image('old', ['v1']);
+      const oldSig = await p.referrer(old, 'cosign-oci11');
+      const kept = await p.image('kept', ['v2']);
+      const keptSigs = [
+        await p.referrer(kept, 'cosign-oci11'),
+        await p.referrer(kept, 'notation'),
+        await p.referrer(kept, 'spdx')
+      ];
+      const legacy = await p.legacySignature(kept.digest);
+      const run = await cleanup(p, {'keep-n-tagged': '1'});
+      ok(run);
+      expect(deleted(run)).toEqual(all(old, oldSig));
+      expect(survivors(p)).toEqual(all(kept, legacy, ...keptSigs));
+      expect(tagsOf(p, legacy.digest)).toEqual([`${kept.digest.replace(':', '-')}.sig`]);
+    }
+  );
 
   maybe('a throttling answer mid-run is waited out; the run completes', async () => {
     const p = fresh();

@@ -142,6 +142,38 @@ export class GhcrImages {
     );
   }
 
+  /**
+   * A referrer pushed with only its subject (no fallback tag), as a client does on a registry with the
+   * referrers API: `artifactType` on the manifest, or (Notation) as the config's media type.
+   */
+  async referrer(subject: Pushed, kind: 'cosign-oci11' | 'notation' | 'spdx'): Promise<Pushed> {
+    const types = {
+      'cosign-oci11': {
+        artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+        layer: 'application/vnd.dev.cosign.simplesigning.v1+json'
+      },
+      notation: {config: 'application/vnd.cncf.notary.signature', layer: 'application/jose+json'},
+      spdx: {artifactType: 'application/spdx+json', layer: 'application/spdx+json'}
+    } as const;
+    const t: {artifactType?: string; config?: string; layer: string} = types[kind];
+    const layer = await this.blob(
+      Buffer.from(JSON.stringify({kind, of: subject.digest, nonce: crypto.randomUUID()})),
+      t.layer
+    );
+    const config = t.config ? await this.blob(Buffer.from('{}'), t.config) : await this.blob(Buffer.from('{}'), EMPTY);
+    return this.manifest(
+      {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        ...(t.artifactType ? {artifactType: t.artifactType} : {}),
+        config,
+        layers: [layer],
+        subject: {mediaType: subject.mediaType, digest: subject.digest, size: subject.body.length}
+      },
+      OCI_MANIFEST
+    );
+  }
+
   /** A cosign bundle-format signature: a manifest with a subject, listed in the sha256-<hex> fallback index. */
   async bundleSignature(subject: Pushed): Promise<{bundle: Pushed; fallback: Pushed}> {
     const empty = await this.blob(Buffer.from('{}'), EMPTY);

@@ -32,6 +32,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('deleted', JSON.stringify(out.deleted));
   io.output('untagged', JSON.stringify(out.untagged));
   io.output('kept', JSON.stringify(out.kept));
+  io.output('skipped', JSON.stringify(out.skipped));
   io.output('counts', JSON.stringify(out.counts));
   io.output('bytes-reclaimed', String(out.bytesReclaimed));
   const previews = res.packages.filter(p => p.ecrPreview).map(p => ({package: p.package, ...p.ecrPreview}));

@@ -2,6 +2,7 @@ import {UserError, errorMessage} from '../errors.js';
 import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
 import {CleanupBackend} from './oci-backend.js';
+import {DELETED, GONE, Removal, judgeFresh} from './removal.js';
 import {GitHubClient, statusOf} from '../github/client.js';
 
 export type OwnerKind = 'users' | 'orgs';
@@ -106,14 +107,22 @@ export class GhcrPackage implements CleanupBackend {
     }
   }
 
-  /** Deletes a version: 'deleted', or 'gone' when it was already (404). GitHub's 400 refusals are explained. */
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * Deletes a version: with `planned`, only when read right before it carries no other tag (GitHub
+   * deletes a version unconditionally: the window between that read and the DELETE is GitHub's).
+   * GitHub's 400 refusals are explained.
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
+    if (planned) {
+      const judged = judgeFresh(await this.getVersion(id), planned);
+      if (judged) return judged;
+    }
     try {
       await this.octokit.request(`DELETE ${this.base}/{id}`, this.params({id}));
-      return 'deleted';
+      return DELETED;
     } catch (err) {
       const status = statusOf(err);
-      if (status === 404) return 'gone';
+      if (status === 404) return GONE;
       if (status === 400) {
         throw new UserError(
           `GitHub refused (HTTP 400: ${errorMessage(err)}): it keeps the last tagged version of a package and public versions with more than 5,000 downloads; delete the whole package in its settings if that is meant.`

@@ -8,6 +8,8 @@ export interface PackageVersion {
   tags: string[];
   /** ISO 8601. */
   createdAt: string;
+  /** The image the registry's own API names this version an accessory of (Harbor), when it does. */
+  subject?: string;
 }
 
 export interface ChildRef {

@@ -4,6 +4,7 @@ import {mapLimit} from '../registry/limit.js';
 import {manifestFacts} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {PackageVersion} from './model.js';
+import {DELETED, GONE, Removal, UntagResult, judgeFresh} from './removal.js';
 
 /** Where versions live and how one is deleted: GHCR's Packages API, or a registry's OCI API. */
 export interface CleanupBackend {
@@ -12,9 +13,15 @@ export interface CleanupBackend {
   /** The repository path in the registry. */
   readonly repository: string;
   listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}>;
-  /** The version as it is now (undefined: gone), for the re-check before a delete. */
+  /** The version as it is now, its tags read afresh (undefined: gone). */
   getVersion(id: number): Promise<PackageVersion | undefined>;
-  deleteVersion(id: number): Promise<'deleted' | 'gone'>;
+  /**
+   * Deletes a version. With `planned` (the tags the plan removes with it), only if it carries no other
+   * tag: read immediately before the write, or made a condition of the write where the registry's API
+   * can (ECR by tag, Artifact Registry without force, Harbor's tag of an artifact). Without `planned`
+   * (recheck off) unconditionally.
+   */
+  deleteVersion(id: number, planned?: readonly string[]): Promise<Removal>;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
   /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */
@@ -23,8 +30,16 @@ export interface CleanupBackend {
   lifecyclePreview?(
     text?: string
   ): Promise<{source: string; expire: Array<{digest: string; tags: string[]; rule?: number}>} | undefined>;
-  /** Removes tags from a version and keeps it, where the registry's API can (else: a throwaway manifest). */
-  untag?(id: number, tags: string[]): Promise<void>;
+  /**
+   * Removes tags from a version and keeps it, where the registry's API can (else: a throwaway manifest);
+   * a tag that points at another manifest by then is left alone (moved).
+   */
+  untag?(id: number, tags: string[]): Promise<UntagResult>;
+  /**
+   * After the deletions, where a registry deletes by name only (Docker Hub): the digests among those
+   * reported deleted that the registry still holds, with the tags that keep them.
+   */
+  stillHeld?(digests: string[]): Promise<Map<string, string[]>>;
 }
 
 /**
@@ -150,16 +165,40 @@ export class OciRepositoryBackend implements CleanupBackend {
     return {versions, complete, pages: 1};
   }
 
+  /**
+   * The tags pointing at a digest now. The OCI API cannot say which tags point at a digest: the tag list
+   * is read afresh and every tag resolved (a HEAD each).
+   */
+  private async tagsOf(digest: string): Promise<string[]> {
+    const tags = await this.client.listTags(this.repository);
+    const hits = await mapLimit(tags, this.concurrency, async t =>
+      (await this.client.headManifest(this.repository, t))?.digest === digest ? t : undefined
+    );
+    return hits.filter((t): t is string => !!t).sort();
+  }
+
   async getVersion(id: number): Promise<PackageVersion | undefined> {
     const v = this.byId.get(id);
     if (!v) return undefined;
-    return (await this.client.headManifest(this.repository, v.digest)) ? v : undefined;
+    const [present, tags] = await Promise.all([
+      this.client.headManifest(this.repository, v.digest),
+      this.tagsOf(v.digest)
+    ]);
+    return present ? {...v, tags} : undefined;
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * The OCI API deletes a manifest by digest with every tag on it, unconditionally: the tags are read
+   * right before (the window between that read and the DELETE is the registry's, no client can close it).
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
-    return this.client.deleteManifest(this.repository, v.digest);
+    if (!v) return GONE;
+    if (planned) {
+      const judged = judgeFresh(await this.getVersion(id), planned);
+      if (judged) return judged;
+    }
+    return (await this.client.deleteManifest(this.repository, v.digest)) === 'gone' ? GONE : DELETED;
   }
 
   async deleteThrowaway(digest: string): Promise<void> {

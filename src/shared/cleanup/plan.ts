@@ -50,7 +50,7 @@ function buildGraph(input: PlanInput): Graph {
   for (const v of input.versions) {
     const f = facts(input.manifests.get(v.digest));
     for (const c of f?.children ?? []) add(parents, c.digest, v.digest);
-    const subject = f?.subject ?? v.tags.map(tagSubject).find(Boolean);
+    const subject = f?.subject ?? v.subject ?? v.tags.map(tagSubject).find(Boolean);
     if (subject && subject !== v.digest) {
       subjectOf.set(v.digest, subject);
       add(artifactsOf, subject, v.digest);

@@ -16,6 +16,7 @@ import {CleanupBackend} from './oci-backend.js';
 import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
+import {UntagResult, movedReason} from './removal.js';
 import {Policy} from './policy.js';
 import {PreviewComparison, comparePreview} from './ecr.js';
 import {CleanupInputs} from './inputs.js';
@@ -97,9 +98,23 @@ export interface CleanupResult {
 
 const report = (d: Decision): VersionReport => ({id: d.id, digest: d.digest, tags: d.tags, reason: d.reason});
 
-/** Removes tags from an image without deleting it: a throwaway manifest takes the tags, then it is deleted. */
-async function untag(client: RegistryClient, backend: CleanupBackend, tags: string[], log: Logger): Promise<void> {
+/**
+ * Removes tags from an image without deleting it, where the registry cannot remove a tag alone: a
+ * throwaway manifest takes the tags, then it is deleted. Each tag is read first: one that no longer
+ * points at the image is left alone (moved).
+ */
+async function untag(
+  client: RegistryClient,
+  backend: CleanupBackend,
+  digest: string,
+  tags: string[],
+  log: Logger
+): Promise<UntagResult> {
   const repository = backend.repository;
+  const now = await mapLimit(tags, 4, async t => ({t, at: (await client.headManifest(repository, t))?.digest}));
+  const removed = now.filter(x => x.at === digest).map(x => x.t);
+  const moved = now.filter(x => x.at !== digest).map(x => x.t);
+  if (!removed.length) return {removed, moved};
   const empty = Buffer.from('{}');
   const emptyDigest = sha256(empty);
   if ((await client.headBlob(repository, emptyDigest)) === undefined) {
@@ -117,17 +132,18 @@ async function untag(client: RegistryClient, backend: CleanupBackend, tags: stri
       annotations: {'dev.registry-actions.untag': crypto.randomUUID()}
     })
   );
-  const digest = sha256(body);
-  for (const tag of tags) await client.putManifest(repository, tag, body, MEDIA.ociManifest);
+  const throwaway = sha256(body);
+  for (const tag of removed) await client.putManifest(repository, tag, body, MEDIA.ociManifest);
   try {
-    await backend.deleteThrowaway(digest);
+    await backend.deleteThrowaway(throwaway);
   } catch (err) {
-    throw new UserError(`${tags.join(', ')} now point at the throwaway manifest ${digest}: ${errorMessage(err)}`);
+    throw new UserError(`${removed.join(', ')} now point at the throwaway manifest ${throwaway}: ${errorMessage(err)}`);
   }
-  log.debug(`untagged ${tags.join(', ')} through throwaway manifest ${digest}`);
+  log.debug(`untagged ${removed.join(', ')} through throwaway manifest ${throwaway}`);
+  return {removed, moved};
 }
 
-/** Walks a tag completely (index, platforms, blobs by HEAD); a description of what is broken, or undefined. */
+/** Walks a reference (a tag, or a digest) completely: index, platforms, blobs by HEAD; what is broken, or undefined. */
 async function walkTag(
   client: RegistryClient,
   repository: string,
@@ -135,7 +151,8 @@ async function walkTag(
   seenBlobs: Set<string>
 ): Promise<string | undefined> {
   const root = await client.getManifest(repository, tag);
-  if (!root) return `${tag} no longer resolves`;
+  // A digest another client deleted meanwhile is not broken; a tag that no longer resolves is.
+  if (!root) return tag.startsWith('sha256:') ? undefined : `${tag} no longer resolves`;
   const queue = [root];
   while (queue.length) {
     const m = queue.shift() as NonNullable<typeof root>;
@@ -245,8 +262,16 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
 
   for (const u of [...rep.untagged]) {
     try {
-      if (pkg.untag) await pkg.untag(u.id, u.removed);
-      else await untag(client, pkg, u.removed, opts.log);
+      const r = pkg.untag ? await pkg.untag(u.id, u.removed) : await untag(client, pkg, u.digest, u.removed, opts.log);
+      if (r.moved.length) {
+        const why = `${movedReason(r.moved)}: left alone`;
+        if (r.removed.length) u.reason = `${u.reason}; ${why}`;
+        else {
+          rep.untagged = rep.untagged.filter(x => x !== u);
+          rep.skipped.push({id: u.id, digest: u.digest, tags: u.removed, reason: `not untagged: ${why}`});
+        }
+      }
+      u.removed = r.removed;
     } catch (err) {
       rep.untagged = rep.untagged.filter(x => x !== u);
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
@@ -262,33 +287,42 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       continue;
     }
     try {
-      if (opts.recheck && d.role === 'image') {
-        // Re-check an image right before deleting it: a run or a release at the same time may have tagged it.
-        const now = await pkg.getVersion(id);
-        if (!now) {
-          rep.alreadyGone++;
-          continue;
-        }
-        const added = now.tags.filter(t => !d.tags.includes(t));
-        if (added.length) {
-          notDeleted.add(id);
-          rep.skipped.push({...report(d), reason: `not deleted: tagged ${added.join(', ')} since planning`});
-          continue;
-        }
-      }
       // Where a version is the manifest itself (every backend but GHCR's package records), one the
       // registry no longer has (a platform a partial index still names) is already gone.
       if (pkg.versionsAreManifests && manifests.get(d.digest) === 'missing') {
         rep.alreadyGone++;
         continue;
       }
-      const res = await pkg.deleteVersion(id);
-      if (res === 'gone') rep.alreadyGone++;
-      else rep.deleted.push(report(d));
+      // With recheck, the backend deletes only what carries no tag outside the plan, read right before
+      // the write (a release or another run may have tagged it meanwhile).
+      const res = await pkg.deleteVersion(id, opts.recheck ? d.tags : undefined);
+      if (res.outcome === 'gone') rep.alreadyGone++;
+      else if (res.outcome === 'kept') {
+        notDeleted.add(id);
+        rep.skipped.push({...report(d), reason: `not deleted: ${res.reason}`});
+      } else rep.deleted.push(report(d));
     } catch (err) {
       notDeleted.add(id);
       rep.failed.push({...report(d), error: errorMessage(err)});
     }
+  }
+  if (pkg.stillHeld && rep.deleted.length) {
+    // A registry that deletes by name only: what was tagged during the run outlived its planned tags.
+    const held = await pkg.stillHeld(rep.deleted.map(d => d.digest)).catch((err: unknown) => {
+      rep.warnings.push(
+        `could not confirm what the deletions left (${errorMessage(err)}): deleted may list images tagged during the run`
+      );
+      return new Map<string, string[]>();
+    });
+    for (const d of rep.deleted.filter(x => held.has(x.digest))) {
+      notDeleted.add(d.id);
+      const tags = held.get(d.digest) ?? [];
+      rep.skipped.push({
+        ...d,
+        reason: `not deleted: ${tags.length ? `still tagged ${tags.join(', ')}` : 'still listed by a tagged image'} (tagged during the run)`
+      });
+    }
+    rep.deleted = rep.deleted.filter(x => !held.has(x.digest));
   }
   rep.bytesReclaimed = notDeleted.size === 0 && rep.failed.length === 0 ? plan.bytesReclaimed : 0;
   if (rep.deleted.length && rep.bytesReclaimed === 0 && plan.bytesReclaimed) {
@@ -296,11 +330,15 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   }
   if (opts.verify && (rep.deleted.length || rep.untagged.length)) {
     const seen = new Set<string>();
-    // What stays: kept and untagged images, and planned deletions that did not happen.
+    // What stays: kept and untagged images by their remaining tags, and planned deletions that did not
+    // happen (skipped, failed) by digest: the tags the plan removes with them may be gone, what they list must not.
     const stayed = new Set([...rep.failed, ...rep.skipped].map(d => d.id));
-    const tags = plan.decisions
-      .filter(d => d.action !== 'delete' || stayed.has(d.id))
-      .flatMap(d => d.tags.filter(t => !(d.untag ?? []).includes(t)));
+    const tags = [
+      ...plan.decisions
+        .filter(d => d.action !== 'delete')
+        .flatMap(d => d.tags.filter(t => !(d.untag ?? []).includes(t))),
+      ...plan.decisions.filter(d => d.action === 'delete' && stayed.has(d.id) && d.role === 'image').map(d => d.digest)
+    ];
     // Tags whose index already missed platforms before the run are reported, not blamed on it.
     const before = new Set(
       plan.decisions
@@ -308,7 +346,7 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
           const f = manifests.get(d.digest);
           return typeof f === 'object' && f.children.some(c => manifests.get(c.digest) === 'missing');
         })
-        .flatMap(d => d.tags)
+        .flatMap(d => [...d.tags, d.digest])
     );
     const problems = await mapLimit(tags, opts.concurrency, async t => ({
       t,
@@ -438,6 +476,7 @@ export function cleanupOutputs(res: CleanupResult): {
   deleted: Array<VersionReport & {package: string}>;
   untagged: Array<PackageReport['untagged'][number] & {package: string}>;
   kept: Array<VersionReport & {package: string}>;
+  skipped: Array<VersionReport & {package: string}>;
   counts: Record<string, number | string | undefined>;
   bytesReclaimed: number;
 } {
@@ -449,6 +488,7 @@ export function cleanupOutputs(res: CleanupResult): {
     deleted: flat(p => p.deleted),
     untagged: flat(p => p.untagged),
     kept: flat(p => p.kept),
+    skipped: flat(p => p.skipped),
     counts: {
       deleted: sum(p => p.deleted.length),
       untagged: sum(p => p.untagged.length),

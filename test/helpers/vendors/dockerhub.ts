@@ -23,6 +23,36 @@ interface Parsed {
 }
 const parse = (m: RecordedManifest): Parsed => JSON.parse(m.body.toString('utf8')) as Parsed;
 
+/** A tag as Hub's API describes it (the digest beside the description's fields, as the service sends). */
+function tagObject(t: string, x: RecordedManifest, id: number): unknown {
+  const at = new Date(x.pushedAt).toISOString();
+  const first = isIndex(x.mediaType) ? (parse(x).manifests ?? [])[0] : undefined;
+  return {
+    id,
+    images: {
+      architecture: first?.platform?.architecture ?? 'amd64',
+      os: first?.platform?.os ?? 'linux',
+      digest: first?.digest ?? x.digest,
+      size: x.body.length,
+      status: 'active',
+      last_pulled: null,
+      last_pushed: at
+    },
+    creator: 1,
+    last_updated: at,
+    last_updater: 1,
+    last_updater_username: HUB_USER,
+    name: t,
+    repository: 1,
+    full_size: x.body.length,
+    v2: 'true',
+    status: 'active',
+    tag_last_pulled: null,
+    tag_last_pushed: at,
+    digest: x.digest
+  };
+}
+
 export async function startDockerHub(): Promise<VendorRegistry | undefined> {
   const spec = new VendorApiDescription('docker-hub/latest.yaml', {exceptions: [DELETE_TAG]});
   const jwts = new Set<string>();
@@ -94,37 +124,17 @@ export async function startDockerHub(): Promise<VendorRegistry | undefined> {
             count: tags.length,
             next,
             previous: prev,
-            results: items.map(({t, x}, i) => {
-              const at = new Date(x.pushedAt).toISOString();
-              const first = isIndex(x.mediaType) ? (parse(x).manifests ?? [])[0] : undefined;
-              return {
-                id: (page - 1) * size + i + 1,
-                images: {
-                  architecture: first?.platform?.architecture ?? 'amd64',
-                  os: first?.platform?.os ?? 'linux',
-                  digest: first?.digest ?? x.digest,
-                  size: x.body.length,
-                  status: 'active',
-                  last_pulled: null,
-                  last_pushed: at
-                },
-                creator: 1,
-                last_updated: at,
-                last_updater: 1,
-                last_updater_username: HUB_USER,
-                name: t,
-                repository: 1,
-                full_size: x.body.length,
-                v2: 'true',
-                status: 'active',
-                tag_last_pulled: null,
-                tag_last_pushed: at,
-                digest: x.digest
-              };
-            })
+            results: items.map(({t, x}, i) => tagObject(t, x, (page - 1) * size + i + 1))
           }),
           true
         );
+      }
+      m = p.match(/^\/v2\/namespaces\/([^/]+)\/repositories\/([^/]+)\/tags\/([^/]+)$/);
+      if (m && c.method === 'GET') {
+        const tag = decodeURIComponent(m[3]);
+        const held = emu.active(`${m[1]}/${m[2]}`).find(x => x.tags.includes(tag));
+        if (!held) return (reply(404, {message: 'object not found', errinfo: {}}), true);
+        return (reply(200, tagObject(tag, held, 1)), true);
       }
       m = p.match(/^\/v2\/repositories\/([^/]+)\/([^/]+)\/tags\/([^/]+)\/$/);
       if (m && c.method === 'DELETE') {

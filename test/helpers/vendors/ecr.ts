@@ -204,7 +204,8 @@ export async function startEcr(): Promise<VendorRegistry | undefined> {
               await emu.deleteManifest(repo, m.digest);
               deleted.push({imageDigest: m.digest});
             }
-            reply(200, {imageIds: deleted, failures});
+            // The model gives imageIds at least one item: an answer deleting nothing leaves it out.
+            reply(200, {...(deleted.length ? {imageIds: deleted} : {}), failures});
           })();
           return true;
         case 'PutLifecyclePolicy':

@@ -76,6 +76,11 @@ export async function startGar(): Promise<VendorRegistry | undefined> {
       const [, project, location, repo, pkg, kind, id] = m;
       const repoPath = `${project}/${repo}/${decodeURIComponent(pkg)}`;
       const base = `projects/${project}/locations/${location}/repositories/${repo}/packages/${pkg}`;
+      if (kind === 'tags' && c.method === 'GET') {
+        const held = emu.active(repoPath).find(x => x.tags.includes(decodeURIComponent(id)));
+        if (!held) return (error(404, 'NOT_FOUND', 'tag not found'), true);
+        return (reply(200, {name: `${base}/tags/${id}`, version: `${base}/versions/${held.digest}`}), true);
+      }
       if (kind === 'tags' && c.method === 'DELETE') {
         if (!emu.deleteTag(repoPath, decodeURIComponent(id))) return (error(404, 'NOT_FOUND', 'tag not found'), true);
         return (reply(200, {}), true);

@@ -17,8 +17,33 @@ export const HARBOR_SECRET = 'harbor-robot-secret';
 interface Parsed {
   manifests?: Array<{digest: string; platform?: {os?: string; architecture?: string; variant?: string}}>;
   subject?: {digest: string};
+  artifactType?: string;
+  config?: {mediaType?: string};
+  layers?: Array<{mediaType?: string}>;
 }
 const parse = (m: RecordedManifest): Parsed => JSON.parse(m.body.toString('utf8')) as Parsed;
+
+/**
+ * The accessory type Harbor records, as its own middleware decides (goharbor/harbor
+ * src/server/middleware/cosign and src/server/middleware/subject): a manifest pushed under a cosign
+ * `sha256-<hex>.sig` tag with a simple-signing layer is `signature.cosign`; a manifest with a subject is
+ * typed by its artifactType (else its config's media type): Notation's signature `signature.notation`,
+ * cosign's OCI 1.1 signature `signature.cosign`, Harbor's SBOM `harbor.sbom`, anything else (a cosign
+ * bundle, an SPDX or CycloneDX SBOM, an attestation) `subject.accessory`.
+ */
+function accessoryType(m: RecordedManifest): string {
+  const p = parse(m);
+  if (!p.subject) return 'signature.cosign';
+  const from = p.artifactType || p.config?.mediaType;
+  if (from === 'application/vnd.cncf.notary.signature') return 'signature.notation';
+  if (from === 'application/vnd.dev.cosign.artifact.sig.v1+json') return 'signature.cosign';
+  if (from === 'application/vnd.goharbor.harbor.sbom.v1') return 'harbor.sbom';
+  return 'subject.accessory';
+}
+
+/** Whether Harbor's cosign middleware makes this manifest an accessory: a `.sig` tag and a simple-signing layer. */
+const legacyCosign = (m: RecordedManifest): boolean =>
+  (parse(m).layers ?? []).some(l => l.mediaType === 'application/vnd.dev.cosign.simplesigning.v1+json');
 
 export async function startHarbor(): Promise<VendorRegistry | undefined> {
   const spec = new VendorApiDescription('harbor/swagger.yaml');
@@ -36,7 +61,7 @@ export async function startHarbor(): Promise<VendorRegistry | undefined> {
     const subjectOf = (m: RecordedManifest): string | undefined => {
       const s = parse(m).subject?.digest;
       if (s && emu.find(repo, s)) return s;
-      const sig = m.tags.map(t => t.match(/^sha256-([a-f0-9]{64})\.sig$/)?.[1]).find(Boolean);
+      const sig = legacyCosign(m) && m.tags.map(t => t.match(/^sha256-([a-f0-9]{64})\.sig$/)?.[1]).find(Boolean);
       return sig && emu.find(repo, `sha256:${sig}`) ? `sha256:${sig}` : undefined;
     };
     const accessories = new Map<string, RecordedManifest[]>();
@@ -96,7 +121,7 @@ export async function startHarbor(): Promise<VendorRegistry | undefined> {
         subject_artifact_repo: repo,
         size: a.body.length,
         digest: a.digest,
-        type: a.tags.some(t => t.endsWith('.sig')) || parse(a).subject ? 'signature.cosign' : 'subject.accessory',
+        type: accessoryType(a),
         icon: '',
         creation_time: new Date(a.pushedAt).toISOString()
       }))

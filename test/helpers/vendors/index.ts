@@ -18,6 +18,8 @@ export interface VendorCase {
   env(emu: VendorRegistry): Record<string, string>;
   /** Whether its API lists untagged manifests. */
   untagged: boolean;
+  /** Whether its API can make an image's deletion conditional on its tags (ECR by tag, GAR without force, Hub by tag). */
+  conditionalDelete: boolean;
   /** Whether a request is one of its delete calls. */
   isDelete(r: ApiRequest): boolean;
   /** A throttling answer as the vendor sends it, on a route the run calls. */
@@ -45,6 +47,7 @@ export const VENDORS: VendorCase[] = [
       AWS_MAX_ATTEMPTS: '4'
     }),
     untagged: true,
+    conditionalDelete: true,
     // ECR's JSON API takes every call on POST /: the operation is in X-Amz-Target.
     isDelete: r => ecrOperation(r) === 'BatchDeleteImage',
     throttle: {
@@ -73,6 +76,7 @@ export const VENDORS: VendorCase[] = [
     // The job's Azure AD token (workload identity gives it; AZURE_ACCESS_TOKEN stands in for it here).
     env: () => ({AZURE_ACCESS_TOKEN: AAD_TOKEN}),
     untagged: true,
+    conditionalDelete: false,
     isDelete: r => r.method === 'DELETE' && /\/manifests\/sha256:/.test(r.url.pathname),
     throttle: {
       method: 'GET',
@@ -101,6 +105,7 @@ export const VENDORS: VendorCase[] = [
     }),
     env: () => ({HARBOR_SECRET}),
     untagged: true,
+    conditionalDelete: false,
     isDelete: r => r.method === 'DELETE' && /\/artifacts\/sha256:[a-f0-9]+$/.test(r.url.pathname),
     // Harbor documents no rate limit: a proxy's 503 in front of it, once, on a delete.
     throttle: {
@@ -132,6 +137,7 @@ export const VENDORS: VendorCase[] = [
     // The Workload Identity access token (GOOGLE_OAUTH_ACCESS_TOKEN stands in for the exchange here).
     env: () => ({GOOGLE_OAUTH_ACCESS_TOKEN: GAR_TOKEN}),
     untagged: true,
+    conditionalDelete: true,
     isDelete: r => r.method === 'DELETE' && /\/versions\//.test(r.url.pathname),
     throttle: {
       method: 'DELETE',
@@ -161,6 +167,7 @@ export const VENDORS: VendorCase[] = [
     }),
     env: () => ({HUB_TOKEN: HUB_PAT}),
     untagged: false,
+    conditionalDelete: true,
     isDelete: r => r.method === 'DELETE' && /\/tags\/[^/]+\/$/.test(r.url.pathname),
     // Hub's API rate limit: 429 with Retry-After.
     throttle: {

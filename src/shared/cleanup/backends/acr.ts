@@ -2,6 +2,7 @@ import {UserError} from '../../errors.js';
 import {RegistryClient} from '../../registry/client.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
+import {DELETED, GONE, Removal, UntagResult, judgeFresh} from '../removal.js';
 
 /** The data-plane API version this backend speaks (containerregistry.json, stable 2021-07-01). */
 export const ACR_API_VERSION = '2021-07-01';
@@ -106,16 +107,36 @@ export class AcrBackend implements CleanupBackend {
     return {...v, tags: [...(res.body.manifest.tags ?? [])].sort()};
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * ACR deletes a manifest by digest with its tags, unconditionally: its tags are read right before
+   * (the window between that read and the DELETE is ACR's).
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
+    if (!v) return GONE;
     if (this.locked.has(v.digest))
       throw new UserError(`${v.digest} is locked in ACR (deleteEnabled: false); unlock it to let it be deleted.`);
-    return this.client.deleteManifest(this.repository, v.digest);
+    if (planned) {
+      const judged = judgeFresh(await this.getVersion(id), planned);
+      if (judged) return judged;
+    }
+    return (await this.client.deleteManifest(this.repository, v.digest)) === 'gone' ? GONE : DELETED;
   }
 
-  async untag(_id: number, tags: string[]): Promise<void> {
+  /** Each tag is read (GET _tags/{tag}) right before its DELETE; one pointing elsewhere by then is left alone. */
+  async untag(id: number, tags: string[]): Promise<UntagResult> {
+    const v = this.byId.get(id);
+    const result: UntagResult = {removed: [], moved: []};
     for (const tag of tags) {
+      const now = await this.json<{tag?: {digest?: string}}>(
+        this.url(`_tags/${encodeURIComponent(tag)}`),
+        this.readScope,
+        [404]
+      );
+      if (!v || now.body?.tag?.digest !== v.digest) {
+        result.moved.push(tag);
+        continue;
+      }
       const res = await this.client.request({
         method: 'DELETE',
         repository: this.repository,
@@ -124,7 +145,9 @@ export class AcrBackend implements CleanupBackend {
         ok: [404]
       });
       await res.body?.cancel();
+      result.removed.push(tag);
     }
+    return result;
   }
 
   async deleteThrowaway(): Promise<void> {

@@ -5,6 +5,7 @@ import {manifestFacts} from '../manifests.js';
 import {ManifestStore} from '../manifest-store.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
+import {DELETED, GONE, Removal, UntagResult, kept, movedReason} from '../removal.js';
 import {restCall} from './rest.js';
 
 export const HUB_API = 'https://hub.docker.com';
@@ -33,7 +34,6 @@ export class DockerHubBackend implements CleanupBackend {
   private cascade = new Map<string, string[]>();
   private gone = new Set<string>();
   private jwt?: Promise<string>;
-  private snapshot?: {at: number; tags: Map<string, string[]>};
   private readonly namespace: string;
   private readonly repo: string;
 
@@ -160,53 +160,95 @@ export class DockerHubBackend implements CleanupBackend {
     const versions = [...byDigest.values()];
     for (const v of versions) v.tags.sort();
     this.byId = new Map(versions.map(v => [v.id, v]));
-    this.snapshot = {at: Date.now(), tags: new Map(versions.map(v => [v.digest, v.tags]))};
     return {versions, complete: true, pages: listed.pages};
+  }
+
+  /** The tags pointing at each digest now: Hub cannot say which tags point at a digest, so the tag list is read afresh. */
+  private async tagsNow(): Promise<Map<string, string[]>> {
+    const now = new Map<string, string[]>();
+    for (const t of (await this.listTags()).tags) {
+      const d = DockerHubBackend.digestOf(t);
+      if (d) now.set(d, [...(now.get(d) ?? []), t.name].sort());
+    }
+    return now;
   }
 
   async getVersion(id: number): Promise<PackageVersion | undefined> {
     const v = this.byId.get(id);
     if (!v) return undefined;
-    // Hub cannot say which tags point at a digest: the tag list, read again (at most once a second).
-    if (!this.snapshot || Date.now() - this.snapshot.at > 1000) {
-      const {tags} = await this.listTags();
-      const now = new Map<string, string[]>();
-      for (const t of tags) {
-        const d = DockerHubBackend.digestOf(t);
-        if (d) now.set(d, [...(now.get(d) ?? []), t.name].sort());
-      }
-      this.snapshot = {at: Date.now(), tags: now};
-    }
-    const tags = this.snapshot.tags.get(v.digest);
+    const tags = (await this.tagsNow()).get(v.digest);
     return tags ? {...v, tags} : undefined;
   }
 
-  private async deleteTag(tag: string): Promise<void> {
-    const res = await this.call(
-      'DELETE',
-      `${this.api}/v2/repositories/${this.namespace}/${this.repo}/tags/${encodeURIComponent(tag)}/`,
-      [404]
-    );
-    await res.body?.cancel();
+  /**
+   * Removes tags by name, each read (GET …/tags/{tag}) right before its DELETE: one pointing at another
+   * image by then is left alone. Hub deletes by name only: the window between that read and the DELETE
+   * is Hub's, no client can close it.
+   */
+  private async removeTags(digest: string, tags: readonly string[]): Promise<UntagResult> {
+    const result: UntagResult = {removed: [], moved: []};
+    for (const tag of tags) {
+      const res = await this.call(
+        'GET',
+        `${this.api}/v2/namespaces/${this.namespace}/repositories/${this.repo}/tags/${encodeURIComponent(tag)}`,
+        [404]
+      );
+      const now = res.status === 404 ? undefined : ((await res.json()) as HubTag);
+      if (res.status === 404) await res.body?.cancel();
+      if (!now || DockerHubBackend.digestOf(now) !== digest) {
+        result.moved.push(tag);
+        continue;
+      }
+      const del = await this.call(
+        'DELETE',
+        `${this.api}/v2/repositories/${this.namespace}/${this.repo}/tags/${encodeURIComponent(tag)}/`,
+        [404]
+      );
+      await del.body?.cancel();
+      result.removed.push(tag);
+    }
+    return result;
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * An image goes when its last tag does (Hub removes the untagged manifest and what only it listed). A
+   * tag written on it meanwhile keeps it: `stillHeld` finds that after the run.
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
+    if (!v) return GONE;
     if (!v.tags.length) {
       // Hub removes an untagged manifest itself once the image listing it lost its last tag.
-      if (this.gone.has(v.digest)) return 'deleted';
+      if (this.gone.has(v.digest)) return DELETED;
       throw new UserError(`${v.digest} has no tag, and Docker Hub's API deletes tags only.`);
     }
-    for (const t of v.tags) await this.deleteTag(t);
-    this.snapshot = undefined;
+    const {removed, moved} = await this.removeTags(v.digest, planned ?? v.tags);
+    if (!removed.length) return kept(`${movedReason(moved)}; left for the next run`);
     for (const c of this.cascade.get(v.digest) ?? []) this.gone.add(c);
-    return 'deleted';
+    return DELETED;
   }
 
-  async untag(_id: number, tags: string[]): Promise<void> {
-    for (const t of tags) await this.deleteTag(t);
-    this.snapshot = undefined;
+  async untag(id: number, tags: string[]): Promise<UntagResult> {
+    const v = this.byId.get(id);
+    return v ? this.removeTags(v.digest, tags) : {removed: [], moved: tags};
+  }
+
+  /** One fresh tag list: the digests reported deleted that a tag still holds, and the manifests those list. */
+  async stillHeld(digests: string[]): Promise<Map<string, string[]>> {
+    // A repository whose last tag went may answer 404: then nothing is held.
+    const now = await this.tagsNow().catch((err: unknown) => {
+      if (err instanceof UserError && /no such Docker Hub repository/.test(err.message))
+        return new Map<string, string[]>();
+      throw err;
+    });
+    const held = new Map<string, string[]>();
+    for (const d of digests) {
+      const tags = now.get(d);
+      if (tags) held.set(d, tags);
+    }
+    for (const [parent, children] of this.cascade)
+      if (now.has(parent)) for (const c of children) if (digests.includes(c) && !held.has(c)) held.set(c, []);
+    return held;
   }
 
   async deleteThrowaway(): Promise<void> {

@@ -5,6 +5,7 @@ import {ecrClient, parseEcrHost} from '../../registry/providers/ecr.js';
 import {sleep} from '../../registry/retry.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
+import {DELETED, GONE, Removal, UntagResult, judgeFresh, kept, movedReason} from '../removal.js';
 
 type Ecr = typeof import('@aws-sdk/client-ecr');
 
@@ -108,8 +109,10 @@ export class EcrBackend implements CleanupBackend {
     }
   }
 
-  /** One BatchDeleteImage; ImageNotFound counts as gone, any other failure is an error. */
-  private async batchDelete(imageIds: Array<{imageDigest?: string; imageTag?: string}>): Promise<'deleted' | 'gone'> {
+  /** One BatchDeleteImage: the failures by code (ImageNotFound among them); a failed call is an error. */
+  private async batchDelete(
+    imageIds: Array<{imageDigest?: string; imageTag?: string}>
+  ): Promise<Array<{tag?: string; code: string; reason: string}>> {
     const {ecr, client} = await this.api();
     let out;
     try {
@@ -117,24 +120,57 @@ export class EcrBackend implements CleanupBackend {
     } catch (err) {
       return this.fail('BatchDeleteImage', err);
     }
-    const failures = out.failures ?? [];
-    if (failures.length && failures.every(f => f.failureCode === 'ImageNotFound')) return 'gone';
-    const real = failures.filter(f => f.failureCode !== 'ImageNotFound');
-    if (real.length) throw new UserError(real.map(f => `${f.failureCode}: ${f.failureReason ?? ''}`.trim()).join('; '));
-    return 'deleted';
+    return (out.failures ?? []).map(f => ({
+      tag: f.imageId?.imageTag,
+      code: f.failureCode ?? 'Unknown',
+      reason: f.failureReason ?? ''
+    }));
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * A tagged image goes by its tags: ECR removes a tag only while it points at the digest named with it
+   * (ImageTagDoesNotMatchDigest otherwise) and deletes the image only with its last tag, so a tag
+   * written meanwhile keeps it. An untagged one goes by digest after a fresh read (ECR cannot make that
+   * conditional: the window between the read and the delete is ECR's); one an index lists is refused by
+   * ECR itself (ImageReferencedByManifestList).
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
-    return this.batchDelete([{imageDigest: v.digest}]);
+    if (!v) return GONE;
+    const tags = planned ?? v.tags;
+    if (tags.length) {
+      const {moved} = await this.removeTags(v.digest, tags);
+      const now = await this.getVersion(id);
+      if (!now) return moved.length === tags.length ? GONE : DELETED;
+      if (now.tags.length) return kept(`tagged ${now.tags.join(', ')} since planning (ECR kept it)`);
+      return kept(`${movedReason(moved)}; left untagged for the next run`);
+    }
+    if (planned) {
+      const judged = judgeFresh(await this.getVersion(id), planned);
+      if (judged) return judged;
+    }
+    const failures = await this.batchDelete([{imageDigest: v.digest}]);
+    if (!failures.length) return DELETED;
+    if (failures.every(f => f.code === 'ImageNotFound')) return GONE;
+    if (failures.every(f => f.code === 'ImageReferencedByManifestList'))
+      return kept(`an index lists it (ECR refused: ${failures[0].reason})`);
+    throw new UserError(failures.map(f => `${f.code}: ${f.reason}`.trim()).join('; '));
   }
 
-  async untag(id: number, tags: string[]): Promise<void> {
+  async untag(id: number, tags: string[]): Promise<UntagResult> {
     const v = this.byId.get(id);
-    if (!v) return;
-    // By tag, ECR removes the tag; only the last tag of an image would delete it, and an untag keeps one.
-    await this.batchDelete(tags.map(imageTag => ({imageDigest: v.digest, imageTag})));
+    return v ? this.removeTags(v.digest, tags) : {removed: [], moved: tags};
+  }
+
+  /** Removes tags by tag and digest: ECR removes each only while it points at the digest (else: moved). */
+  private async removeTags(digest: string, tags: readonly string[]): Promise<UntagResult> {
+    const failures = await this.batchDelete(tags.map(imageTag => ({imageDigest: digest, imageTag})));
+    const moved = failures
+      .filter(f => f.code === 'ImageTagDoesNotMatchDigest' || f.code === 'ImageNotFound')
+      .map(f => f.tag ?? '');
+    const real = failures.filter(f => !moved.includes(f.tag ?? ''));
+    if (real.length) throw new UserError(real.map(f => `${f.code}: ${f.reason}`.trim()).join('; '));
+    return {removed: tags.filter(t => !moved.includes(t)), moved};
   }
 
   /**

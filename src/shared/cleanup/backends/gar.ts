@@ -3,6 +3,7 @@ import {RegistryClient} from '../../registry/client.js';
 import {sleep} from '../../registry/retry.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
+import {DELETED, GONE, Removal, UntagResult, kept} from '../removal.js';
 import {restCall} from './rest.js';
 
 export const GAR_API = 'https://artifactregistry.googleapis.com';
@@ -123,27 +124,53 @@ export class GarBackend implements CleanupBackend {
     if (op.error) throw new UserError(`Artifact Registry: ${op.error.message ?? 'the operation failed'}`);
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * The planned tags are removed one by one, each read right before its DELETE (one pointing elsewhere by
+   * then is left alone; the window between that read and the DELETE is Artifact Registry's), then the
+   * version without force: Artifact Registry itself refuses a version tagged meanwhile.
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
-    const res = await this.call('DELETE', `${this.parent}/packages/${this.pkg}/versions/${v.digest}?force=true`, [404]);
+    if (!v) return GONE;
+    if (planned?.length) await this.untag(id, [...planned]);
+    const res = await this.call(
+      'DELETE',
+      `${this.parent}/packages/${this.pkg}/versions/${v.digest}?force=${planned ? 'false' : 'true'}`,
+      [400, 404, 412]
+    );
     if (res.status === 404) {
       await res.body?.cancel();
-      return 'gone';
+      return GONE;
+    }
+    if (res.status === 400 || res.status === 412) {
+      const why = await res.text();
+      const now = await this.getVersion(id);
+      if (!now) return GONE;
+      if (now.tags.length) return kept(`tagged ${now.tags.join(', ')} since planning (Artifact Registry kept it)`);
+      throw new UserError(`Artifact Registry refused to delete ${v.digest}: ${why}`);
     }
     await this.finish((await res.json()) as Operation);
-    return 'deleted';
+    return DELETED;
   }
 
-  async untag(_id: number, tags: string[]): Promise<void> {
+  async untag(id: number, tags: string[]): Promise<UntagResult> {
+    const v = this.byId.get(id);
+    const result: UntagResult = {removed: [], moved: []};
     for (const tag of tags) {
-      const res = await this.call(
-        'DELETE',
-        `${this.parent}/packages/${this.pkg}/tags/${encodeURIComponent(tag)}`,
-        [404]
-      );
+      const path = `${this.parent}/packages/${this.pkg}/tags/${encodeURIComponent(tag)}`;
+      const now = await this.call('GET', path, [404]);
+      let at: string | undefined;
+      if (now.status === 404) await now.body?.cancel();
+      else at = ((await now.json()) as {version?: string}).version;
+      if (!v || !at?.endsWith(`/versions/${v.digest}`)) {
+        result.moved.push(tag);
+        continue;
+      }
+      const res = await this.call('DELETE', path, [404]);
       await res.body?.cancel();
+      result.removed.push(tag);
     }
+    return result;
   }
 
   async deleteThrowaway(): Promise<void> {

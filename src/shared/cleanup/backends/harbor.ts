@@ -4,6 +4,7 @@ import {RegistryClient} from '../../registry/client.js';
 import {restCall} from './rest.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
+import {DELETED, GONE, Removal, UntagResult, judgeFresh} from '../removal.js';
 
 interface HarborArtifact {
   digest: string;
@@ -59,8 +60,9 @@ export class HarborBackend implements CleanupBackend {
 
   async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
     const byDigest = new Map<string, PackageVersion>();
-    const add = (digest: string, tags: string[], createdAt: string): void => {
-      if (!byDigest.has(digest)) byDigest.set(digest, {id: byDigest.size + 1, digest, tags, createdAt});
+    const add = (digest: string, tags: string[], createdAt: string, subject?: string): void => {
+      if (!byDigest.has(digest))
+        byDigest.set(digest, {id: byDigest.size + 1, digest, tags, createdAt, ...(subject ? {subject} : {})});
     };
     let pages = 0;
     let next: string | undefined = this.api('artifacts', {
@@ -89,14 +91,10 @@ export class HarborBackend implements CleanupBackend {
             goes.push(r.child_digest);
           }
           for (const x of a.accessories ?? []) {
-            // A cosign signature accessory keeps its sha256-<hex>.sig tag in the registry: named so here,
-            // so it follows its subject.
-            const sig = x.type === 'signature.cosign' && x.subject_artifact_digest;
-            add(
-              x.digest,
-              sig ? [`${(x.subject_artifact_digest as string).replace(':', '-')}.sig`] : [],
-              x.creation_time ?? at
-            );
+            // An accessory (a cosign or Notation signature, an SBOM…) is Harbor's link to its subject,
+            // whatever its type: tags are only what Harbor reports (an accessory lists none), the
+            // subject is Harbor's, and it goes with its subject (Harbor's accessories are hard references).
+            add(x.digest, [], x.creation_time ?? at, x.subject_artifact_digest ?? a.digest);
             goes.push(x.digest);
           }
           this.cascade.set(a.digest, goes);
@@ -131,25 +129,40 @@ export class HarborBackend implements CleanupBackend {
     return {...v, tags: (a.tags ?? []).map(t => t.name).sort()};
   }
 
-  async deleteVersion(id: number): Promise<'deleted' | 'gone'> {
+  /**
+   * Harbor deletes an artifact with its tags unconditionally: its tags are read right before (the window
+   * between that read and the DELETE is Harbor's). Platform manifests and accessories go with it.
+   */
+  async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
-    if (!v) return 'gone';
+    if (!v) return GONE;
     // A platform manifest or accessory went with the artifact deleted before it (the plan's order).
-    if (!this.topLevel.has(v.digest)) return this.deleted.has(v.digest) ? 'deleted' : 'gone';
+    if (!this.topLevel.has(v.digest)) return this.deleted.has(v.digest) ? DELETED : GONE;
+    if (planned) {
+      const judged = judgeFresh(await this.getVersion(id), planned);
+      if (judged) return judged;
+    }
     const res = await this.call('DELETE', this.api(`artifacts/${v.digest}`), [404]);
     await res.body?.cancel();
-    if (res.status === 404) return 'gone';
+    if (res.status === 404) return GONE;
     for (const d of this.cascade.get(v.digest) ?? []) this.deleted.add(d);
-    return 'deleted';
+    return DELETED;
   }
 
-  async untag(id: number, tags: string[]): Promise<void> {
+  /** A tag is removed from the artifact by digest: Harbor answers 404 when it no longer is on it (moved). */
+  async untag(id: number, tags: string[]): Promise<UntagResult> {
     const v = this.byId.get(id);
-    if (!v) return;
+    const result: UntagResult = {removed: [], moved: []};
     for (const tag of tags) {
+      if (!v) {
+        result.moved.push(tag);
+        continue;
+      }
       const res = await this.call('DELETE', this.api(`artifacts/${v.digest}/tags/${encodeURIComponent(tag)}`), [404]);
       await res.body?.cancel();
+      (res.status === 404 ? result.moved : result.removed).push(tag);
     }
+    return result;
   }
 
   async deleteThrowaway(): Promise<void> {

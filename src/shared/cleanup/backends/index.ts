@@ -27,14 +27,14 @@ export interface VendorContext {
 
 /**
  * Rules a backend cannot honour, said before anything is deleted: Docker Hub's API lists and deletes
- * tags only, so rules about untagged manifests have nothing to act on there. Pure.
+ * tags only, so rules about untagged images have nothing to act on there. (Orphaned signatures and
+ * attestations are tags, `sha256-<hex>.sig`/`.att`, so delete-orphans works.) Pure.
  */
 export function cannotHonour(backend: BackendName, policy: Policy): string | undefined {
   if (backend !== 'dockerhub') return undefined;
   const rules = [
     policy.deleteUntagged && 'delete-untagged',
-    policy.keepNUntagged !== undefined && 'keep-n-untagged',
-    policy.deleteOrphans && 'delete-orphans'
+    policy.keepNUntagged !== undefined && 'keep-n-untagged'
   ].filter((r): r is string => Boolean(r));
   return rules.length
     ? `backend dockerhub: ${rules.join(', ')} cannot be honoured: Docker Hub's API lists and deletes tags, not untagged manifests (Docker Hub removes those itself). Nothing was deleted; drop those rules for this backend.`
