@@ -1,0 +1,402 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {ActionIO} from '../../src/shared/action/io.js';
+import {readCleanupInputs} from '../../src/shared/cleanup/inputs.js';
+import {CleanupResult, runCleanup} from '../../src/shared/cleanup/run.js';
+import {Credential} from '../../src/shared/registry/auth.js';
+import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
+import {requireTool} from '../helpers/tools.js';
+import {ApiRequest, VendorRegistry} from '../helpers/vendor-registry.js';
+import {specsPresent} from '../helpers/vendor-spec.js';
+import {ecrOperation} from '../helpers/vendors/ecr.js';
+import {HARBOR_ROBOT, HARBOR_SECRET} from '../helpers/vendors/harbor.js';
+import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
+
+/**
+ * The cleanup promise as a property, on every registry backend: "cleanup never removes what the plan did
+ * not mean to remove, whatever happens meanwhile". Each case seeds a repository with generated images
+ * (multi-platform indexes, attestation manifests, signatures, several tags each), runs a real cleanup
+ * with a generated policy, and between the run's requests injects registry activity drawn at random: a
+ * new tag on an image, a tag moved between images, a new image pushed, an image deleted by someone else,
+ * a referrer added. The emulator's state is read before every request, so each change is pinned to the
+ * request (or the injection) that made it. Then:
+ * - every manifest the run deleted was a planned deletion and carried, at deletion, only tags the plan
+ *   removes with it; every tag the run removed or moved was one the plan removes from that image;
+ * - the run reports as deleted exactly what it deleted;
+ * - every tag not planned away still resolves, completely (index → every manifest it lists).
+ * A violation that an injection caused after the backend's last pre-write read is the vendor API's own
+ * window (it cannot make that write conditional): counted and printed, never allowed elsewhere.
+ *
+ * Seeded and reproducible: PROPERTY_SEED and PROPERTY_CASES (per backend) choose the cases.
+ */
+const CASES = Number(process.env.PROPERTY_CASES ?? 30);
+const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
+const ready = !!requireTool('docker-registry') && specsPresent();
+
+/** A small seeded generator (mulberry32): the same seed gives the same cases. */
+function rng(seed: number): {int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean} {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    int: n => Math.floor(next() * n),
+    pick: xs => xs[Math.floor(next() * xs.length)],
+    chance: p => next() < p
+  };
+}
+
+/** A backend under test: a vendor's, or backend oci over the Harbor emulator's registry API. */
+interface Subject {
+  name: string;
+  vendor: VendorCase;
+  backend: string;
+  /** Whether a request starts the backend's read before a write (its check). */
+  checkStart(r: ApiRequest): boolean;
+}
+
+const isGet = (r: ApiRequest, re: RegExp): boolean => r.method === 'GET' && re.test(r.url.pathname);
+const vendor = (name: string): VendorCase => VENDORS.find(v => v.name === name) as VendorCase;
+const SUBJECTS: Subject[] = [
+  {
+    name: 'ecr',
+    vendor: vendor('ecr'),
+    backend: 'ecr',
+    checkStart: r => ecrOperation(r) === 'DescribeImages' && r.body.includes('imageIds')
+  },
+  {
+    name: 'acr',
+    vendor: vendor('acr'),
+    backend: 'acr',
+    checkStart: r => isGet(r, /\/acr\/v1\/.+\/(_manifests\/sha256:|_tags\/)/)
+  },
+  {
+    name: 'harbor',
+    vendor: vendor('harbor'),
+    backend: 'harbor',
+    checkStart: r => isGet(r, /\/artifacts\/sha256:[a-f0-9]+$/)
+  },
+  {
+    name: 'gar',
+    vendor: vendor('gar'),
+    backend: 'gar',
+    checkStart: r => isGet(r, /\/packages\/[^/]+\/(tags|versions)\/[^/]+$/)
+  },
+  {
+    name: 'dockerhub',
+    vendor: vendor('dockerhub'),
+    backend: 'dockerhub',
+    checkStart: r => isGet(r, /\/v2\/namespaces\/[^/]+\/repositories\/[^/]+\/tags\/[^/]+$/)
+  },
+  {
+    name: 'oci',
+    vendor: vendor('harbor'),
+    backend: 'oci',
+    checkStart: r => isGet(r, /^\/v2\/.+\/tags\/list$/)
+  }
+];
+
+type State = Map<string, string[]>;
+const THROWAWAY = 'application/vnd.registry-actions.untag.v1';
+
+/** What one request or one injection changed: manifests deleted (with their tags then) and tags removed or moved. */
+interface Change {
+  /** The run's request index, or the injection's (`by: 'others'`). */
+  at: number;
+  by: 'run' | 'others';
+  deleted: Array<{digest: string; tags: string[]}>;
+  /** Tags that left a digest that stayed (removed, or moved elsewhere). */
+  untagged: Array<{digest: string; tag: string}>;
+  /** Tags written by others: tag → digest. */
+  written: Array<{tag: string; digest: string}>;
+}
+
+function diff(before: State, after: State, at: number, by: Change['by']): Change {
+  const c: Change = {at, by, deleted: [], untagged: [], written: []};
+  for (const [d, tags] of before) {
+    const now = after.get(d);
+    if (!now) c.deleted.push({digest: d, tags});
+    else for (const t of tags) if (!now.includes(t)) c.untagged.push({digest: d, tag: t});
+  }
+  for (const [d, tags] of after) {
+    const was = before.get(d) ?? [];
+    for (const t of tags) if (!was.includes(t)) c.written.push({tag: t, digest: d});
+  }
+  return c;
+}
+
+interface CaseResult {
+  violations: string[];
+  windows: string[];
+  requests: number;
+  injections: number;
+}
+
+describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: backend %s', (_name, subject: Subject) => {
+  const maybe = ready ? test : test.skip;
+  let emu: VendorRegistry;
+  beforeAll(async () => {
+    if (!ready) return;
+    emu = (await subject.vendor.start()) as VendorRegistry;
+    // The vendor SDKs (AWS's) read their endpoint and credentials from the process environment.
+    for (const [k, v] of Object.entries(subject.vendor.env(emu))) {
+      saved.set(k, process.env[k]);
+      process.env[k] = v;
+    }
+  }, 30000);
+  afterAll(async () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await emu?.stop();
+  });
+  const saved = new Map<string, string | undefined>();
+
+  let debug: unknown;
+  async function runCase(n: number): Promise<CaseResult> {
+    const r = rng(SEED * 31 + n * 7919 + subject.name.length);
+    const v = subject.vendor;
+    const credential =
+      subject.backend === 'oci'
+        ? ({kind: 'basic', username: HARBOR_ROBOT, password: HARBOR_SECRET} as Credential)
+        : (v.credential as Credential);
+    const p = new GhcrImages(emu, v.namespace, `inv-${subject.name}-${n}`, credential);
+    const bodies = new Map<string, string>();
+    const state = (): State =>
+      new Map(
+        emu
+          .active(p.repo)
+          .filter(m => !m.body.includes(THROWAWAY))
+          .map(m => (bodies.set(m.digest, m.body.toString('utf8')), [m.digest, [...m.tags].sort()]))
+      );
+    // Seed: 2 to 5 images, some with attestation manifests and signatures, 1 to 3 tags each.
+    const images: Pushed[] = [];
+    let tagNo = 0;
+    const newTags = (): string[] => {
+      const k = 1 + r.int(3);
+      return Array.from({length: k}, (_, i) => (i === 0 || r.chance(0.5) ? `v${++tagNo}` : `pr-${++tagNo}`));
+    };
+    for (let i = 0, count = 2 + r.int(4); i < count; i++) {
+      const img = await p.image(`c${n}-i${i}`, newTags(), {
+        attestations: r.chance(0.3),
+        platforms: r.chance(0.3) ? ['linux/amd64'] : ['linux/amd64', 'linux/arm64']
+      });
+      images.push(img);
+      if (r.chance(0.3)) await p.legacySignature(img.digest);
+      if (r.chance(0.2) && subject.backend !== 'dockerhub') await p.referrer(img, 'spdx');
+    }
+    const policy: Record<string, string> = r.chance(0.5)
+      ? {'keep-n-tagged': String(r.int(3))}
+      : {'delete-tags': 'pr-*', 'keep-n-tagged': String(1 + r.int(3))};
+    const inputs: Record<string, string> = {
+      packages: p.repo,
+      'deletes-per-minute': '6000',
+      concurrency: '1',
+      'verify-after': 'false',
+      'manifest-cache': 'false',
+      ...v.inputs(emu),
+      ...(subject.backend === 'oci'
+        ? {backend: 'oci', logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`}
+        : {}),
+      ...policy
+    };
+    const env = {...process.env, ...v.env(emu), HARBOR_SECRET};
+    // Injections: 1 to 3, at request indices drawn over the run's usual length.
+    const plannedAt = new Set(Array.from({length: 1 + r.int(3)}, () => r.int(40)));
+    const changes: Change[] = [];
+    const requests: ApiRequest[] = [];
+    let last = state();
+    let injecting = false;
+    let injections = 0;
+    const inject = async (): Promise<void> => {
+      const live = emu
+        .active(p.repo)
+        .filter(m => m.tags.some(t => /^(v|pr-|x-)\d+$/.test(t)) && !m.body.includes(THROWAWAY));
+      const target = live.length ? r.pick(live) : undefined;
+      const asPushed = (m: NonNullable<typeof target>): Pushed => ({
+        digest: m.digest,
+        children: [],
+        body: m.body,
+        mediaType: m.mediaType
+      });
+      switch (r.int(5)) {
+        case 0:
+          if (target) await p.tag(asPushed(target), `x-${++tagNo}`);
+          break;
+        case 1: {
+          const tags = live.flatMap(m => m.tags.filter(t => /^(v|pr-|x-)\d+$/.test(t)));
+          if (target && tags.length) await p.tag(asPushed(target), r.pick(tags));
+          break;
+        }
+        case 2:
+          await p.image(`c${n}-new${++tagNo}`, [`v${tagNo}`], {platforms: ['linux/amd64']});
+          break;
+        case 3:
+          if (!target) break;
+          if (subject.backend === 'dockerhub') {
+            // On Hub someone deletes an image by its tags; Hub then removes it and what only it listed.
+            for (const t of [...target.tags]) emu.deleteTag(p.repo, t);
+            const listed = (JSON.parse(target.body.toString('utf8')) as {manifests?: Array<{digest: string}>})
+              .manifests;
+            await emu.deleteManifest(p.repo, target.digest);
+            for (const c of listed ?? []) await emu.deleteManifest(p.repo, c.digest);
+          } else await emu.deleteManifest(p.repo, target.digest);
+          break;
+        default:
+          if (target && subject.backend !== 'dockerhub') await p.referrer(asPushed(target), 'spdx');
+      }
+    };
+    emu.onApiCall = async req => {
+      if (injecting) return;
+      const at = requests.length;
+      requests.push(req);
+      const now = state();
+      changes.push(diff(last, now, at - 1, 'run'));
+      last = now;
+      if (!plannedAt.has(at)) return;
+      injecting = true;
+      try {
+        await inject();
+        injections++;
+      } finally {
+        injecting = false;
+      }
+      const after = state();
+      changes.push(diff(last, after, at, 'others'));
+      last = after;
+    };
+    let res: CleanupResult;
+    try {
+      const log = {
+        info: () => {},
+        warning: () => {},
+        debug: () => {},
+        error: () => {},
+        group: <T>(_n: string, f: () => Promise<T>) => f()
+      };
+      const io: ActionIO = {
+        input: name => inputs[name] ?? '',
+        output: () => {},
+        mask: () => {},
+        log,
+        raw: () => {},
+        saveState: () => {},
+        exportVariable: () => {},
+        getIdToken: async () => ''
+      };
+      const {manifestCache: _unused, ...opts} = readCleanupInputs(io, env);
+      res = await runCleanup({...opts, now: Date.now(), env, mask: () => {}, log});
+    } finally {
+      emu.onApiCall = undefined;
+    }
+    changes.push(diff(last, state(), requests.length - 1, 'run'));
+
+    const rep = res.packages[0];
+    debug = {
+      changes: changes.filter(c => c.deleted.length || c.untagged.length || c.written.length),
+      rep,
+      requests: requests.map((q, i) => `${i} ${q.method} ${q.url.pathname}`)
+    };
+    const violations: string[] = [];
+    const windows: string[] = [];
+    if (rep.error) violations.push(`run error: ${rep.error}`);
+    // Nothing was injected that should stop a run: a blocked plan proves nothing.
+    if (rep.blocked) violations.push(`blocked: ${rep.blocked}; ${rep.warnings.join('; ')}`);
+    // The plan: what it deletes (with the tags it removes with each) and the tags it untags.
+    const planned = new Map<string, Set<string>>();
+    const plan = (digest: string, tags: string[]): void => {
+      const s = planned.get(digest) ?? new Set<string>();
+      for (const t of tags) s.add(t);
+      planned.set(digest, s);
+    };
+    const plannedDeletions = new Set([...rep.deleted, ...rep.skipped, ...rep.failed].map(d => d.digest));
+    for (const d of [...rep.deleted, ...rep.skipped, ...rep.failed]) plan(d.digest, d.tags);
+    // A cosign or referrers fallback tag (sha256-<hex>[.sig|.att|.sbom]) belongs to the image it names:
+    // planned away with it, whether or not the registry's API listed it (Harbor lists none on accessories).
+    const namesPlanned = (tag: string): boolean => {
+      const hex = tag.match(/^sha256-([a-f0-9]{64})(\.(sig|att|sbom))?$/)?.[1];
+      return !!hex && plannedDeletions.has(`sha256:${hex}`);
+    };
+    for (const u of rep.untagged) plan(u.digest, u.removed);
+    // Who wrote a tag onto a digest last, among the injections, and when.
+    const writtenBy = (tag: string, digest: string, before: number): Change | undefined =>
+      changes
+        .filter(c => c.by === 'others' && c.at <= before && c.written.some(w => w.tag === tag && w.digest === digest))
+        .pop();
+    // A change the run made at request j that an injection at i caused: the vendor's window when the
+    // backend started no check between them.
+    const judge = (what: string, tag: string, digest: string, j: number): void => {
+      const cause = writtenBy(tag, digest, j);
+      if (!cause) return void violations.push(what);
+      const checked = requests.slice(cause.at, j + 1).some(subject.checkStart);
+      (checked ? violations : windows).push(`${what} (written by others before request ${cause.at})`);
+    };
+    const deletedByRun = new Set<string>();
+    const deletedByAccessory = new Set<string>();
+    for (const c of changes.filter(x => x.by === 'run')) {
+      for (const d of c.deleted) {
+        deletedByRun.add(d.digest);
+        if (!plannedDeletions.has(d.digest)) {
+          // Harbor deletes an artifact's accessories with it (hard references), one added during the run too.
+          const subjectOf = (JSON.parse(bodies.get(d.digest) ?? '{}') as {subject?: {digest?: string}}).subject?.digest;
+          const withSubject = c.deleted.some(x => x.digest === subjectOf && plannedDeletions.has(x.digest));
+          if (withSubject && subject.backend === 'harbor') {
+            windows.push(`request ${c.at} deleted ${d.digest}, an accessory added during the run, with its subject`);
+            deletedByAccessory.add(d.digest);
+          } else violations.push(`request ${c.at} deleted ${d.digest}, not a planned deletion`);
+          continue;
+        }
+        for (const t of d.tags.filter(t => !planned.get(d.digest)?.has(t) && !namesPlanned(t)))
+          judge(`request ${c.at} deleted ${d.digest} carrying ${t}`, t, d.digest, c.at);
+      }
+      for (const u of c.untagged)
+        if (!planned.get(u.digest)?.has(u.tag))
+          judge(`request ${c.at} removed ${u.tag} from ${u.digest}`, u.tag, u.digest, c.at);
+    }
+    // Outputs match what happened (a manifest someone else deleted meanwhile is reported already gone).
+    const reported = new Set(rep.deleted.map(d => d.digest));
+    for (const d of reported)
+      if (!deletedByRun.has(d) && state().has(d)) violations.push(`reported deleted, still there: ${d}`);
+    for (const d of deletedByRun)
+      if (!reported.has(d) && !deletedByAccessory.has(d)) violations.push(`deleted, not reported: ${d}`);
+    // Every tag still there resolves completely.
+    for (const [digest, tags] of state()) {
+      const m = emu.find(p.repo, digest);
+      const listed =
+        (JSON.parse(m?.body.toString('utf8') ?? '{}') as {manifests?: Array<{digest: string}>}).manifests ?? [];
+      for (const c of listed)
+        if (!emu.find(p.repo, c.digest) && tags.length)
+          violations.push(`${tags.join(', ')}: ${c.digest} of its index is missing`);
+    }
+    return {violations, windows, requests: requests.length, injections};
+  }
+
+  maybe(
+    `a generated concurrent change never makes the run remove what it did not plan to (${CASES} seeded cases)`,
+    async () => {
+      const failures: string[] = [];
+      const windows: string[] = [];
+      let requests = 0;
+      let injections = 0;
+      const only = process.env.PROPERTY_CASE;
+      for (let n = only ? Number(only) : 0; n < (only ? Number(only) + 1 : CASES); n++) {
+        const res = await runCase(n);
+        if (only) console.log(JSON.stringify({res, changes: debug}, null, 1));
+        requests += res.requests;
+        injections += res.injections;
+        if (res.violations.length) failures.push(`case ${n} (PROPERTY_SEED=${SEED}): ${res.violations.join('; ')}`);
+        windows.push(...res.windows.map(w => `case ${n}: ${w}`));
+      }
+      console.log(
+        `backend ${subject.name}: ${CASES} cases, ${requests} requests, ${injections} injections, ${windows.length} loss(es) in the vendor API's window${windows.length ? `:\n${windows.join('\n')}` : ''}`
+      );
+      expect(failures).toEqual([]);
+      expect(emu.violations.splice(0)).toEqual([]);
+    },
+    600_000
+  );
+});
