@@ -329,11 +329,17 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
         .pop();
     // A change the run made at request j that an injection at i caused: the vendor's window when the
     // backend started no check between them.
+    // The window: the backend read before this write (a check started after its previous write), the
+    // injection came after that read, and no check started after the injection. A write with no read of
+    // its own before it is never a window.
+    const writes = changes.filter(c => c.by === 'run' && (c.deleted.length || c.untagged.length)).map(c => c.at);
     const judge = (what: string, tag: string, digest: string, j: number): void => {
       const cause = writtenBy(tag, digest, j);
       if (!cause) return void violations.push(what);
-      const checked = requests.slice(cause.at, j + 1).some(subject.checkStart);
-      (checked ? violations : windows).push(`${what} (written by others before request ${cause.at})`);
+      const previous = Math.max(-1, ...writes.filter(w => w < j));
+      const readBefore = requests.slice(previous + 1, cause.at).some(subject.checkStart);
+      const readAfter = requests.slice(cause.at, j + 1).some(subject.checkStart);
+      (readBefore && !readAfter ? windows : violations).push(`${what} (written by others before request ${cause.at})`);
     };
     const deletedByRun = new Set<string>();
     const deletedByAccessory = new Set<string>();
