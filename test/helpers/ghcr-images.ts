@@ -120,6 +120,29 @@ export class GhcrImages {
     return {...pushed, children};
   }
 
+  /**
+   * An index of indexes (OCI allows it): a root listing index A (linux/amd64, linux/arm64 and an
+   * attestation manifest) and index B (linux/s390x), tagged `tag`. `nested` has A's and B's digests,
+   * `platforms` every platform manifest at any depth.
+   */
+  async nestedImage(seed: string, tag: string): Promise<Pushed & {nested: string[]; platforms: string[]}> {
+    const a = await this.image(`${seed}-a`, [], {platforms: ['linux/amd64', 'linux/arm64'], attestations: true});
+    const b = await this.image(`${seed}-b`, [], {platforms: ['linux/s390x']});
+    const desc = (p: Pushed): unknown => ({mediaType: OCI_INDEX, digest: p.digest, size: p.body.length});
+    const root = await this.manifest(
+      {schemaVersion: 2, mediaType: OCI_INDEX, manifests: [desc(a), desc(b)]},
+      OCI_INDEX,
+      tag
+    );
+    const platforms = [...a.children.slice(0, 2), ...b.children];
+    return {
+      ...root,
+      children: [a.digest, b.digest, ...a.children, ...b.children],
+      nested: [a.digest, b.digest],
+      platforms
+    };
+  }
+
   /** Puts an existing manifest under another tag. */
   async tag(p: Pushed, tag: string): Promise<void> {
     await this.client.putManifest(this.repo, tag, p.body, p.mediaType);

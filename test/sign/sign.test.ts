@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
+import {GhcrImages} from '../helpers/ghcr-images.js';
 import {PASSWORD, Registry, USER, skopeo, startRegistry} from '../helpers/registry.js';
 import {errorLines, runBundledAction} from '../helpers/run-action.js';
 import {nodeRuntimes, requireTool} from '../helpers/tools.js';
@@ -215,6 +216,77 @@ describe('sign with real cosign against real registries', () => {
       const explicit = await verifyWith({'insecure-ignore-tlog': 'true'});
       expect({code: explicit.code, errors: errorLines(explicit)}).toEqual({code: 0, errors: []});
       expect(explicit.stdout).toContain('::warning::insecure-ignore-tlog: true');
+    }
+  );
+
+  maybe(
+    'an index of indexes: sign and verify walk every level; the gate refuses a platform no one signed and push-multi copies nothing',
+    async () => {
+      const images = new GhcrImages(anon, 'nest', 'app', {kind: 'anonymous'});
+      const img = await images.nestedImage('nested', 'v1');
+      // Signed one level deep only (the root and its two indexes), as the action did before it walked nesting.
+      const partial = await runBundledAction(
+        'sign',
+        signInputs([`${anon.host}/nest/app:v1`, ...img.nested.map(d => `${anon.host}/nest/app@${d}`)].join('\n'), {
+          recursive: 'false'
+        })
+      );
+      expect({code: partial.code, errors: errorLines(partial)}).toEqual({code: 0, errors: []});
+      const verifyInputs = {
+        images: `${anon.host}/nest/app:v1`,
+        verify: 'true',
+        key: keys.pub,
+        'insecure-ignore-tlog': 'true',
+        'cosign-path': cosign as string
+      };
+      const refused = await runBundledAction('sign', verifyInputs);
+      expect(refused.code).toBe(1);
+      const verified = JSON.parse(refused.outputs.verified) as Array<Verified & {digest: string; platform?: string}>;
+      // Every level is checked: the root, both nested indexes and the three platform manifests.
+      expect(verified.map(v => v.digest).sort()).toEqual([img.digest, ...img.nested, ...img.platforms].sort());
+      expect(
+        verified
+          .filter(v => !v.verified)
+          .map(v => v.digest)
+          .sort()
+      ).toEqual([...img.platforms].sort());
+      expect(verified.find(v => v.digest === img.platforms[2])?.platform).toBe('linux/s390x');
+
+      const prod = (await startRegistry('none')) as Registry;
+      try {
+        const gated = await runBundledAction('push-multi', {
+          source: `${anon.host}/nest/app:v1`,
+          destinations: `${prod.host}/prod/app`,
+          tags: 'v1',
+          policy: `signer: {key: ${keys.pub}, ignore-tlog: true}`,
+          'cosign-path': cosign as string
+        });
+        expect(gated.code).toBe(1);
+        expect(errorLines(gated).join('\n')).toContain(img.platforms[0].slice(7, 19));
+        const catalog = (await (await fetch(`${prod.url}/v2/_catalog`)).json()) as {repositories: string[]};
+        expect(catalog.repositories).toEqual([]);
+
+        // Signed recursively, every level verifies, and the gate passes what push-multi then copies whole.
+        const full = await runBundledAction('sign', signInputs(`${anon.host}/nest/app:v1`));
+        expect({code: full.code, errors: errorLines(full)}).toEqual({code: 0, errors: []});
+        const ok = await runBundledAction('sign', verifyInputs);
+        expect({code: ok.code, errors: errorLines(ok)}).toEqual({code: 0, errors: []});
+        const copied = await runBundledAction('push-multi', {
+          source: `${anon.host}/nest/app:v1`,
+          destinations: `${prod.host}/prod/app`,
+          tags: 'v1',
+          policy: `signer: {key: ${keys.pub}, ignore-tlog: true}`,
+          'cosign-path': cosign as string
+        });
+        expect({code: copied.code, errors: errorLines(copied)}).toEqual({code: 0, errors: []});
+        const gate = JSON.parse(copied.outputs.gate) as Array<{reference: string; verified: boolean}>;
+        const gatedDigests = gate.map(g => g.reference.slice(g.reference.indexOf('@') + 1)).sort();
+        expect(gatedDigests).toEqual([img.digest, ...img.nested, ...img.platforms].sort());
+        for (const d of [img.digest, ...img.nested, ...img.platforms])
+          expect((await cosignVerify(`${prod.host}/prod/app@${d}`)).code).toBe(0);
+      } finally {
+        await prod.stop();
+      }
     }
   );
 

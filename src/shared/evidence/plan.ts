@@ -1,6 +1,6 @@
 import {UserError} from '../errors.js';
 import {isIndex as isIndexType} from '../registry/media.js';
-import {Target, targetRef} from '../sign/targets.js';
+import {Target, targetRef} from '../registry/targets.js';
 import {ScanReport, ScannedTarget} from './vuln.js';
 
 export const SBOM_FORMATS = ['cyclonedx', 'spdx'] as const;

@@ -7,7 +7,7 @@ import {Clients} from '../registry/clients.js';
 import {mapLimit} from '../registry/limit.js';
 import {trivyEnv, trivyInsecure} from '../scan/scan.js';
 import {TrivyReport} from '../scan/report.js';
-import {Target, targetRef} from '../sign/targets.js';
+import {Target, targetRef} from '../registry/targets.js';
 import {workflowAnnotations} from '../sign/annotations.js';
 import {isolateTrivy, trivyImageArgs} from '../tools/trivy.js';
 import {ATTESTATION_TYPES, EvidenceOptions, PlannedEvidence} from './plan.js';

@@ -2,6 +2,68 @@ import {referrersTag} from './digest.js';
 import {Descriptor, ImageIndex, ImageManifest, isIndex, platformString} from './media.js';
 import {ImageSource, StoredManifest} from './store.js';
 
+/**
+ * Whether a child of an index is a runnable platform image, not a buildx attestation manifest
+ * (platform unknown/unknown, annotated vnd.docker.reference.type=attestation-manifest).
+ */
+export function isPlatformImage(d: Descriptor): boolean {
+  if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return false;
+  return !(d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');
+}
+
+/** One manifest below an image's root, as the index above it lists it. */
+export interface ImageNode {
+  descriptor: Descriptor;
+  /** The index that lists it (the first one, when several do). */
+  parent: string;
+  /** The platform it is, or leads to: its own descriptor's, else the one of the index above it. */
+  platform?: string;
+  /** A buildx attestation manifest, or anything below one: not a platform image. */
+  attestation: boolean;
+  /** An index (nested in the image): its children are nodes too. */
+  index: boolean;
+  /** The manifest, where it was read: every index, and the others with `leaves`. */
+  manifest?: StoredManifest;
+}
+
+/**
+ * Every manifest of an image below its root, at any depth (OCI lets an index list indexes): the one walk
+ * that copying, signing, evidence and the promotion gate share, so what the gate checks is what is
+ * copied. Indexes are always read (to find what they list); other manifests only with `leaves`. Each
+ * digest once, in breadth-first order; a manifest `load` cannot find stays a node without `manifest`.
+ */
+export async function imageTree(
+  root: StoredManifest,
+  load: (digest: string, parent: string) => Promise<StoredManifest | undefined>,
+  opts: {leaves: boolean}
+): Promise<ImageNode[]> {
+  const nodes: ImageNode[] = [];
+  const seen = new Set([root.digest]);
+  const queue: Array<{m: StoredManifest; platform?: string; attestation: boolean}> = [{m: root, attestation: false}];
+  while (queue.length) {
+    const at = queue.shift() as (typeof queue)[number];
+    const kids = childDescriptors(at.m).filter(k => !seen.has(k.digest));
+    for (const k of kids) seen.add(k.digest);
+    const loaded = await Promise.all(
+      kids.map(k => (isIndex(k.mediaType) || opts.leaves ? load(k.digest, at.m.digest) : undefined))
+    );
+    kids.forEach((k, i) => {
+      const m = loaded[i];
+      const node: ImageNode = {
+        descriptor: k,
+        parent: at.m.digest,
+        platform: k.platform && k.platform.os !== 'unknown' ? platformString(k.platform) : at.platform,
+        attestation: at.attestation || !isPlatformImage(k),
+        index: isIndex(k.mediaType) || (m !== undefined && childDescriptors(m).length > 0),
+        ...(m ? {manifest: m} : {})
+      };
+      nodes.push(node);
+      if (m && node.index) queue.push({m, platform: node.platform, attestation: node.attestation});
+    });
+  }
+  return nodes;
+}
+
 /** An image and everything that travels with it, read from the source. */
 export interface ImageGraph {
   root: StoredManifest;
@@ -79,26 +141,22 @@ export async function walkGraph(source: ImageSource, root: StoredManifest, opts:
     return m;
   };
 
-  const expand = async (start: StoredManifest, collectPlatforms: boolean): Promise<void> => {
-    const queue = [start];
-    while (queue.length) {
-      const m = queue.shift() as StoredManifest;
-      if (childrenOf.has(m.digest)) continue;
-      const kids = childDescriptors(m);
+  /** Reads a manifest and everything below it (imageTree), recording what each lists and holds. */
+  const expand = async (start: StoredManifest): Promise<ImageNode[]> => {
+    if (childrenOf.has(start.digest)) return [];
+    const nodes = await imageTree(start, load, {leaves: true});
+    for (const m of [start, ...nodes.map(n => n.manifest)]) {
+      if (!m || childrenOf.has(m.digest)) continue;
       childrenOf.set(
         m.digest,
-        kids.map(k => k.digest)
+        childDescriptors(m).map(k => k.digest)
       );
       blobsOf.set(m.digest, blobDescriptors(m));
-      if (collectPlatforms && m.digest === start.digest && kids.length) {
-        for (const k of kids) if (k.platform && k.platform.os !== 'unknown') platforms.push(platformString(k.platform));
-      }
-      const loaded = await Promise.all(kids.map(k => load(k.digest, m.digest)));
-      for (const k of loaded) if (k) queue.push(k);
     }
+    return nodes;
   };
 
-  await expand(root, true);
+  for (const n of await expand(root)) if (!n.index && !n.attestation && n.platform) platforms.push(n.platform);
   const imageOrder = pushOrder([root.digest], d => childrenOf.get(d) ?? []);
 
   const referrerRoots: string[] = [];
@@ -126,7 +184,7 @@ export async function walkGraph(source: ImageSource, root: StoredManifest, opts:
           if (m) found.push(m);
         }
         for (const m of found) {
-          await expand(m, false);
+          await expand(m);
           referrerRoots.push(m.digest);
           for (const d of pushOrder([m.digest], x => childrenOf.get(x) ?? [])) next.push(d);
         }

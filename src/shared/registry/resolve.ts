@@ -1,18 +1,11 @@
 import {UserError} from '../errors.js';
 import {Clients} from './clients.js';
-import {childDescriptors} from './graph.js';
+import {ImageNode, childDescriptors, imageTree, isPlatformImage} from './graph.js';
 import {Descriptor, isIndex} from './media.js';
 import {Reference, parseReference} from './reference.js';
 import {StoredManifest} from './store.js';
 
-/**
- * Whether a child of an index is a runnable platform image, not a buildx attestation manifest
- * (platform unknown/unknown, annotated vnd.docker.reference.type=attestation-manifest).
- */
-export function isPlatformImage(d: Descriptor): boolean {
-  if (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return false;
-  return !(d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');
-}
+export {isPlatformImage};
 
 /** What a reference names in its registry: the manifest (by digest), and an index's children. */
 export interface ResolvedReference {
@@ -20,6 +13,8 @@ export interface ResolvedReference {
   manifest: StoredManifest;
   /** Every child of an index (attestation manifests included; filter with isPlatformImage). */
   children: Descriptor[];
+  /** Every manifest below an index, nested indexes walked to their platform manifests (imageTree). */
+  tree: ImageNode[];
 }
 
 /**
@@ -37,5 +32,8 @@ export async function resolveReference(clients: Clients, input: string, inputNam
         : `${input}: the tag ${at} does not exist in ${ref.registry}/${ref.repository}; push it first or check the tag`
     );
   }
-  return {ref, manifest, children: isIndex(manifest.mediaType) ? childDescriptors(manifest) : []};
+  if (!isIndex(manifest.mediaType)) return {ref, manifest, children: [], tree: []};
+  const client = clients.get(ref.registry);
+  const tree = await imageTree(manifest, d => client.getManifest(ref.repository, d), {leaves: false});
+  return {ref, manifest, children: childDescriptors(manifest), tree};
 }

@@ -85,8 +85,9 @@ export function trivyEnv(env: NodeJS.ProcessEnv, dockerConfig: string): NodeJS.P
   return out;
 }
 
-const wanted = (platforms: string[], d: Descriptor): boolean =>
-  platforms.length === 0 || platforms.includes('all') || platforms.includes(platformString(d.platform));
+const wantedPlatform = (platforms: string[], platform: string | undefined): boolean =>
+  platforms.length === 0 || platforms.includes('all') || (!!platform && platforms.includes(platform));
+const wanted = (platforms: string[], d: Descriptor): boolean => wantedPlatform(platforms, platformString(d.platform));
 
 /** Splits a layout input: oci:<path> or oci:<path>:<tag>. */
 function layoutInput(input: string): {path: string; tag?: string} | undefined {
@@ -149,21 +150,22 @@ export async function resolveTargets(o: ScanOptions, clients: Clients): Promise<
         }
         return;
       }
-      const {ref, manifest: m, children} = await resolveReference(clients, input, 'images');
+      const {ref, manifest: m, tree} = await resolveReference(clients, input, 'images');
       const repo = `${ref.registry}/${ref.repository}`;
       if (!isIndex(m.mediaType)) {
         out.push({input, name: `${repo}@${m.digest}`, digest: m.digest, registry: ref.registry});
         return;
       }
-      const kids = children.filter(d => isPlatformImage(d) && wanted(o.platforms, d));
+      // Every platform manifest at any depth (an index may list indexes), as signing and copying walk it.
+      const kids = tree.filter(n => !n.index && !n.attestation && wantedPlatform(o.platforms, n.platform));
       if (kids.length === 0)
         throw new UserError(`${input}: none of its platforms matches platforms (${o.platforms.join(', ')})`);
-      for (const d of kids)
+      for (const n of kids)
         out.push({
           input,
-          name: `${repo}@${d.digest}`,
-          platform: platformString(d.platform),
-          digest: d.digest,
+          name: `${repo}@${n.descriptor.digest}`,
+          platform: n.platform,
+          digest: n.descriptor.digest,
           registry: ref.registry
         });
     } catch (err) {

@@ -77,7 +77,9 @@ export function cosignGate(ctx: {
             .filter(r => !r.ok)
             .map(r => `${r.requirement}: ${r.detail}`)
             .join(', ');
-          return `${v.platform ? `${v.platform}: ` : images.length > 1 ? 'index: ' : ''}${what || v.error || 'not verified'}`;
+          // Named by platform (or index) and digest: a nested index has several manifests per platform.
+          const where = images.length > 1 ? `${v.platform ?? 'index'} (${v.digest.slice(0, 19)}): ` : '';
+          return `${where}${what || v.error || 'not verified'}`;
         })
         .join('; ');
       return {ok: false, reason, images};
