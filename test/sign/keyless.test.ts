@@ -371,6 +371,13 @@ describe('keyless signing against a real local Sigstore', () => {
         ['signature', 'sbom'],
         ['signature', 'sbom']
       ]);
+      // An SBOM signed by someone else is not a missing SBOM: the message says who signed it.
+      expect(errorLines(other).join('\n')).toContain(
+        `sbom present, signed by ${IDENTITY} (issuer ${sigstore.oidc.url}), not by the required signer`
+      );
+      // A provenance that is not there at all is said to be missing.
+      const none = await gate(`${signer}\nattestations:\n  custom-scan: {type: https://example.com/none/v1}`);
+      expect(errorLines(none).join('\n')).toContain('no custom-scan attestation on this digest');
       // A wrong issuer fails as well.
       const issuer = await gate(
         `signer: {identity: "${IDENTITY}", issuer: "https://token.actions.githubusercontent.com"}`
@@ -397,7 +404,9 @@ describe('keyless signing against a real local Sigstore', () => {
         const refused = await promote(`${signer}\nattestations:\n  vuln: {max-severity: medium}`);
         expect(refused.code).toBe(1);
         expect(errorLines(refused).join('\n')).toContain('does not meet the policy, nothing was copied');
-        expect(errorLines(refused).join('\n')).toContain('linux/amd64: vuln: 1 high above medium (CVE-2026-1111)');
+        expect(errorLines(refused).join('\n')).toContain(
+          `linux/amd64 (${release.amd64.slice(0, 19)}): vuln: 1 high above medium (CVE-2026-1111)`
+        );
         const catalog = async (): Promise<string[]> =>
           ((await (await fetch(`${prod.url}/v2/_catalog`)).json()) as {repositories: string[]}).repositories;
         expect(await catalog()).toEqual([]);

@@ -12,6 +12,11 @@ import {PERMISSIONS_HINT, keylessPrecheck} from '../../src/shared/sign/sign.js';
 import {cosignError} from '../../src/shared/sign/cosign-run.js';
 import {newSignatureRefs} from '../../src/shared/sign/signatures.js';
 import {Resolved, isPlatformImage, parseImages, planTargets} from '../../src/shared/sign/targets.js';
+import {imageTree} from '../../src/shared/registry/graph.js';
+import {SignerSeen, attestationFailure} from '../../src/shared/sign/presence.js';
+import {SignerRule} from '../../src/shared/policy/signer.js';
+import {StoredManifest} from '../../src/shared/registry/store.js';
+import {planEvidence, platformTargets} from '../../src/shared/evidence/plan.js';
 import {
   COSIGN,
   classifyCosignFailure,
@@ -303,27 +308,43 @@ describe('cosign runs in a clean environment', () => {
 });
 
 describe('what gets signed', () => {
-  const index = (input: string, tag: string | undefined, digest: string, children: string[]): Resolved => ({
+  const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+  const stored = (digest: string, manifests: unknown[]): StoredManifest => ({
+    digest,
+    mediaType: INDEX,
+    body: Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: INDEX, manifests}))
+  });
+  const platformOf = (c: string, i: number, n: number): Record<string, string> =>
+    i === n - 1 && c === D('f') ? {os: 'unknown', architecture: 'unknown'} : {os: 'linux', architecture: `arch${i}`};
+  /** An index as the registry resolves it: the real walk over manifests held in memory. */
+  const resolved = async (
+    input: string,
+    tag: string | undefined,
+    root: StoredManifest,
+    held: StoredManifest[] = []
+  ): Promise<Resolved> => ({
     input,
     ref: {registry: 'r.io', repository: 'app', tag},
-    digest,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    children: children.map((c, i) => ({
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: c,
-      size: 1,
-      platform:
-        i === children.length - 1 && c === D('f')
-          ? {os: 'unknown', architecture: 'unknown'}
-          : {os: 'linux', architecture: `arch${i}`}
-    }))
+    digest: root.digest,
+    mediaType: INDEX,
+    tree: await imageTree(root, async d => held.find(m => m.digest === d), {leaves: false})
   });
+  const index = (input: string, tag: string | undefined, digest: string, children: string[]): Promise<Resolved> =>
+    resolved(
+      input,
+      tag,
+      stored(
+        digest,
+        children.map((c, i) => ({mediaType: MANIFEST, digest: c, size: 1, platform: platformOf(c, i, children.length)}))
+      )
+    );
 
-  test('three tags of one digest: one target with the three tags; children once; attestation manifests skipped', () => {
+  test('three tags of one digest: one target with the three tags; children once; attestation manifests skipped', async () => {
     const r = [
-      index('r.io/app:a', 'a', D('1'), [D('2'), D('3'), D('f')]),
-      index('r.io/app:b', 'b', D('1'), [D('2'), D('3'), D('f')]),
-      index('r.io/app:c', 'c', D('1'), [D('2'), D('3'), D('f')])
+      await index('r.io/app:a', 'a', D('1'), [D('2'), D('3'), D('f')]),
+      await index('r.io/app:b', 'b', D('1'), [D('2'), D('3'), D('f')]),
+      await index('r.io/app:c', 'c', D('1'), [D('2'), D('3'), D('f')])
     ];
     const t = planTargets(r, true);
     expect(t.map(x => [x.digest, x.tags, x.platform])).toEqual([
@@ -334,15 +355,47 @@ describe('what gets signed', () => {
     expect(planTargets(r, false).map(x => x.digest)).toEqual([D('1')]);
   });
 
-  test('a platform manifest named directly as well stays a top-level target', () => {
+  test('an index of indexes: every level is signed, every platform manifest at any depth is a platform', async () => {
+    // D1 lists two indexes: D4 (amd64 and arm64, with an attestation manifest) and D5 (s390x, named by
+    // its platform in D1 only); a platform manifest shared by both is one target.
+    const d4 = stored(D('4'), [
+      {mediaType: MANIFEST, digest: D('2'), size: 1, platform: {os: 'linux', architecture: 'amd64'}},
+      {mediaType: MANIFEST, digest: D('3'), size: 1, platform: {os: 'linux', architecture: 'arm64'}},
+      {mediaType: MANIFEST, digest: D('f'), size: 1, platform: {os: 'unknown', architecture: 'unknown'}}
+    ]);
+    const d5 = stored(D('5'), [
+      {mediaType: MANIFEST, digest: D('6'), size: 1},
+      {mediaType: MANIFEST, digest: D('2'), size: 1, platform: {os: 'linux', architecture: 'amd64'}}
+    ]);
+    const root = stored(D('1'), [
+      {mediaType: INDEX, digest: D('4'), size: 1},
+      {mediaType: INDEX, digest: D('5'), size: 1, platform: {os: 'linux', architecture: 's390x'}}
+    ]);
+    const t = planTargets([await resolved('r.io/app:v1', 'v1', root, [d4, d5])], true);
+    expect(t.map(x => [x.digest, x.parent, x.platform])).toEqual([
+      [D('1'), undefined, undefined],
+      [D('4'), D('1'), undefined],
+      [D('5'), D('1'), 'linux/s390x'],
+      [D('2'), D('4'), 'linux/amd64'],
+      [D('3'), D('4'), 'linux/arm64'],
+      [D('6'), D('5'), 'linux/s390x']
+    ]);
+    expect(platformTargets(t).map(x => x.digest)).toEqual([D('2'), D('3'), D('6')]);
+    // One SBOM per platform manifest, nested ones included (none was made before).
+    const plan = planEvidence(t, {sbom: ['spdx'], provenance: true});
+    expect(plan.filter(p => p.kind === 'spdx').map(p => p.targets[0].digest)).toEqual([D('2'), D('3'), D('6')]);
+    expect(plan.find(p => p.kind === 'provenance')?.targets.map(x => x.digest)).toEqual(t.map(x => x.digest));
+  });
+
+  test('a platform manifest named directly as well stays a top-level target', async () => {
     const direct: Resolved = {
       input: `r.io/app@${D('2')}`,
       ref: {registry: 'r.io', repository: 'app', digest: D('2')},
       digest: D('2'),
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      children: []
+      mediaType: MANIFEST,
+      tree: []
     };
-    const t = planTargets([index('r.io/app:a', 'a', D('1'), [D('2')]), direct], true);
+    const t = planTargets([await index('r.io/app:a', 'a', D('1'), [D('2')]), direct], true);
     expect(t).toHaveLength(2);
     expect(t[1]).toEqual(expect.objectContaining({digest: D('2'), inputs: ['r.io/app:a', `r.io/app@${D('2')}`]}));
     expect(t[1].parent).toBeUndefined();
@@ -468,5 +521,37 @@ describe('tool installation: pinned release, checksum verified, cached', () => {
     );
     expect(compareVersions('v3.1.3', '2.6.0')).toBeGreaterThan(0);
     expect(compareVersions('2.5.9', 'v2.6.0')).toBeLessThan(0);
+  });
+});
+
+describe('why a required attestation did not verify', () => {
+  const keyless = {
+    identity: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1',
+    issuer: 'https://issuer',
+    ignoreTlog: false,
+    bundleFormat: 'new' as const
+  };
+  test.each<[string, SignerRule, SignerSeen[], string]>([
+    ['nothing there', keyless, [], 'no provenance attestation on this digest (cosign said no)'],
+    [
+      'signed by someone else',
+      keyless,
+      [{identity: 'https://github.com/evil/x/.github/workflows/y.yml@refs/heads/main', issuer: 'https://issuer'}],
+      'provenance present, signed by https://github.com/evil/x/.github/workflows/y.yml@refs/heads/main (issuer https://issuer), not by the required signer'
+    ],
+    [
+      'by the required signer, yet not verifying',
+      {...keyless, identity: undefined, identityRegexp: '^https://github\\.com/acme/'},
+      [{identity: keyless.identity, issuer: 'https://issuer'}],
+      'provenance present, signed by the required signer, but it does not verify: cosign said no'
+    ],
+    [
+      'a key rule, another key',
+      {key: 'cosign.pub', ignoreTlog: false, bundleFormat: 'new'},
+      [{}],
+      'provenance present, signed with a key, not with the required key'
+    ]
+  ])('%s', (_name, rule, seen, message) => {
+    expect(attestationFailure('provenance', rule, seen, 'cosign said no')).toBe(message);
   });
 });

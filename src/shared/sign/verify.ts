@@ -9,6 +9,7 @@ import {Mask} from '../registry/credentials.js';
 import {Verifier, cosignEnv, verifyArgs, verifyFailure} from '../tools/cosign.js';
 import {CosignRun, clientsFor, cosignDockerConfig} from './cosign-run.js';
 import {KeyRef, keyRef} from './keys.js';
+import {attestationFailure, whoAttested} from './presence.js';
 import {Target, parseImages, planTargets, resolveImages, targetRef} from './targets.js';
 
 /** How cosign checks one signer: the verifier flags, a key's environment, the format and log rules. */
@@ -149,12 +150,18 @@ export async function verifyImages(opts: VerifyOptions): Promise<VerifiedImage[]
     ];
     for (const rule of rulesFor(opts.policy, t, platforms)) {
       const res = await run(t, attestationSigners.get(rule) as SignerCheck, rule.type);
+      // A failure says whether the attestation is missing or signed by someone else (read, not verified).
       const check: Check =
         res.code === 0
           ? checkAttestation(rule, statementsOf(res.stdout), t.digest, now)
           : {
               ok: false,
-              reason: `${rule.name}: ${verifyFailure(res.code, res.stderr).replace(/signature/g, 'attestation')}`
+              reason: attestationFailure(
+                rule.name,
+                rule.signer,
+                await whoAttested(clients.get(t.registry), t.repository, t.digest, rule.type),
+                verifyFailure(res.code, res.stderr).replace(/signature/g, 'attestation')
+              )
             };
       requirements.push(
         check.ok
