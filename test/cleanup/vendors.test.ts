@@ -5,6 +5,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, test} from '@jest/glob
 import {Credential} from '../../src/shared/registry/auth.js';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {ChildProcess} from 'node:child_process';
 import {requireTool} from '../helpers/tools.js';
 import {ApiRequest, VendorRegistry} from '../helpers/vendor-registry.js';
 import {ProtoDescription} from '../helpers/proto-spec.js';
@@ -287,6 +288,48 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
       expect(deleted(run)).toEqual(all(old, oldSig));
       expect(survivors(p)).toEqual(all(kept, legacy, ...keptSigs));
       expect(tagsOf(p, legacy.digest)).toEqual([`${kept.digest.replace(':', '-')}.sig`]);
+    }
+  );
+
+  maybe(
+    'a cancelled run (SIGTERM) finishes the image being deleted, starts no other, and says what is left',
+    async () => {
+      const p = fresh();
+      const a = await p.image('a', ['v1'], {attestations: true});
+      const b = await p.image('b', ['v2'], {attestations: true});
+      const c = await p.image('c', ['v3']);
+      let child: ChildProcess | undefined;
+      let sent = false;
+      emu.onApiCall = async r => {
+        if (sent || !vendor.isDelete(r)) return;
+        sent = true;
+        // The job is cancelled as the first deletion goes out (the runner sends SIGINT, then SIGTERM).
+        child?.kill('SIGTERM');
+        await new Promise(res => setTimeout(res, 300));
+      };
+      let run: ActionRun;
+      try {
+        run = await runBundledAction(
+          'ghcr-cleanup',
+          {packages: p.repo, 'deletes-per-minute': '6000', 'keep-n-tagged': '1', ...vendor.inputs(emu)},
+          {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'cleanup-tools-')), ...vendor.env(emu)},
+          {onSpawn: x => (child = x)}
+        );
+      } finally {
+        emu.onApiCall = undefined;
+      }
+      expect(sent).toBe(true);
+      expect(run.code).toBe(1);
+      expect(run.outputs.outcome).toBe('incomplete');
+      expect(errorLines(run).join('\n')).toContain('stopped by SIGTERM');
+      // One of the two planned images went whole, the other was not started: nothing is half deleted.
+      const gone = deleted(run);
+      const first = gone.includes(a.digest) ? a : b;
+      const other = first === a ? b : a;
+      expect(gone).toEqual(all(first));
+      expect(survivors(p)).toEqual(all(other, c));
+      const left = JSON.parse(run.outputs.left) as Array<{digest: string}>;
+      expect(left.map(l => l.digest).sort()).toEqual(all(other));
     }
   );
 

@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process';
+import {ChildProcess, spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,7 +52,7 @@ export async function runBundledAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
   /** cwd: the job's workspace (default: a fresh empty directory). */
-  opts: {entry?: string; node?: string; cwd?: string} = {}
+  opts: {entry?: string; node?: string; cwd?: string; onSpawn?: (child: ChildProcess) => void} = {}
 ): Promise<ActionRun> {
   const entry = opts.entry ?? 'index';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `run-${action}-`));
@@ -74,6 +74,7 @@ export async function runBundledAction(
   const node = opts.node ?? process.execPath;
   return new Promise(resolve => {
     const child = spawn(node, [path.join(ROOT, 'dist', action, `${entry}.js`)], {env: full, cwd: opts.cwd ?? dir});
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', d => (stdout += d));

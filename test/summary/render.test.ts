@@ -301,6 +301,7 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
       reason: 'ephemeral: pull request #12 closed 2026-10-01 and its branch deleted; older than 30 days'
     }));
     const res: CleanupResult = {
+      outcome: 'complete',
       packages: [
         {
           package: 'checkout-api',
@@ -312,6 +313,7 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
           failed: [],
           bytesReclaimed: 9_876_543_210,
           broken: [],
+          left: [],
           warnings: [],
           pages: 7,
           manifestRequests: 0,

@@ -33,6 +33,8 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   io.output('untagged', JSON.stringify(out.untagged));
   io.output('kept', JSON.stringify(out.kept));
   io.output('skipped', JSON.stringify(out.skipped));
+  io.output('outcome', res.outcome);
+  io.output('left', JSON.stringify(out.left));
   io.output('counts', JSON.stringify(out.counts));
   io.output('bytes-reclaimed', String(out.bytesReclaimed));
   const previews = res.packages.filter(p => p.ecrPreview).map(p => ({package: p.package, ...p.ecrPreview}));
@@ -41,4 +43,8 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   if (res.failed.length) {
     throw new UserError(`${res.failed.length} package(s) had failures: ${res.failed.join(' | ')}`);
   }
+  if (res.outcome === 'incomplete')
+    throw new UserError(
+      `stopped by ${res.stopped}: the images being deleted were finished, ${out.left.length} planned change(s) were not started (the left output lists them); the next run continues.`
+    );
 }

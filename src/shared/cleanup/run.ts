@@ -17,6 +17,7 @@ import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {UntagResult, movedReason} from './removal.js';
+import {StopRequest} from './stop.js';
 import {Policy} from './policy.js';
 import {PreviewComparison, comparePreview} from './ecr.js';
 import {CleanupInputs} from './inputs.js';
@@ -56,6 +57,8 @@ export interface CleanupOptions {
   store?: ManifestStore;
   /** Also run the registry's own lifecycle preview (ECR) and report where it and the plan differ. */
   ecrPreview?: boolean;
+  /** A stop asked for (a cancelled job): the image in flight is finished, no new one is started. */
+  stop?: StopRequest;
 }
 
 export interface VersionReport {
@@ -80,6 +83,8 @@ export interface PackageReport {
   error?: string;
   /** Kept tags that no longer resolve completely after the run. */
   broken: string[];
+  /** Planned deletions and untags not started because the run was asked to stop. */
+  left: VersionReport[];
   warnings: string[];
   pages: number;
   manifestRequests: number;
@@ -90,6 +95,10 @@ export interface PackageReport {
 }
 
 export interface CleanupResult {
+  /** incomplete: the run was asked to stop (see each package's left); the next run continues. */
+  outcome: 'complete' | 'incomplete';
+  /** Why it stopped early, when it did. */
+  stopped?: string;
   packages: PackageReport[];
   api: ApiStats;
   registryRequests: number;
@@ -192,6 +201,7 @@ const emptyReport = (name: string): PackageReport => ({
   failed: [],
   bytesReclaimed: 0,
   broken: [],
+  left: [],
   warnings: [],
   pages: 0,
   manifestRequests: 0,
@@ -260,7 +270,18 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
     return rep;
   }
 
+  const stop = opts.stop;
   for (const u of [...rep.untagged]) {
+    if (stop?.requested) {
+      rep.untagged = rep.untagged.filter(x => x !== u);
+      rep.left.push({
+        id: u.id,
+        digest: u.digest,
+        tags: u.removed,
+        reason: `not untagged: ${stop.reason} asked to stop`
+      });
+      continue;
+    }
     try {
       const r = pkg.untag ? await pkg.untag(u.id, u.removed) : await untag(client, pkg, u.digest, u.removed, opts.log);
       if (r.moved.length) {
@@ -278,8 +299,17 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
     }
   }
   const notDeleted = new Set<number>();
+  const deletedIds = new Set<number>();
   for (const id of plan.deleteOrder) {
     const d = byId.get(id) as Decision;
+    // Asked to stop: what an image deleted in this run still lists is finished (no index is left
+    // without its platforms); nothing else is started.
+    const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
+    if (stop?.requested && !started) {
+      notDeleted.add(id);
+      rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
+      continue;
+    }
     const blockedBy = (plan.dependsOn[id] ?? []).find(p => notDeleted.has(p));
     if (blockedBy !== undefined) {
       notDeleted.add(id);
@@ -300,7 +330,10 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       else if (res.outcome === 'kept') {
         notDeleted.add(id);
         rep.skipped.push({...report(d), reason: `not deleted: ${res.reason}`});
-      } else rep.deleted.push(report(d));
+      } else {
+        rep.deleted.push(report(d));
+        deletedIds.add(id);
+      }
     } catch (err) {
       notDeleted.add(id);
       rep.failed.push({...report(d), error: errorMessage(err)});
@@ -451,6 +484,8 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   }
   const ctx: PackageContext = {opts, clients, cache: new Map(), state};
   const packages = await mapLimit(names, 3, async name => {
+    if (opts.stop?.requested)
+      return {...emptyReport(name), warnings: [`not started: ${opts.stop.reason} asked to stop`]};
     const pkg = backendFor(name);
     try {
       return await cleanPackage(pkg, ctx);
@@ -468,7 +503,15 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
           : `${p.package}: ${p.failed.map(f => `${f.id} ${f.error}`).join('; ')}`)
     );
   const registryRequests = clients.get(opts.registry).stats.requests;
-  return {packages, api: stats, registryRequests, failed};
+  const stopped = opts.stop?.reason;
+  return {
+    outcome: stopped ? 'incomplete' : 'complete',
+    ...(stopped ? {stopped} : {}),
+    packages,
+    api: stats,
+    registryRequests,
+    failed
+  };
 }
 
 /** A run's outputs: every deleted, untagged and kept version with its package, and the totals. Pure. */
@@ -477,6 +520,7 @@ export function cleanupOutputs(res: CleanupResult): {
   untagged: Array<PackageReport['untagged'][number] & {package: string}>;
   kept: Array<VersionReport & {package: string}>;
   skipped: Array<VersionReport & {package: string}>;
+  left: Array<VersionReport & {package: string}>;
   counts: Record<string, number | string | undefined>;
   bytesReclaimed: number;
 } {
@@ -489,6 +533,7 @@ export function cleanupOutputs(res: CleanupResult): {
     untagged: flat(p => p.untagged),
     kept: flat(p => p.kept),
     skipped: flat(p => p.skipped),
+    left: flat(p => p.left),
     counts: {
       deleted: sum(p => p.deleted.length),
       untagged: sum(p => p.untagged.length),
@@ -524,13 +569,24 @@ export async function runCleanupJob(
         log: ctx.log
       })
     : undefined;
-  const res = await runCleanup({
-    ...opts,
-    // The real clock: SOURCE_DATE_EPOCH pins build metadata, not the age of what is in the registry.
-    now: Date.now(),
-    ...ctx,
-    store: cached?.store
-  });
-  await cached?.finish(res.packages.every(p => !p.error && !p.blocked));
-  return res;
+  // A cancelled job or a job timeout (SIGINT, SIGTERM): the image in flight is finished, nothing new starts.
+  const stop = new StopRequest().listen(signal =>
+    ctx.log.warning(
+      `${signal}: finishing the image being deleted, starting no other; the next run continues with what is left`
+    )
+  );
+  try {
+    const res = await runCleanup({
+      ...opts,
+      // The real clock: SOURCE_DATE_EPOCH pins build metadata, not the age of what is in the registry.
+      now: Date.now(),
+      ...ctx,
+      store: cached?.store,
+      stop
+    });
+    await cached?.finish(res.packages.every(p => !p.error && !p.blocked));
+    return res;
+  } finally {
+    stop.close();
+  }
 }

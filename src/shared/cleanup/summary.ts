@@ -7,6 +7,15 @@ const ROWS = 500;
 /** ghcr-cleanup's job summary: per package its counts in one line, its decisions folded below. Pure. */
 export function cleanupSummary(res: CleanupResult, dryRun: boolean): string {
   const sections = [heading(`ghcr-cleanup${dryRun ? ' (dry run)' : ''}: ${res.packages.length} package(s)`)];
+  const left = res.packages.reduce((n, p) => n + p.left.length, 0);
+  if (res.outcome === 'incomplete')
+    sections.push(
+      paragraph(
+        html(
+          `<strong>incomplete</strong>: stopped by ${esc(res.stopped ?? 'a stop request')} after finishing the images being deleted; ${left} planned change(s) left for the next run`
+        )
+      )
+    );
   for (const p of res.packages) {
     sections.push(heading(code(p.package), 4));
     if (p.error) {
