@@ -5,7 +5,8 @@ import {CleanupResult, runCleanup} from '../../src/shared/cleanup/run.js';
 import {Credential} from '../../src/shared/registry/auth.js';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {requireTool} from '../helpers/tools.js';
-import {ApiRequest, VendorRegistry} from '../helpers/vendor-registry.js';
+import {ApiRequest} from '../helpers/vendor-registry.js';
+import {EmuVersion, GH_TOKEN, startGhcr} from '../helpers/ghcr.js';
 import {specsPresent} from '../helpers/vendor-spec.js';
 import {ecrOperation} from '../helpers/vendors/ecr.js';
 import {HARBOR_ROBOT, HARBOR_SECRET} from '../helpers/vendors/harbor.js';
@@ -49,54 +50,124 @@ function rng(seed: number): {int(n: number): number; pick<T>(xs: readonly T[]): 
   };
 }
 
-/** A backend under test: a vendor's, or backend oci over the Harbor emulator's registry API. */
+/** A manifest as the registry under test holds it. */
+interface Held {
+  digest: string;
+  tags: string[];
+  body: Buffer;
+  mediaType: string;
+}
+
+/** The registry under test, as the harness drives it: its state, someone else's deletions, the request hook. */
+interface Backing {
+  host: string;
+  /** The run's inputs and environment for a repository (owner/name). */
+  inputs(owner: string, pkg: string): Record<string, string>;
+  env: Record<string, string>;
+  credential?: Credential;
+  held(repo: string): Held[];
+  /** Someone else deletes an image (as the registry's users do: Hub by its tags). */
+  deleteByOthers(repo: string, m: Held): Promise<void>;
+  hook(fn: ((r: ApiRequest) => Promise<void>) | undefined): void;
+  violations(): string[];
+  stop(): Promise<void>;
+}
+
+/** A backend under test. */
 interface Subject {
   name: string;
-  vendor: VendorCase;
-  backend: string;
+  /** The first path segment of its repositories. */
+  owner: string;
+  start(): Promise<Backing | undefined>;
   /** Whether a request starts the backend's read before a write (its check). */
   checkStart(r: ApiRequest): boolean;
 }
 
 const isGet = (r: ApiRequest, re: RegExp): boolean => r.method === 'GET' && re.test(r.url.pathname);
-const vendor = (name: string): VendorCase => VENDORS.find(v => v.name === name) as VendorCase;
-const SUBJECTS: Subject[] = [
-  {
-    name: 'ecr',
-    vendor: vendor('ecr'),
-    backend: 'ecr',
-    checkStart: r => ecrOperation(r) === 'DescribeImages' && r.body.includes('imageIds')
-  },
-  {
-    name: 'acr',
-    vendor: vendor('acr'),
-    backend: 'acr',
-    checkStart: r => isGet(r, /\/acr\/v1\/.+\/(_manifests\/sha256:|_tags\/)/)
-  },
-  {
-    name: 'harbor',
-    vendor: vendor('harbor'),
-    backend: 'harbor',
-    checkStart: r => isGet(r, /\/artifacts\/sha256:[a-f0-9]+$/)
-  },
-  {
-    name: 'gar',
-    vendor: vendor('gar'),
-    backend: 'gar',
-    checkStart: r => isGet(r, /\/packages\/[^/]+\/(tags|versions)\/[^/]+$/)
-  },
-  {
-    name: 'dockerhub',
-    vendor: vendor('dockerhub'),
-    backend: 'dockerhub',
-    checkStart: r => isGet(r, /\/v2\/namespaces\/[^/]+\/repositories\/[^/]+\/tags\/[^/]+$/)
-  },
-  {
-    name: 'oci',
-    vendor: vendor('harbor'),
-    backend: 'oci',
-    checkStart: r => isGet(r, /^\/v2\/.+\/tags\/list$/)
+const isHead = (r: ApiRequest, re: RegExp): boolean => r.method === 'HEAD' && re.test(r.url.pathname);
+
+/** A vendor's emulator (or, with `oci`, the Harbor emulator's registry API under backend oci). */
+function vendorSubject(name: string, checkStart: Subject['checkStart'], oci = false): Subject {
+  const v = VENDORS.find(x => x.name === (oci ? 'harbor' : name)) as VendorCase;
+  return {
+    name,
+    owner: v.namespace,
+    checkStart,
+    start: async () => {
+      const emu = await v.start();
+      if (!emu) return undefined;
+      return {
+        host: emu.host,
+        inputs: (owner, pkg) => ({
+          packages: `${owner}/${pkg}`,
+          ...v.inputs(emu),
+          ...(oci ? {backend: 'oci', logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`} : {})
+        }),
+        env: {...v.env(emu), HARBOR_SECRET},
+        credential: v.credential,
+        held: repo => emu.active(repo),
+        deleteByOthers: async (repo, m) => {
+          if (name === 'dockerhub') {
+            // On Hub someone deletes an image by its tags; Hub then removes it and what only it listed.
+            for (const t of [...m.tags]) emu.deleteTag(repo, t);
+            const listed = (JSON.parse(m.body.toString('utf8')) as {manifests?: Array<{digest: string}>}).manifests;
+            await emu.deleteManifest(repo, m.digest);
+            for (const c of listed ?? []) await emu.deleteManifest(repo, c.digest);
+          } else await emu.deleteManifest(repo, m.digest);
+        },
+        hook: fn => (emu.onApiCall = fn),
+        violations: () => emu.violations.splice(0),
+        stop: () => emu.stop()
+      };
+    }
+  };
+}
+
+/** GHCR: the Packages API emulator with its registry. */
+const ghcrSubject: Subject = {
+  name: 'ghcr',
+  owner: 'acme-org',
+  checkStart: r => isGet(r, /\/versions\/\d+$/) || isHead(r, /^\/v2\/.+\/manifests\/(?!sha256:)[^/]+$/),
+  start: async () => {
+    const emu = await startGhcr();
+    if (!emu) return undefined;
+    emu.orgs.add('acme-org');
+    const held = (repo: string): Array<Held & {version: EmuVersion}> =>
+      emu.active(repo).map(x => ({digest: x.name, tags: x.tags, body: x.body, mediaType: x.mediaType, version: x}));
+    return {
+      host: emu.host,
+      inputs: (owner, pkg) => ({
+        owner,
+        packages: pkg,
+        'github-token': GH_TOKEN,
+        'github-api-url': emu.apiUrl,
+        'registry-url': emu.host
+      }),
+      env: {},
+      held,
+      deleteByOthers: async (repo, m) => {
+        const v = held(repo).find(x => x.digest === m.digest)?.version;
+        if (!v) return;
+        await fetch(`${emu.registry.url}/v2/${repo}/manifests/${m.digest}`, {method: 'DELETE'}).then(x =>
+          x.body?.cancel()
+        );
+        v.deleted = true;
+      },
+      hook: fn => (emu.onRequest = fn),
+      violations: () => emu.violations.splice(0),
+      stop: () => emu.stop()
+    };
   }
+};
+
+const SUBJECTS: Subject[] = [
+  vendorSubject('ecr', r => ecrOperation(r) === 'DescribeImages' && r.body.includes('imageIds')),
+  vendorSubject('acr', r => isGet(r, /\/acr\/v1\/.+\/(_manifests\/sha256:|_tags\/)/)),
+  vendorSubject('harbor', r => isGet(r, /\/artifacts\/sha256:[a-f0-9]+$/)),
+  vendorSubject('gar', r => isGet(r, /\/packages\/[^/]+\/(tags|versions)\/[^/]+$/)),
+  vendorSubject('dockerhub', r => isGet(r, /\/v2\/namespaces\/[^/]+\/repositories\/[^/]+\/tags\/[^/]+$/)),
+  vendorSubject('oci', r => isGet(r, /^\/v2\/.+\/tags\/list$/), true),
+  ghcrSubject
 ];
 
 type State = Map<string, string[]>;
@@ -137,12 +208,13 @@ interface CaseResult {
 
 describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: backend %s', (_name, subject: Subject) => {
   const maybe = ready ? test : test.skip;
-  let emu: VendorRegistry;
+  let emu: Backing;
+  const saved = new Map<string, string | undefined>();
   beforeAll(async () => {
     if (!ready) return;
-    emu = (await subject.vendor.start()) as VendorRegistry;
+    emu = (await subject.start()) as Backing;
     // The vendor SDKs (AWS's) read their endpoint and credentials from the process environment.
-    for (const [k, v] of Object.entries(subject.vendor.env(emu))) {
+    for (const [k, v] of Object.entries(emu.env)) {
       saved.set(k, process.env[k]);
       process.env[k] = v;
     }
@@ -154,22 +226,16 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
     }
     await emu?.stop();
   });
-  const saved = new Map<string, string | undefined>();
 
   let debug: unknown;
   async function runCase(n: number): Promise<CaseResult> {
-    const r = rng(SEED * 31 + n * 7919 + subject.name.length);
-    const v = subject.vendor;
-    const credential =
-      subject.backend === 'oci'
-        ? ({kind: 'basic', username: HARBOR_ROBOT, password: HARBOR_SECRET} as Credential)
-        : (v.credential as Credential);
-    const p = new GhcrImages(emu, v.namespace, `inv-${subject.name}-${n}`, credential);
+    const r = rng(SEED * 31 + n * 7919 + [...subject.name].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7));
+    const p = new GhcrImages(emu, subject.owner, `inv-${subject.name}-${n}`, emu.credential);
     const bodies = new Map<string, string>();
     const state = (): State =>
       new Map(
         emu
-          .active(p.repo)
+          .held(p.repo)
           .filter(m => !m.body.includes(THROWAWAY))
           .map(m => (bodies.set(m.digest, m.body.toString('utf8')), [m.digest, [...m.tags].sort()]))
       );
@@ -187,24 +253,20 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
       });
       images.push(img);
       if (r.chance(0.3)) await p.legacySignature(img.digest);
-      if (r.chance(0.2) && subject.backend !== 'dockerhub') await p.referrer(img, 'spdx');
+      if (r.chance(0.2) && subject.name !== 'dockerhub') await p.referrer(img, 'spdx');
     }
     const policy: Record<string, string> = r.chance(0.5)
       ? {'keep-n-tagged': String(r.int(3))}
       : {'delete-tags': 'pr-*', 'keep-n-tagged': String(1 + r.int(3))};
     const inputs: Record<string, string> = {
-      packages: p.repo,
       'deletes-per-minute': '6000',
       concurrency: '1',
       'verify-after': 'false',
       'manifest-cache': 'false',
-      ...v.inputs(emu),
-      ...(subject.backend === 'oci'
-        ? {backend: 'oci', logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`}
-        : {}),
+      ...emu.inputs(subject.owner, p.pkg),
       ...policy
     };
-    const env = {...process.env, ...v.env(emu), HARBOR_SECRET};
+    const env = {...process.env, ...emu.env};
     // Injections: 1 to 3, at request indices drawn over the run's usual length.
     const plannedAt = new Set(Array.from({length: 1 + r.int(3)}, () => r.int(40)));
     const changes: Change[] = [];
@@ -214,7 +276,7 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
     let injections = 0;
     const inject = async (): Promise<void> => {
       const live = emu
-        .active(p.repo)
+        .held(p.repo)
         .filter(m => m.tags.some(t => /^(v|pr-|x-)\d+$/.test(t)) && !m.body.includes(THROWAWAY));
       const target = live.length ? r.pick(live) : undefined;
       const asPushed = (m: NonNullable<typeof target>): Pushed => ({
@@ -223,9 +285,14 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
         body: m.body,
         mediaType: m.mediaType
       });
-      switch (r.int(5)) {
+      const untagged = emu.held(p.repo).filter(m => !m.tags.length && !m.body.includes(THROWAWAY));
+      switch (r.int(6)) {
         case 0:
           if (target) await p.tag(asPushed(target), `x-${++tagNo}`);
+          break;
+        case 5:
+          // A platform manifest, signature or referrer tagged by someone (crane tag repo@sha256:… x).
+          if (untagged.length) await p.tag(asPushed(r.pick(untagged)), `x-${++tagNo}`);
           break;
         case 1: {
           const tags = live.flatMap(m => m.tags.filter(t => /^(v|pr-|x-)\d+$/.test(t)));
@@ -236,21 +303,13 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
           await p.image(`c${n}-new${++tagNo}`, [`v${tagNo}`], {platforms: ['linux/amd64']});
           break;
         case 3:
-          if (!target) break;
-          if (subject.backend === 'dockerhub') {
-            // On Hub someone deletes an image by its tags; Hub then removes it and what only it listed.
-            for (const t of [...target.tags]) emu.deleteTag(p.repo, t);
-            const listed = (JSON.parse(target.body.toString('utf8')) as {manifests?: Array<{digest: string}>})
-              .manifests;
-            await emu.deleteManifest(p.repo, target.digest);
-            for (const c of listed ?? []) await emu.deleteManifest(p.repo, c.digest);
-          } else await emu.deleteManifest(p.repo, target.digest);
+          if (target) await emu.deleteByOthers(p.repo, target);
           break;
         default:
-          if (target && subject.backend !== 'dockerhub') await p.referrer(asPushed(target), 'spdx');
+          if (target && subject.name !== 'dockerhub') await p.referrer(asPushed(target), 'spdx');
       }
     };
-    emu.onApiCall = async req => {
+    emu.hook(async req => {
       if (injecting) return;
       const at = requests.length;
       requests.push(req);
@@ -268,7 +327,7 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
       const after = state();
       changes.push(diff(last, after, at, 'others'));
       last = after;
-    };
+    });
     let res: CleanupResult;
     try {
       const log = {
@@ -291,12 +350,16 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
       const {manifestCache: _unused, ...opts} = readCleanupInputs(io, env);
       res = await runCleanup({...opts, now: Date.now(), env, mask: () => {}, log});
     } finally {
-      emu.onApiCall = undefined;
+      emu.hook(undefined);
     }
     changes.push(diff(last, state(), requests.length - 1, 'run'));
 
     const rep = res.packages[0];
     debug = {
+      final: [...state()].map(
+        ([d, t]) =>
+          `${d.slice(7, 19)} [${t.join(',')}] lists ${((JSON.parse(bodies.get(d) ?? '{}') as {manifests?: Array<{digest: string}>}).manifests ?? []).map(x => x.digest.slice(7, 19)).join(' ')}`
+      ),
       changes: changes.filter(c => c.deleted.length || c.untagged.length || c.written.length),
       rep,
       requests: requests.map((q, i) => `${i} ${q.method} ${q.url.pathname}`)
@@ -350,7 +413,7 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
           // Harbor deletes an artifact's accessories with it (hard references), one added during the run too.
           const subjectOf = (JSON.parse(bodies.get(d.digest) ?? '{}') as {subject?: {digest?: string}}).subject?.digest;
           const withSubject = c.deleted.some(x => x.digest === subjectOf && plannedDeletions.has(x.digest));
-          if (withSubject && subject.backend === 'harbor') {
+          if (withSubject && subject.name === 'harbor') {
             windows.push(`request ${c.at} deleted ${d.digest}, an accessory added during the run, with its subject`);
             deletedByAccessory.add(d.digest);
           } else violations.push(`request ${c.at} deleted ${d.digest}, not a planned deletion`);
@@ -370,12 +433,13 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
     for (const d of deletedByRun)
       if (!reported.has(d) && !deletedByAccessory.has(d)) violations.push(`deleted, not reported: ${d}`);
     // Every tag still there resolves completely.
-    for (const [digest, tags] of state()) {
-      const m = emu.find(p.repo, digest);
-      const listed =
-        (JSON.parse(m?.body.toString('utf8') ?? '{}') as {manifests?: Array<{digest: string}>}).manifests ?? [];
+    // (A manifest someone else deleted is their doing, not the run's.)
+    const byOthers = new Set(changes.filter(c => c.by === 'others').flatMap(c => c.deleted.map(d => d.digest)));
+    const now = state();
+    for (const [digest, tags] of now) {
+      const listed = (JSON.parse(bodies.get(digest) ?? '{}') as {manifests?: Array<{digest: string}>}).manifests ?? [];
       for (const c of listed)
-        if (!emu.find(p.repo, c.digest) && tags.length)
+        if (!now.has(c.digest) && !byOthers.has(c.digest) && tags.length)
           violations.push(`${tags.join(', ')}: ${c.digest} of its index is missing`);
     }
     return {violations, windows, requests: requests.length, injections};
@@ -401,7 +465,7 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
         `backend ${subject.name}: ${CASES} cases, ${requests} requests, ${injections} injections, ${windows.length} loss(es) in the vendor API's window${windows.length ? `:\n${windows.join('\n')}` : ''}`
       );
       expect(failures).toEqual([]);
-      expect(emu.violations.splice(0)).toEqual([]);
+      expect(emu.violations()).toEqual([]);
     },
     600_000
   );

@@ -73,6 +73,8 @@ export interface GhcrEmulator {
   maxPerPage: number;
   /** Answers that GitHub's API description does not allow (route, status or body): must stay empty. */
   violations: string[];
+  /** Runs before each API or registry request is answered (not token requests): concurrent activity in a test. */
+  onRequest?: (r: {method: string; url: URL; headers: http.IncomingHttpHeaders; body: Buffer}) => Promise<void> | void;
   active(pkgKey: string): EmuVersion[];
   stop(): Promise<void>;
 }
@@ -421,11 +423,18 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
   };
 
   const server = http.createServer((req, res) => {
-    const route = (req.url ?? '').startsWith('/v2/')
-      ? handleRegistry(req, res)
-      : (req.url ?? '').startsWith('/token')
-        ? Promise.resolve(handleToken(req, res))
-        : handleApi(req, res);
+    const hook = async (): Promise<void> => {
+      if (!emu.onRequest || (req.url ?? '').startsWith('/token')) return;
+      const url = new URL(req.url ?? '/', emu.url);
+      await emu.onRequest({method: req.method ?? 'GET', url, headers: req.headers, body: Buffer.alloc(0)});
+    };
+    const route = hook().then(() =>
+      (req.url ?? '').startsWith('/v2/')
+        ? handleRegistry(req, res)
+        : (req.url ?? '').startsWith('/token')
+          ? handleToken(req, res)
+          : handleApi(req, res)
+    );
     route.catch(err => {
       res.writeHead(500);
       res.end(String(err));

@@ -128,7 +128,10 @@ export async function startHarbor(): Promise<VendorRegistry | undefined> {
     };
   };
 
-  /** Deletes an artifact with its references (unless another artifact lists them) and accessories. */
+  /**
+   * Deletes an artifact as Harbor's artifact controller does (deleteDeeply): its accessories as roots
+   * (tags and all), its references unless another artifact lists them or they carry a tag.
+   */
   const remove = async (emu: VendorRegistry, repo: string, digest: string): Promise<void> => {
     const m = emu.find(repo, digest);
     if (!m) return;
@@ -139,7 +142,8 @@ export async function startHarbor(): Promise<VendorRegistry | undefined> {
       const stillListed = emu
         .active(repo)
         .some(x => isIndex(x.mediaType) && (parse(x).manifests ?? []).some(y => y.digest === d.digest));
-      if (!stillListed) await remove(emu, repo, d.digest);
+      const tagged = (emu.find(repo, d.digest)?.tags.length ?? 0) > 0;
+      if (!stillListed && !tagged) await remove(emu, repo, d.digest);
     }
   };
 

@@ -4,7 +4,7 @@ import {RegistryClient} from '../../registry/client.js';
 import {restCall} from './rest.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
-import {DELETED, GONE, Removal, UntagResult, judgeFresh} from '../removal.js';
+import {DELETED, GONE, Removal, UntagResult, judgeFresh, kept} from '../removal.js';
 
 interface HarborArtifact {
   digest: string;
@@ -136,8 +136,17 @@ export class HarborBackend implements CleanupBackend {
   async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
     if (!v) return GONE;
-    // A platform manifest or accessory went with the artifact deleted before it (the plan's order).
-    if (!this.topLevel.has(v.digest)) return this.deleted.has(v.digest) ? DELETED : GONE;
+    // A platform manifest or accessory goes with the artifact deleted before it (the plan's order), but
+    // Harbor keeps a platform manifest that carries a tag or that another artifact lists: read it afresh.
+    if (!this.topLevel.has(v.digest)) {
+      const now = await this.getVersion(id);
+      if (!now) return this.deleted.has(v.digest) ? DELETED : GONE;
+      return kept(
+        now.tags.length
+          ? `tagged ${now.tags.join(', ')} since planning (Harbor keeps a tagged platform manifest)`
+          : 'Harbor kept it (another artifact lists it)'
+      );
+    }
     if (planned) {
       const judged = judgeFresh(await this.getVersion(id), planned);
       if (judged) return judged;
