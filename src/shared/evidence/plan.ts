@@ -50,9 +50,11 @@ export function planEvidence(targets: Target[], o: EvidenceOptions, scan?: ScanR
   const plan: PlannedEvidence[] = [];
   if (o.provenance) plan.push({kind: 'provenance', targets, label: 'SLSA provenance'});
   const platforms = platformTargets(targets);
-  if ((o.sbom.length || scan) && targets.some(isIndex) && !targets.some(t => t.parent)) {
+  // An index signed without recursive, or one with no platform manifest at any depth, has nothing to describe.
+  const platformsInReach = targets.some(t => t.parent && !isIndex(t));
+  if ((o.sbom.length || scan) && targets.some(isIndex) && !platformsInReach) {
     throw new UserError(
-      'sbom / vuln-report describe each platform manifest of an index: set recursive: true (the default).'
+      'sbom / vuln-report describe each platform manifest of an index, and none is in reach: set recursive: true (the default), or the index lists attestation manifests only.'
     );
   }
   // One digest in several registries (push-multi's refs) is one image: its SBOM is made once.
