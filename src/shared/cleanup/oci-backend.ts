@@ -22,6 +22,13 @@ export interface CleanupBackend {
    * (recheck off) unconditionally.
    */
   deleteVersion(id: number, planned?: readonly string[]): Promise<Removal>;
+  /**
+   * Deletes a wave of versions none of which lists or is the subject of another in it, as deleteVersion
+   * would each, in fewer calls (ECR: 100 image ids a BatchDeleteImage). One result per item, in order.
+   */
+  deleteBatch?(items: Array<{id: number; planned?: readonly string[]}>): Promise<Array<Removal | Error>>;
+  /** The most versions deleteBatch takes at once. */
+  readonly batchSize?: number;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
   /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */

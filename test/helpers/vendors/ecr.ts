@@ -147,6 +147,29 @@ export async function startEcr(): Promise<VendorRegistry | undefined> {
           const {items, nextToken} = page(filtered(), Number(input.maxResults ?? 100));
           return (reply(200, {imageDetails: items.map(detail), ...(nextToken ? {nextToken} : {})}), true);
         }
+        case 'BatchGetImage': {
+          // The manifests named, each found or a failure of its own (ImageNotFound), as ECR answers.
+          if (!emu.repositories().includes(repo))
+            return (error('RepositoryNotFoundException', `repository ${repo} not found`), true);
+          const got: unknown[] = [];
+          const failures: unknown[] = [];
+          for (const id of input.imageIds as ImageId[]) {
+            const m = images.find(x =>
+              id.imageDigest ? x.digest === id.imageDigest : x.tags.includes(id.imageTag ?? '')
+            );
+            if (!m)
+              failures.push({imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found'});
+            else
+              got.push({
+                registryId: '123456789012',
+                repositoryName: repo,
+                imageId: {imageDigest: m.digest, ...(id.imageTag ? {imageTag: id.imageTag} : {})},
+                imageManifest: m.body.toString('utf8'),
+                imageManifestMediaType: m.mediaType
+              });
+          }
+          return (reply(200, {images: got, failures}), true);
+        }
         case 'ListImages': {
           if (!emu.repositories().includes(repo))
             return (error('RepositoryNotFoundException', `repository ${repo} not found`), true);

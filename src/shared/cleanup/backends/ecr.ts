@@ -9,6 +9,9 @@ import {DELETED, GONE, Removal, UntagResult, judgeFresh, kept, movedReason} from
 
 type Ecr = typeof import('@aws-sdk/client-ecr');
 
+/** Failure codes that mean a tag no longer names the digest (moved, or the image is gone). */
+const MOVED = new Set(['ImageTagDoesNotMatchDigest', 'ImageNotFound']);
+
 /** What ECR's own lifecycle preview would expire, and whose policy it evaluated. */
 export interface LifecyclePreview {
   source: 'input' | 'repository';
@@ -110,9 +113,9 @@ export class EcrBackend implements CleanupBackend {
   }
 
   /** One BatchDeleteImage: the failures by code (ImageNotFound among them); a failed call is an error. */
-  private async batchDelete(
+  private async batchDeleteIds(
     imageIds: Array<{imageDigest?: string; imageTag?: string}>
-  ): Promise<Array<{tag?: string; code: string; reason: string}>> {
+  ): Promise<Array<{digest?: string; tag?: string; code: string; reason: string}>> {
     const {ecr, client} = await this.api();
     let out;
     try {
@@ -121,6 +124,7 @@ export class EcrBackend implements CleanupBackend {
       return this.fail('BatchDeleteImage', err);
     }
     return (out.failures ?? []).map(f => ({
+      digest: f.imageId?.imageDigest,
       tag: f.imageId?.imageTag,
       code: f.failureCode ?? 'Unknown',
       reason: f.failureReason ?? ''
@@ -135,26 +139,107 @@ export class EcrBackend implements CleanupBackend {
    * ECR itself (ImageReferencedByManifestList).
    */
   async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
-    const v = this.byId.get(id);
-    if (!v) return GONE;
-    const tags = planned ?? v.tags;
-    if (tags.length) {
-      const {moved} = await this.removeTags(v.digest, tags);
-      const now = await this.getVersion(id);
-      if (!now) return moved.length === tags.length ? GONE : DELETED;
-      if (now.tags.length) return kept(`tagged ${now.tags.join(', ')} since planning (ECR kept it)`);
-      return kept(`${movedReason(moved)}; left untagged for the next run`);
+    const [res] = await this.deleteBatch([{id, planned}]);
+    if (res instanceof Error) throw res;
+    return res;
+  }
+
+  /** How many versions one wave deletes (BatchDeleteImage takes 100 image ids). */
+  readonly batchSize = 100;
+
+  /**
+   * The digests of these that ECR still holds, with their tags now: one DescribeImages for them all, or,
+   * when some are gone (ECR then refuses the whole call), BatchGetImage to tell which remain and
+   * DescribeImages for those.
+   */
+  private async tagsNow(digests: string[]): Promise<Map<string, string[]>> {
+    const {ecr, client} = await this.api();
+    const describe = async (ds: string[]): Promise<Map<string, string[]>> => {
+      const out = new Map<string, string[]>();
+      if (!ds.length) return out;
+      const res = await client.send(
+        new ecr.DescribeImagesCommand({...this.ids, imageIds: ds.map(imageDigest => ({imageDigest}))})
+      );
+      for (const d of res.imageDetails ?? [])
+        if (d.imageDigest) out.set(d.imageDigest, [...(d.imageTags ?? [])].sort());
+      return out;
+    };
+    try {
+      return await describe(digests);
+    } catch (err) {
+      if ((err as {name?: string}).name !== 'ImageNotFoundException') return this.fail('DescribeImages', err);
     }
-    if (planned) {
-      const judged = judgeFresh(await this.getVersion(id), planned);
-      if (judged) return judged;
+    let got;
+    try {
+      got = await client.send(
+        new ecr.BatchGetImageCommand({...this.ids, imageIds: digests.map(imageDigest => ({imageDigest}))})
+      );
+    } catch (err) {
+      return this.fail('BatchGetImage', err);
     }
-    const failures = await this.batchDelete([{imageDigest: v.digest}]);
-    if (!failures.length) return DELETED;
-    if (failures.every(f => f.code === 'ImageNotFound')) return GONE;
-    if (failures.every(f => f.code === 'ImageReferencedByManifestList'))
-      return kept(`an index lists it (ECR refused: ${failures[0].reason})`);
-    throw new UserError(failures.map(f => `${f.code}: ${f.reason}`.trim()).join('; '));
+    const present = [...new Set((got.images ?? []).map(i => i.imageId?.imageDigest ?? ''))].filter(Boolean);
+    try {
+      return await describe(present);
+    } catch (err) {
+      return this.fail('DescribeImages', err);
+    }
+  }
+
+  /**
+   * A wave of deletions in a few calls: tagged images by their tags (a tag removed only while it names
+   * the digest, the image only with its last tag), then one read of which remain; untagged ones after
+   * one read of their tags, by digest. An error that is not about one image fails the whole wave.
+   */
+  async deleteBatch(items: Array<{id: number; planned?: readonly string[]}>): Promise<Array<Removal | Error>> {
+    const out = new Map<number, Removal | Error>();
+    const known = items.flatMap(x => {
+      const v = this.byId.get(x.id);
+      if (!v) out.set(x.id, GONE);
+      return v ? [{...x, v, tags: x.planned ?? v.tags}] : [];
+    });
+    const tagged = known.filter(x => x.tags.length);
+    if (tagged.length) {
+      const ids = tagged.flatMap(x => x.tags.map(imageTag => ({imageDigest: x.v.digest, imageTag})));
+      const failures = [];
+      for (let i = 0; i < ids.length; i += 100) failures.push(...(await this.batchDeleteIds(ids.slice(i, i + 100))));
+      const now = await this.tagsNow(tagged.map(x => x.v.digest));
+      for (const x of tagged) {
+        const mine = failures.filter(f => f.digest === x.v.digest);
+        const moved = mine.filter(f => MOVED.has(f.code)).map(f => f.tag ?? '');
+        const real = mine.filter(f => !MOVED.has(f.code));
+        const tags = now.get(x.v.digest);
+        if (real.length) out.set(x.id, new UserError(real.map(f => `${f.code}: ${f.reason}`.trim()).join('; ')));
+        else if (!tags) out.set(x.id, moved.length === x.tags.length ? GONE : DELETED);
+        else if (tags.length) out.set(x.id, kept(`tagged ${tags.join(', ')} since planning (ECR kept it)`));
+        else out.set(x.id, kept(`${movedReason(moved)}; left untagged for the next run`));
+      }
+    }
+    const untagged = known.filter(x => !x.tags.length);
+    if (untagged.length) {
+      const now = items.some(x => x.planned) ? await this.tagsNow(untagged.map(x => x.v.digest)) : undefined;
+      const go = untagged.filter(x => {
+        if (!now) return true;
+        const judged = judgeFresh(
+          now.has(x.v.digest) ? {...x.v, tags: now.get(x.v.digest) ?? []} : undefined,
+          x.planned ?? []
+        );
+        if (judged) out.set(x.id, judged);
+        return !judged;
+      });
+      for (let i = 0; i < go.length; i += 100) {
+        const chunk = go.slice(i, i + 100);
+        const failures = await this.batchDeleteIds(chunk.map(x => ({imageDigest: x.v.digest})));
+        for (const x of chunk) {
+          const f = failures.find(y => y.digest === x.v.digest);
+          if (!f) out.set(x.id, DELETED);
+          else if (f.code === 'ImageNotFound') out.set(x.id, GONE);
+          else if (f.code === 'ImageReferencedByManifestList')
+            out.set(x.id, kept(`an index lists it (ECR refused: ${f.reason})`));
+          else out.set(x.id, new UserError(`${f.code}: ${f.reason}`.trim()));
+        }
+      }
+    }
+    return items.map(x => out.get(x.id) ?? new UserError('not deleted'));
   }
 
   async untag(id: number, tags: string[]): Promise<UntagResult> {
@@ -164,10 +249,8 @@ export class EcrBackend implements CleanupBackend {
 
   /** Removes tags by tag and digest: ECR removes each only while it points at the digest (else: moved). */
   private async removeTags(digest: string, tags: readonly string[]): Promise<UntagResult> {
-    const failures = await this.batchDelete(tags.map(imageTag => ({imageDigest: digest, imageTag})));
-    const moved = failures
-      .filter(f => f.code === 'ImageTagDoesNotMatchDigest' || f.code === 'ImageNotFound')
-      .map(f => f.tag ?? '');
+    const failures = await this.batchDeleteIds(tags.map(imageTag => ({imageDigest: digest, imageTag})));
+    const moved = failures.filter(f => MOVED.has(f.code)).map(f => f.tag ?? '');
     const real = failures.filter(f => !moved.includes(f.tag ?? ''));
     if (real.length) throw new UserError(real.map(f => `${f.code}: ${f.reason}`.trim()).join('; '));
     return {removed: tags.filter(t => !moved.includes(t)), moved};
