@@ -314,6 +314,73 @@ describe('sign with real cosign against real registries', () => {
     ]);
   });
 
+  maybe(
+    'an attestation is not a signature: attested by the key but unsigned, or signed by another key, fails verify and the gate; plain cosign verify passes both',
+    async () => {
+      const env = {PATH: process.env.PATH ?? '', HOME: keys.dir, COSIGN_PASSWORD: KEY_PASSWORD};
+      const predicate = path.join(keys.dir, 'provenance.json');
+      fs.writeFileSync(predicate, JSON.stringify({builder: {id: 'https://example.com/builder'}}));
+      const cosignRun = (args: string[]): Promise<unknown> =>
+        promisify(execFile)(
+          cosign as string,
+          [...args, '--yes', '--tlog-upload=false', '--use-signing-config=false', '--allow-http-registry'],
+          {env}
+        );
+      // A second signer: its own key pair.
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'cosign-other-'));
+      await promisify(execFile)(cosign as string, ['generate-key-pair'], {cwd: other, env});
+      await push(fixture.dir, 'v1', `${anon.host}/attested-only:v1`);
+      await push(fixture.dir, 'v1', `${anon.host}/foreign-signed:v1`);
+      const attestedOnly = `${anon.host}/attested-only@${fixture.digest}`;
+      const foreign = `${anon.host}/foreign-signed@${fixture.digest}`;
+      // Attested with the release key by plain cosign, never signed; and signed by another key, attested by ours.
+      await cosignRun([
+        'attest',
+        '--key',
+        keys.key,
+        '--predicate',
+        predicate,
+        '--type',
+        'slsaprovenance1',
+        attestedOnly
+      ]);
+      await cosignRun(['attest', '--key', keys.key, '--predicate', predicate, '--type', 'slsaprovenance1', foreign]);
+      await cosignRun(['sign', '--key', path.join(other, 'cosign.key'), foreign]);
+      for (const ref of [attestedOnly, foreign]) {
+        // Plain cosign takes the attestation bundle by the key for a signature.
+        expect(await cosignVerify(ref)).toEqual({code: 0, stderr: ''});
+        const verify = await runBundledAction('sign', {
+          images: ref,
+          verify: 'true',
+          recursive: 'false',
+          key: keys.pub,
+          'insecure-ignore-tlog': 'true',
+          'cosign-path': cosign as string
+        });
+        expect(verify.code).toBe(1);
+        expect(errorLines(verify).join('\n')).toContain(
+          'attested by the required signer (https://slsa.dev/provenance/v1) but not signed'
+        );
+      }
+      // The promotion gate (push-multi) refuses it too, copying nothing.
+      const prod = (await startRegistry('none')) as Registry;
+      try {
+        const gated = await runBundledAction('push-multi', {
+          source: attestedOnly,
+          destinations: `${prod.host}/prod/app`,
+          policy: `signer: {key: ${keys.pub}, ignore-tlog: true}`,
+          'cosign-path': cosign as string
+        });
+        expect(gated.code).toBe(1);
+        expect(errorLines(gated).join('\n')).toContain('but not signed');
+        const catalog = (await (await fetch(`${prod.url}/v2/_catalog`)).json()) as {repositories: string[]};
+        expect(catalog.repositories).toEqual([]);
+      } finally {
+        await prod.stop();
+      }
+    }
+  );
+
   maybe('attest attaches a predicate that cosign verify-attestation accepts', async () => {
     await push(fixture.dir, 'v1', `${anon.host}/attested:v1`);
     const predicate = path.join(keys.dir, 'sbom.json');

@@ -14,6 +14,7 @@ import {newSignatureRefs} from '../../src/shared/sign/signatures.js';
 import {Resolved, isPlatformImage, parseImages, planTargets} from '../../src/shared/sign/targets.js';
 import {imageTree} from '../../src/shared/registry/graph.js';
 import {SignerSeen, attestationFailure} from '../../src/shared/sign/presence.js';
+import {verifiedPayloads} from '../../src/shared/sign/verify.js';
 import {SignerRule} from '../../src/shared/policy/signer.js';
 import {StoredManifest} from '../../src/shared/registry/store.js';
 import {planEvidence, platformTargets} from '../../src/shared/evidence/plan.js';
@@ -553,5 +554,32 @@ describe('why a required attestation did not verify', () => {
     ]
   ])('%s', (_name, rule, seen, message) => {
     expect(attestationFailure('provenance', rule, seen, 'cosign said no')).toBe(message);
+  });
+});
+
+describe('what cosign verify accepted', () => {
+  const D1 = D('1');
+  const item = (type: string, digest = D1): unknown => ({
+    critical: {identity: {'docker-reference': 'r.io/app'}, image: {'docker-manifest-digest': digest}, type},
+    optional: {}
+  });
+  test.each<[string, unknown[], {signatures: number; attestations: string[]}]>([
+    ['a bundle signature', [item('https://sigstore.dev/cosign/sign/v1')], {signatures: 1, attestations: []}],
+    ['a legacy signature', [item('cosign container image signature')], {signatures: 1, attestations: []}],
+    [
+      'an attestation only (cosign v3 accepts it as a signature)',
+      [item('https://slsa.dev/provenance/v1')],
+      {signatures: 0, attestations: ['https://slsa.dev/provenance/v1']}
+    ],
+    [
+      'a signature of another digest does not count',
+      [item('https://sigstore.dev/cosign/sign/v1', D('2')), item('https://cyclonedx.org/bom')],
+      {signatures: 0, attestations: ['https://cyclonedx.org/bom']}
+    ]
+  ])('%s', (_name, items, expected) => {
+    expect(verifiedPayloads(JSON.stringify(items), D1)).toEqual(expected);
+  });
+  test('output that is not JSON is not read', () => {
+    expect(verifiedPayloads('Verification for r.io/app --', D1)).toBeUndefined();
   });
 });

@@ -85,6 +85,31 @@ function checkSigner(v: Verifier, what: string): void {
   }
 }
 
+/** The payload types of a signature: cosign's simple signing (legacy) and its signing predicate (bundles). */
+const SIGNATURE_TYPES = new Set(['cosign container image signature', 'https://sigstore.dev/cosign/sign/v1']);
+
+/**
+ * What `cosign verify` accepted for a digest, from its output (one payload per verified bundle or
+ * signature): signatures (a signing payload for this digest) and attestations (any other type, which
+ * cosign also accepts there), or undefined when the output cannot be read. Pure.
+ */
+export function verifiedPayloads(
+  stdout: string,
+  digest: string
+): {signatures: number; attestations: string[]} | undefined {
+  let items: Array<{critical?: {type?: string; image?: {'docker-manifest-digest'?: string}}}>;
+  try {
+    items = JSON.parse(stdout) as typeof items;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(items)) return undefined;
+  const forDigest = items.filter(i => i.critical?.image?.['docker-manifest-digest'] === digest);
+  const signatures = forDigest.filter(i => SIGNATURE_TYPES.has(i.critical?.type ?? '')).length;
+  const attestations = [...new Set(forDigest.map(i => i.critical?.type ?? '').filter(x => !SIGNATURE_TYPES.has(x)))];
+  return {signatures, attestations};
+}
+
 /** The attestation rules that apply to a target: every-digest ones always, platform ones on platform manifests. Pure. */
 export function rulesFor(policy: Policy | undefined, t: Target, platforms: Set<Target>): AttestationRule[] {
   return (policy?.attestations ?? []).filter(r => r.on === 'every-digest' || platforms.has(t));
@@ -135,18 +160,19 @@ export async function verifyImages(opts: VerifyOptions): Promise<VerifiedImage[]
       ...(t.platform ? {platform: t.platform} : {})
     };
     const sig = await run(t, signer);
-    let signatures: number | undefined;
-    if (sig.code === 0) {
-      try {
-        signatures = (JSON.parse(sig.stdout) as unknown[]).length;
-      } catch {
-        signatures = undefined;
-      }
-    }
+    // cosign verify also accepts an attestation bundle by the signer: only signing payloads count.
+    const verified = sig.code === 0 ? verifiedPayloads(sig.stdout, t.digest) : undefined;
+    const signatures = verified?.signatures;
     const requirements: RequirementResult[] = [
-      sig.code === 0
-        ? {requirement: 'signature', ok: true, detail: `${signatures ?? '?'} signature(s)`}
-        : {requirement: 'signature', ok: false, detail: verifyFailure(sig.code, sig.stderr)}
+      sig.code !== 0
+        ? {requirement: 'signature', ok: false, detail: verifyFailure(sig.code, sig.stderr)}
+        : verified && verified.signatures === 0
+          ? {
+              requirement: 'signature',
+              ok: false,
+              detail: `attested by the required signer (${verified.attestations.join(', ') || 'an attestation'}) but not signed`
+            }
+          : {requirement: 'signature', ok: true, detail: `${signatures ?? '?'} signature(s)`}
     ];
     for (const rule of rulesFor(opts.policy, t, platforms)) {
       const res = await run(t, attestationSigners.get(rule) as SignerCheck, rule.type);
