@@ -3,7 +3,7 @@ import path from 'node:path';
 import {SPECS} from './vendor-spec.js';
 
 /**
- * Artifact Registry's published API description is its protos (../shared/specs/google-artifact-registry):
+ * Artifact Registry's published API description is its protos (test/fixtures/vendor-specs/google-artifact-registry):
  * the REST routes are the google.api.http annotations of service.proto, the JSON bodies the messages in
  * lowerCamelCase (proto3 JSON mapping). This reads both, enough to hold an emulator to them: a request
  * must take a documented route, and an answer must be the documented message, with known fields of the

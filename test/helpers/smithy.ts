@@ -3,7 +3,7 @@ import path from 'node:path';
 import {SPECS} from './vendor-spec.js';
 
 /**
- * An AWS service's Smithy model (JSON AST, ../shared/specs/aws-ecr), used to hold the ECR emulator to
+ * An AWS service's Smithy model (JSON AST, test/fixtures/vendor-specs/aws-ecr), used to hold the ECR emulator to
  * it: an operation must exist, its request and answer must fit the shapes (known members only, required
  * members present, types, enum values, list members, ranges and lengths), and an error must be one the
  * operation declares — or one of AWS's common errors (ThrottlingException), which every service answers.

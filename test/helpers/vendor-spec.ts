@@ -6,16 +6,14 @@ import YAML from 'yaml';
 import {ROOT} from './run-action.js';
 
 /**
- * A vendor's published API description (Swagger 2.0 or OpenAPI 3, from ../shared/specs/), used to hold
+ * A vendor's published API description (Swagger 2.0 or OpenAPI 3, from test/fixtures/vendor-specs/), used to hold
  * an emulator to it: a route must be documented with that method, a status documented for it (or the
  * description's `default`), and a JSON body must validate against the documented schema. Exceptions are
  * named routes the vendor serves but leaves out of the file (Docker Hub's tag delete).
  */
 
-/** ../shared/specs, beside the repository (present under .ci/run; see test/helpers/shared.ts). */
-export const SPECS = path.join(ROOT, '..', 'shared', 'specs');
-
-export const specsPresent = (): boolean => fs.existsSync(path.join(SPECS, 'README.md'));
+/** The vendors' published API descriptions, kept in the repository with their origin (ORIGIN.md there). */
+export const SPECS = path.join(ROOT, 'test', 'fixtures', 'vendor-specs');
 
 interface Response {
   $ref?: string;
@@ -55,7 +53,7 @@ export class VendorApiDescription {
   private readonly generic?: GenericErrors;
 
   /**
-   * `file` relative to ../shared/specs (or absolute); `exceptions`: undocumented "METHOD /template" routes
+   * `file` relative to test/fixtures/vendor-specs (or absolute); `exceptions`: undocumented "METHOD /template" routes
    * the vendor serves; `generic`: statuses any route may answer (GitHub's 401, 403, 404, 429…);
    * `multiSegment`: path parameters that may hold slashes (ACR's repository {name}).
    */

@@ -7,7 +7,7 @@ import {VendorApiDescription} from '../vendor-spec.js';
  * Azure Container Registry, as the cleanup backend meets it: the token exchange (/oauth2/exchange,
  * /oauth2/token), the data plane (/acr/v1/{name}/_manifests, _manifests/{digest}, _tags/{reference})
  * and the registry API with the access tokens it issues. Every answer is checked against the data-plane
- * description (../shared/specs/azure-acr/containerregistry.json, 2021-07-01), routes and the required
+ * description (test/fixtures/vendor-specs/azure-acr/containerregistry.json, 2021-07-01), routes and the required
  * api-version included.
  */
 

@@ -9,7 +9,7 @@ import {VendorApiDescription} from '../vendor-spec.js';
  * delete (`DELETE /v2/repositories/{namespace}/{repository}/tags/{tag}/`: used by every cleanup script,
  * left out of the published description, the one exception allowed here), and Hub's own removal of a
  * manifest that lost its last tag, with the platform manifests and referrers only it held. Answers are
- * checked against ../shared/specs/docker-hub/latest.yaml; `images` is sent as the one object the
+ * checked against test/fixtures/vendor-specs/docker-hub/latest.yaml; `images` is sent as the one object the
  * description declares (the service sends a list; the backend reads both).
  */
 

@@ -6,7 +6,7 @@ import {ApiContext, ApiRequest, RecordedManifest, VendorRegistry, startVendorReg
  * Amazon ECR, as the cleanup backend meets it: the ECR JSON 1.1 API (GetAuthorizationToken,
  * DescribeImages, ListImages, BatchDeleteImage) answered from what was pushed, and its registry API
  * with the password GetAuthorizationToken hands out. Every request and answer is checked against ECR's
- * Smithy model (../shared/specs/aws-ecr); the tests use the real AWS SDK against it.
+ * Smithy model (test/fixtures/vendor-specs/aws-ecr); the tests use the real AWS SDK against it.
  */
 
 export const ECR_PASSWORD = 'ecr-emulator-password';

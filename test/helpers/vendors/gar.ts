@@ -6,7 +6,7 @@ import {ApiContext, RecordedManifest, VendorRegistry, startVendorRegistry} from 
  * Google Artifact Registry, as the cleanup backend meets it: the REST API's docker images, versions and
  * tags (ListDockerImages, GetVersion, DeleteVersion with force, DeleteTag) answered from what was
  * pushed, and the registry with the access token as the password of oauth2accesstoken. Routes and
- * answers are checked against the protos (../shared/specs/google-artifact-registry): the
+ * answers are checked against the protos (test/fixtures/vendor-specs/google-artifact-registry): the
  * google.api.http rules of service.proto and the messages in their JSON form.
  */
 

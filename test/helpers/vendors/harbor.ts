@@ -8,7 +8,7 @@ import {VendorApiDescription} from '../vendor-spec.js';
  * index's platform manifests are its references, not artifacts of their own; cosign signatures and
  * manifests with a subject are accessories of their subject; deleting an artifact deletes its
  * references and accessories. Robot-account basic auth on the API and the registry. Every answer is
- * checked against ../shared/specs/harbor/swagger.yaml.
+ * checked against test/fixtures/vendor-specs/harbor/swagger.yaml.
  */
 
 export const HARBOR_ROBOT = 'robot$ci';
