@@ -413,6 +413,19 @@ describe('sign with real cosign against real registries', () => {
 });
 
 describe('sign: bad input fails before anything is signed', () => {
+  test('no images: said at once, before cosign is looked for or downloaded', async () => {
+    for (const verify of ['false', 'true']) {
+      // No cosign-path and an empty tool cache: resolving cosign would try a download (and fail offline).
+      const run = await runBundledAction(
+        'sign',
+        {images: '', key: 'env://NO_KEY', verify},
+        {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'no-tools-')), NO_KEY: 'x'}
+      );
+      expect(run.code).toBe(1);
+      expect(errorLines(run).join('\n')).toContain('images: give at least one image');
+      expect(run.stdout).not.toMatch(/checksum|download/i);
+    }
+  });
   maybe('a wrong key password: a message about key-password, no signature written', async () => {
     await push(fixture.dir, 'v1', `${anon.host}/wrongpass:v1`);
     const run = await runBundledAction('sign', signInputs(`${anon.host}/wrongpass:v1`, {'key-password': 'nope'}));

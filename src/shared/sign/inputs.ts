@@ -3,6 +3,7 @@ import {ActionIO} from '../action/io.js';
 import {withRenamedInputs} from '../action/renamed.js';
 import {getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
+import {parseImages} from './targets.js';
 import {parseBoolean, parseList} from '../inputs.js';
 import {readLogins} from '../registry/logins.js';
 import {EvidenceOptions, SBOM_FORMATS, SbomFormat} from '../evidence/plan.js';
@@ -137,11 +138,17 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
   const key: KeyRef | undefined = keyInput ? keyRef(keyInput, 'key', env, mask) : undefined;
   const mode = verify ? undefined : signMode(io, keyInput);
 
+  // Checked here, before cosign is resolved or downloaded: a missing input reads as what it is.
+  const images = getMultiline(io, 'images');
+  if (parseImages(images).length === 0)
+    throw new UserError(
+      `images: give at least one image to ${verify ? 'verify' : 'sign'} (a reference, or push-multi's refs output).`
+    );
   const common = {
     logins,
     cosignVersion: io.input('cosign-version'),
     cosignPath: io.input('cosign-path') || undefined,
-    images: getMultiline(io, 'images'),
+    images,
     recursive,
     key
   };
