@@ -70,6 +70,9 @@ describe('cleanup on any OCI registry (backend: oci) with the same planner', () 
     const requests = (r: ActionRun): number =>
       (JSON.parse(r.outputs.counts) as {registryRequests: number}).registryRequests;
     const versions = [a.digest, ...a.children, b.digest, ...b.children].length;
+    // An empty store: what the listing read counts as read, not as cache hits.
+    expect(first.stdout).toContain(`, ${versions} manifest read(s)`);
+    expect(first.stdout).not.toContain('from the manifest cache');
     expect(second.stdout).toContain(`0 manifest read(s), ${versions} from the manifest cache`);
     // Saved: each child manifest and its config; read again: the tag list and each tag (a tag may have
     // moved). The referrers API is asked once: distribution answers 404 (no API), so new signatures

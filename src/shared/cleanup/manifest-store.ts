@@ -15,6 +15,8 @@ import {sha256} from '../registry/digest.js';
 export class ManifestStore {
   added = 0;
   private readonly used = new Set<string>();
+  /** Manifests this run read from the registry and stored (not found from an earlier run). */
+  private readonly putNow = new Set<string>();
 
   constructor(readonly dir: string) {}
 
@@ -49,6 +51,12 @@ export class ManifestStore {
     fs.writeFileSync(tmp, body);
     fs.renameSync(tmp, file);
     this.added++;
+    this.putNow.add(digest);
+  }
+
+  /** Whether a stored manifest came from an earlier run (a cache hit), not from a read of this one. */
+  fromEarlierRun(digest: string): boolean {
+    return !this.putNow.has(digest);
   }
 
   /** Removes what this run did not use; how many were removed. */

@@ -56,7 +56,9 @@ async function readOne(
   if (stored) {
     try {
       const facts = manifestFacts(digest, stored);
-      stats.stored++;
+      // A manifest the listing read moments ago (backends that read while listing) was a registry read.
+      if (store?.fromEarlierRun(digest)) stats.stored++;
+      else stats.manifestRequests++;
       return facts;
     } catch {
       // Not a manifest after all: read it from the registry.
