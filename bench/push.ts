@@ -112,19 +112,29 @@ async function startLink(upstream: string): Promise<Link> {
   };
 }
 
-/** CPU seconds used so far by the registries and the shapers (processes of their own). */
-function harnessProcessCpu(): number {
-  let ticks = 0;
+/** CPU ticks used so far by each registry and shaper process (processes of their own), by pid. */
+function harnessProcessTicks(): Map<string, number> {
+  const ticks = new Map<string, number>();
   for (const pid of fs.readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!['(docker-registry)', '(registry)', '(shaper)'].some(name => stat.includes(name))) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      ticks.set(pid, Number(f[11]) + Number(f[12]));
     } catch {
       // gone
     }
   }
+  return ticks;
+}
+
+/**
+ * CPU seconds the harness processes used between two samples, per process: a process started in
+ * between counts from zero, one that ended in between is not counted (never a negative total).
+ */
+function harnessCpuSince(before: Map<string, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of harnessProcessTicks()) ticks += Math.max(0, t - (before.get(pid) ?? 0));
   return ticks / 100;
 }
 
@@ -132,10 +142,10 @@ async function measure(tool: string, proxies: Link[], fn: () => Promise<Timing>)
   process.stderr.write(`bench: ${tool}\n`);
   const before = await Promise.all(proxies.map(p => p.stats()));
   const cpu0 = process.cpuUsage();
-  const reg0 = harnessProcessCpu();
+  const reg0 = harnessProcessTicks();
   const r = await fn();
   const proxyCpu = process.cpuUsage(cpu0);
-  const harnessCpu = (proxyCpu.user + proxyCpu.system) / 1e6 + harnessProcessCpu() - reg0;
+  const harnessCpu = (proxyCpu.user + proxyCpu.system) / 1e6 + harnessCpuSince(reg0);
   const after = await Promise.all(proxies.map(p => p.stats()));
   const sent = after.reduce((n, a, i) => n + a.bytesIn - before[i].bytesIn, 0);
   const requests = after.reduce((n, a, i) => n + a.requests - before[i].requests, 0);
