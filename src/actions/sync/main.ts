@@ -1,7 +1,7 @@
 import {ActionIO, githubIO} from '../../shared/action/io.js';
 import {UserError} from '../../shared/errors.js';
 import {readSyncInputs} from '../../shared/sync/inputs.js';
-import {runSync} from '../../shared/sync/run.js';
+import {runSync, syncOutputs} from '../../shared/sync/run.js';
 import {syncSummary} from '../../shared/sync/summary.js';
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
@@ -24,27 +24,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
     for (const f of e.failed) io.log.error(`${e.entry}: ${f.tags.join(', ') || f.digest}: ${f.error}`);
     for (const r of e.refused) io.log.warning(`${e.entry}@${r.digest} (${r.tags.join(', ')}) refused: ${r.reason}`);
   }
-  const total = (f: (e: (typeof res.entries)[number]) => number): string =>
-    String(res.entries.reduce((n, e) => n + f(e), 0));
-  io.output('outcome', res.outcome);
-  io.output(
-    'copied',
-    total(e => e.copied.length)
-  );
-  io.output(
-    'unchanged',
-    total(e => e.unchanged.length)
-  );
-  io.output(
-    'failed',
-    total(e => e.failed.length + (e.error ? 1 : 0))
-  );
-  io.output(
-    'refused',
-    total(e => e.refused.length)
-  );
-  io.output('left', JSON.stringify(res.entries.flatMap(e => e.left.map(l => ({entry: e.entry, ...l})))));
-  io.output('result', JSON.stringify(res));
+  for (const [name, value] of Object.entries(syncOutputs(res))) io.output(name, value);
   await io.summary?.(syncSummary(res, inputs.dryRun));
   const stopped = Object.values(res.stopped).join('; ');
   if (res.outcome === 'failed') {

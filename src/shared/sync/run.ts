@@ -432,3 +432,18 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
   const left = entries.some(e => e.left.length);
   return {outcome: failed ? 'failed' : left ? 'incomplete' : 'complete', entries, stopped, sources};
 }
+
+/** A run's outputs: the outcome, totals over every entry, what is left, and the whole result. Pure. */
+export function syncOutputs(res: SyncResult): Record<string, string> {
+  const total = (f: (e: SyncResult['entries'][number]) => number): string =>
+    String(res.entries.reduce((n, e) => n + f(e), 0));
+  return {
+    outcome: res.outcome,
+    copied: total(e => e.copied.length),
+    unchanged: total(e => e.unchanged.length),
+    failed: total(e => e.failed.length + (e.error ? 1 : 0)),
+    refused: total(e => e.refused.length),
+    left: JSON.stringify(res.entries.flatMap(e => e.left.map(l => ({entry: e.entry, ...l})))),
+    result: JSON.stringify(res)
+  };
+}
