@@ -10,6 +10,7 @@ import {EmuVersion, GH_TOKEN, startGhcr} from '../helpers/ghcr.js';
 import {ecrOperation} from '../helpers/vendors/ecr.js';
 import {HARBOR_ROBOT, HARBOR_SECRET} from '../helpers/vendors/harbor.js';
 import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
+import {seeded} from '../helpers/seeded.js';
 
 /**
  * The cleanup promise as a property, on every registry backend: "cleanup never removes what the plan did
@@ -31,23 +32,6 @@ import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
 const CASES = Number(process.env.PROPERTY_CASES ?? 30);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 const ready = !!requireTool('docker-registry');
-
-/** A small seeded generator (mulberry32): the same seed gives the same cases. */
-function rng(seed: number): {int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean} {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: n => Math.floor(next() * n),
-    pick: xs => xs[Math.floor(next() * xs.length)],
-    chance: p => next() < p
-  };
-}
 
 /** A manifest as the registry under test holds it. */
 interface Held {
@@ -228,7 +212,7 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
 
   let debug: unknown;
   async function runCase(n: number): Promise<CaseResult> {
-    const r = rng(SEED * 31 + n * 7919 + [...subject.name].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7));
+    const r = seeded(SEED * 31 + n * 7919 + [...subject.name].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7));
     const p = new GhcrImages(emu, subject.owner, `inv-${subject.name}-${n}`, emu.credential);
     const bodies = new Map<string, string>();
     const state = (): State =>

@@ -6,6 +6,7 @@ import {imageTree, walkGraph} from '../../src/shared/registry/graph.js';
 import {Descriptor} from '../../src/shared/registry/media.js';
 import {ImageSource, StoredManifest} from '../../src/shared/registry/store.js';
 import {planTargets} from '../../src/shared/registry/targets.js';
+import {seeded} from '../helpers/seeded.js';
 
 /**
  * "The gate checks exactly what is copied and signs exactly what it plans", as a property over
@@ -25,18 +26,6 @@ const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const sha = (b: Buffer): string => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 
-function rng(seed: number): {int(n: number): number; chance(p: number): boolean} {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {int: n => Math.floor(next() * n), chance: p => next() < p};
-}
-
 interface Graph {
   source: ImageSource;
   root: StoredManifest;
@@ -48,7 +37,7 @@ interface Graph {
 
 /** A generated image graph in memory, served as an ImageSource (with or without the referrers API). */
 function generate(seed: number): Graph {
-  const r = rng(seed);
+  const r = seeded(seed);
   const held = new Map<string, StoredManifest>();
   const tags = new Map<string, string>();
   const referrersOf = new Map<string, Descriptor[]>();
