@@ -62,6 +62,7 @@ OLAREG_VERSION=v0.1.2
 FULCIO_VERSION=v1.8.8
 REKOR_TILES_VERSION=v2.3.0
 TSA_VERSION=v2.1.2
+ACT_VERSION=v0.2.89
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
 pids=()
@@ -99,6 +100,10 @@ if command -v go >/dev/null; then
     go_tool timestamp-server "$TSA_VERSION" github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server timestamp-server
     # a CT log that only signs SCTs (Fulcio embeds them; cosign checks them)
     build ctlog sh -c "cd test/tools/ctlog && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/ctlog' ."
+    # nektos/act: a runner implementation the actions are run under (self-hosted mode); a throwaway module
+    if [ "$(cat "$TOOLS/bin/.act-version" 2>/dev/null)" != "$ACT_VERSION" ]; then
+      build act sh -c "rm -rf '$TOOLS/go-act' && mkdir -p '$TOOLS/go-act' && cd '$TOOLS/go-act' && go mod init local/act && GOFLAGS=-mod=mod go get github.com/nektos/act@$ACT_VERSION && go build -o '$TOOLS/bin/act' github.com/nektos/act && echo $ACT_VERSION > '$TOOLS/bin/.act-version'"
+    fi
   fi
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator
   build trivy-db-fixture sh -c "cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/trivy-db-fixture' ."
