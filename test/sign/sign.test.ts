@@ -6,7 +6,7 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
 import {GhcrImages} from '../helpers/ghcr-images.js';
-import {PASSWORD, Registry, USER, skopeo, startRegistry} from '../helpers/registry.js';
+import {IMPLEMENTATIONS, PASSWORD, Registry, USER, skopeo, startRegistry} from '../helpers/registry.js';
 import {errorLines, runBundledAction} from '../helpers/run-action.js';
 import {nodeRuntimes, requireTool} from '../helpers/tools.js';
 
@@ -329,39 +329,48 @@ describe('sign with real cosign against real registries', () => {
       // A second signer: its own key pair.
       const other = fs.mkdtempSync(path.join(os.tmpdir(), 'cosign-other-'));
       await promisify(execFile)(cosign as string, ['generate-key-pair'], {cwd: other, env});
-      await push(fixture.dir, 'v1', `${anon.host}/attested-only:v1`);
-      await push(fixture.dir, 'v1', `${anon.host}/foreign-signed:v1`);
-      const attestedOnly = `${anon.host}/attested-only@${fixture.digest}`;
-      const foreign = `${anon.host}/foreign-signed@${fixture.digest}`;
-      // Attested with the release key by plain cosign, never signed; and signed by another key, attested by ours.
-      await cosignRun([
-        'attest',
-        '--key',
-        keys.key,
-        '--predicate',
-        predicate,
-        '--type',
-        'slsaprovenance1',
-        attestedOnly
-      ]);
-      await cosignRun(['attest', '--key', keys.key, '--predicate', predicate, '--type', 'slsaprovenance1', foreign]);
-      await cosignRun(['sign', '--key', path.join(other, 'cosign.key'), foreign]);
-      for (const ref of [attestedOnly, foreign]) {
-        // Plain cosign takes the attestation bundle by the key for a signature.
-        expect(await cosignVerify(ref)).toEqual({code: 0, stderr: ''});
-        const verify = await runBundledAction('sign', {
-          images: ref,
-          verify: 'true',
-          recursive: 'false',
-          key: keys.pub,
-          'insecure-ignore-tlog': 'true',
-          'cosign-path': cosign as string
-        });
-        expect(verify.code).toBe(1);
-        expect(errorLines(verify).join('\n')).toContain(
-          'attested by the required signer (https://slsa.dev/provenance/v1) but not signed'
-        );
+      // Every copy: plain cosign passes it, the action's verify does not.
+      const verifyEach = async (): Promise<void> => {
+        for (const ref of refs) {
+          // Plain cosign takes the attestation bundle by the key for a signature.
+          expect(await cosignVerify(ref)).toEqual({code: 0, stderr: ''});
+          const verify = await runBundledAction('sign', {
+            images: ref,
+            verify: 'true',
+            recursive: 'false',
+            key: keys.pub,
+            'insecure-ignore-tlog': 'true',
+            'cosign-path': cosign as string
+          });
+          expect(verify.code).toBe(1);
+          expect(errorLines(verify).join('\n')).toContain(
+            'attested by the required signer (https://slsa.dev/provenance/v1) but not signed'
+          );
+        }
+      };
+      // On each registry implementation: the referrers API (olareg) or the fallback tag (the others).
+      const others = await Promise.all(
+        IMPLEMENTATIONS.filter(i => i !== 'distribution-2.8').map(i => startRegistry('none', i))
+      );
+      const refs: string[] = [];
+      try {
+        for (const host of [anon.host, ...others.map(r => (r as Registry).host)]) {
+          await push(fixture.dir, 'v1', `${host}/attested-only:v1`);
+          await push(fixture.dir, 'v1', `${host}/foreign-signed:v1`);
+          const only = `${host}/attested-only@${fixture.digest}`;
+          const foreign = `${host}/foreign-signed@${fixture.digest}`;
+          // Attested with the release key by plain cosign, never signed; signed by another key, attested by ours.
+          const attest = ['attest', '--key', keys.key, '--predicate', predicate, '--type', 'slsaprovenance1'];
+          await cosignRun([...attest, only]);
+          await cosignRun([...attest, foreign]);
+          await cosignRun(['sign', '--key', path.join(other, 'cosign.key'), foreign]);
+          refs.push(only, foreign);
+        }
+        await verifyEach();
+      } finally {
+        await Promise.all(others.map(r => r?.stop()));
       }
+      const attestedOnly = refs[0];
       // The promotion gate (push-multi) refuses it too, copying nothing.
       const prod = (await startRegistry('none')) as Registry;
       try {
