@@ -29,7 +29,7 @@ import {seeded} from '../helpers/seeded.js';
  *
  * Seeded and reproducible: PROPERTY_SEED and PROPERTY_CASES (per backend) choose the cases.
  */
-const CASES = Number(process.env.PROPERTY_CASES ?? 30);
+const CASES = Number(process.env.PROPERTY_CASES ?? 60);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 const ready = !!requireTool('docker-registry');
 

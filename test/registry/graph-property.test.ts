@@ -16,9 +16,9 @@ import {seeded} from '../helpers/seeded.js';
  * For each graph, through the real walks (the copy's walkGraph, the resolver's imageTree, the
  * signer's planTargets, the evidence plan): every manifest the copy writes as part of the image is
  * a target of the gate, and the gate's targets are exactly those plus the missing ones it must fail on;
- * every platform manifest at any depth gets one SBOM, once. Seeded: PROPERTY_SEED, PROPERTY_CASES.
+ * every platform manifest at any depth gets one SBOM, once. Seeded: PROPERTY_SEED, PROPERTY_GRAPHS (how many).
  */
-const CASES = Number(process.env.PROPERTY_CASES ?? 300);
+const CASES = Number(process.env.PROPERTY_GRAPHS ?? 300);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
