@@ -387,6 +387,11 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
       const readAfter = requests.slice(cause.at, j + 1).some(subject.checkStart);
       (readBefore && !readAfter ? windows : violations).push(`${what} (written by others before request ${cause.at})`);
     };
+    /** Whether a manifest with a subject went in the same request as that subject, a planned deletion. */
+    const withItsSubject = (c: Change, digest: string): boolean => {
+      const of = (JSON.parse(bodies.get(digest) ?? '{}') as {subject?: {digest?: string}}).subject?.digest;
+      return c.deleted.some(x => x.digest === of && plannedDeletions.has(x.digest));
+    };
     const deletedByRun = new Set<string>();
     const deletedByAccessory = new Set<string>();
     for (const c of changes.filter(x => x.by === 'run')) {
@@ -394,16 +399,18 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
         deletedByRun.add(d.digest);
         if (!plannedDeletions.has(d.digest)) {
           // Harbor deletes an artifact's accessories with it (hard references), one added during the run too.
-          const subjectOf = (JSON.parse(bodies.get(d.digest) ?? '{}') as {subject?: {digest?: string}}).subject?.digest;
-          const withSubject = c.deleted.some(x => x.digest === subjectOf && plannedDeletions.has(x.digest));
-          if (withSubject && subject.name === 'harbor') {
+          if (subject.name === 'harbor' && withItsSubject(c, d.digest)) {
             windows.push(`request ${c.at} deleted ${d.digest}, an accessory added during the run, with its subject`);
             deletedByAccessory.add(d.digest);
           } else violations.push(`request ${c.at} deleted ${d.digest}, not a planned deletion`);
           continue;
         }
-        for (const t of d.tags.filter(t => !planned.get(d.digest)?.has(t) && !namesPlanned(t)))
-          judge(`request ${c.at} deleted ${d.digest} carrying ${t}`, t, d.digest, c.at);
+        for (const t of d.tags.filter(t => !planned.get(d.digest)?.has(t) && !namesPlanned(t))) {
+          // Harbor deletes an artifact's accessories as roots, tags and all: a tag written on one goes with it.
+          if (subject.name === 'harbor' && withItsSubject(c, d.digest))
+            windows.push(`request ${c.at} deleted accessory ${d.digest} with its subject, tagged ${t} during the run`);
+          else judge(`request ${c.at} deleted ${d.digest} carrying ${t}`, t, d.digest, c.at);
+        }
       }
       for (const u of c.untagged)
         if (!planned.get(u.digest)?.has(u.tag))
