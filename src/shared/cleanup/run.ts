@@ -14,7 +14,7 @@ import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {CleanupBackend} from './oci-backend.js';
 import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
-import {Decision, Plan} from './model.js';
+import {Decision, ManifestState, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Removal, UntagResult, movedReason} from './removal.js';
 import {StopRequest} from './stop.js';
@@ -208,6 +208,86 @@ const emptyReport = (name: string): PackageReport => ({
   manifestsStored: 0
 });
 
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * Deletes the plan's versions in waves: consecutive versions of the order none of which depends on
+ * another in the same wave (the images, then what they list, …), a wave in few calls where the backend
+ * deletes many at once. A version whose parent or subject was not deleted is skipped; asked to stop,
+ * only what an image deleted in this run still lists is finished. Fills the report; returns the ids
+ * not deleted.
+ */
+async function deleteInWaves(
+  pkg: CleanupBackend,
+  plan: Plan,
+  manifests: Map<string, ManifestState>,
+  opts: CleanupOptions,
+  rep: PackageReport
+): Promise<Set<number>> {
+  // With recheck, the backend deletes only what carries no tag outside the plan, read right before
+  // the write (a release or another run may have tagged it meanwhile).
+  const planned = (d: Decision): readonly string[] | undefined => (opts.recheck ? d.tags : undefined);
+  const notDeleted = new Set<number>();
+  const stop = opts.stop;
+  const byId = new Map(plan.decisions.map(d => [d.id, d]));
+  const deletedIds = new Set<number>();
+  const record = (d: Decision, res: Removal | Error): void => {
+    if (res instanceof Error) {
+      notDeleted.add(d.id);
+      rep.failed.push({...report(d), error: errorMessage(res)});
+    } else if (res.outcome === 'gone') rep.alreadyGone++;
+    else if (res.outcome === 'kept') {
+      notDeleted.add(d.id);
+      rep.skipped.push({...report(d), reason: `not deleted: ${res.reason}`});
+    } else {
+      rep.deleted.push(report(d));
+      deletedIds.add(d.id);
+    }
+  };
+  // Waves: consecutive versions of the order none of which depends on another in the same wave (all
+  // the images, then what they list, …); a backend that deletes many at once takes a wave in few calls.
+  const size = pkg.deleteBatch ? Math.max(1, pkg.batchSize ?? 100) : 1;
+  const order = plan.deleteOrder;
+  for (let i = 0; i < order.length;) {
+    const wave: Decision[] = [];
+    const inWave = new Set<number>();
+    for (; i < order.length && wave.length < size; i++) {
+      const id = order[i];
+      if ((plan.dependsOn[id] ?? []).some(p => inWave.has(p))) break;
+      const d = byId.get(id) as Decision;
+      // Asked to stop: what an image deleted in this run still lists is finished (no index is left
+      // without its platforms); nothing else is started.
+      const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
+      if (stop?.requested && !started) {
+        notDeleted.add(id);
+        rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
+        continue;
+      }
+      const blockedBy = (plan.dependsOn[id] ?? []).find(p => notDeleted.has(p));
+      if (blockedBy !== undefined) {
+        notDeleted.add(id);
+        rep.skipped.push({...report(d), reason: `not deleted: version ${blockedBy} above it was not deleted`});
+        continue;
+      }
+      // Where a version is the manifest itself (every backend but GHCR's package records), one the
+      // registry no longer has (a platform a partial index still names) is already gone.
+      if (pkg.versionsAreManifests && manifests.get(d.digest) === 'missing') {
+        rep.alreadyGone++;
+        continue;
+      }
+      wave.push(d);
+      inWave.add(id);
+    }
+    if (pkg.deleteBatch && wave.length > 1) {
+      const results = await pkg
+        .deleteBatch(wave.map(d => ({id: d.id, planned: planned(d)})))
+        .catch((err: unknown) => wave.map(() => asError(err)));
+      wave.forEach((d, k) => record(d, results[k]));
+    } else for (const d of wave) record(d, await pkg.deleteVersion(d.id, planned(d)).catch(asError));
+  }
+  return notDeleted;
+}
+
 async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
   const {opts} = ctx;
   const rep = emptyReport(pkg.name);
@@ -298,72 +378,7 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
     }
   }
-  const notDeleted = new Set<number>();
-  const deletedIds = new Set<number>();
-  const record = (d: Decision, res: Removal | Error): void => {
-    if (res instanceof Error) {
-      notDeleted.add(d.id);
-      rep.failed.push({...report(d), error: errorMessage(res)});
-    } else if (res.outcome === 'gone') rep.alreadyGone++;
-    else if (res.outcome === 'kept') {
-      notDeleted.add(d.id);
-      rep.skipped.push({...report(d), reason: `not deleted: ${res.reason}`});
-    } else {
-      rep.deleted.push(report(d));
-      deletedIds.add(d.id);
-    }
-  };
-  // Waves: consecutive versions of the order none of which depends on another in the same wave (all
-  // the images, then what they list, …); a backend that deletes many at once takes a wave in few calls.
-  const size = pkg.deleteBatch ? Math.max(1, pkg.batchSize ?? 100) : 1;
-  const order = plan.deleteOrder;
-  for (let i = 0; i < order.length;) {
-    const wave: Decision[] = [];
-    const inWave = new Set<number>();
-    for (; i < order.length && wave.length < size; i++) {
-      const id = order[i];
-      if ((plan.dependsOn[id] ?? []).some(p => inWave.has(p))) break;
-      const d = byId.get(id) as Decision;
-      // Asked to stop: what an image deleted in this run still lists is finished (no index is left
-      // without its platforms); nothing else is started.
-      const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
-      if (stop?.requested && !started) {
-        notDeleted.add(id);
-        rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
-        continue;
-      }
-      const blockedBy = (plan.dependsOn[id] ?? []).find(p => notDeleted.has(p));
-      if (blockedBy !== undefined) {
-        notDeleted.add(id);
-        rep.skipped.push({...report(d), reason: `not deleted: version ${blockedBy} above it was not deleted`});
-        continue;
-      }
-      // Where a version is the manifest itself (every backend but GHCR's package records), one the
-      // registry no longer has (a platform a partial index still names) is already gone.
-      if (pkg.versionsAreManifests && manifests.get(d.digest) === 'missing') {
-        rep.alreadyGone++;
-        continue;
-      }
-      wave.push(d);
-      inWave.add(id);
-    }
-    // With recheck, the backend deletes only what carries no tag outside the plan, read right before
-    // the write (a release or another run may have tagged it meanwhile).
-    const planned = (d: Decision): readonly string[] | undefined => (opts.recheck ? d.tags : undefined);
-    if (pkg.deleteBatch && wave.length > 1) {
-      const results = await pkg
-        .deleteBatch(wave.map(d => ({id: d.id, planned: planned(d)})))
-        .catch((err: unknown) => wave.map(() => (err instanceof Error ? err : new Error(String(err)))));
-      wave.forEach((d, k) => record(d, results[k]));
-    } else
-      for (const d of wave)
-        record(
-          d,
-          await pkg
-            .deleteVersion(d.id, planned(d))
-            .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))
-        );
-  }
+  const notDeleted = await deleteInWaves(pkg, plan, manifests, opts, rep);
   if (pkg.stillHeld && rep.deleted.length) {
     // A registry that deletes by name only: what was tagged during the run outlived its planned tags.
     const held = await pkg.stillHeld(rep.deleted.map(d => d.digest)).catch((err: unknown) => {
