@@ -439,6 +439,58 @@ describe('keyless signing against a real local Sigstore', () => {
   );
 });
 
+describe('an attestation is not a signature, keyless', () => {
+  maybe(
+    'an image only attested by the release workflow passes plain cosign verify; verify mode fails it as attested but not signed',
+    async () => {
+      const repo = 'attested-only';
+      await pushFixture(repo, ['v1']);
+      const ref = `${registry.host}/${repo}@${fixture.manifests[0].digest}`;
+      // The release workflow's token (the runner's protocol), used by plain cosign to attest only.
+      const tokenRes = await fetch(`${sigstore.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=sigstore`, {
+        headers: {authorization: `bearer ${sigstore.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}`}
+      });
+      const token = ((await tokenRes.json()) as {value: string}).value;
+      const predicate = path.join(sigstore.dir, 'attest-only.json');
+      fs.writeFileSync(predicate, JSON.stringify({builder: {id: 'https://example.com/builder'}}));
+      await promisify(execFile)(
+        cosign as string,
+        [
+          'attest',
+          '--yes',
+          '--identity-token',
+          token,
+          '--signing-config',
+          sigstore.signingConfig,
+          '--trusted-root',
+          sigstore.trustedRoot,
+          '--predicate',
+          predicate,
+          '--type',
+          'slsaprovenance1',
+          '--allow-http-registry',
+          ref
+        ],
+        {env: {PATH: process.env.PATH ?? '', HOME: sigstore.dir}}
+      );
+      expect((await cosignVerify(ref)).code).toBe(0);
+      const verify = await runBundledAction('sign', {
+        images: ref,
+        verify: 'true',
+        recursive: 'false',
+        'certificate-identity': IDENTITY,
+        'certificate-oidc-issuer': sigstore.oidc.url,
+        'trusted-root': sigstore.trustedRoot,
+        'cosign-path': cosign as string
+      });
+      expect(verify.code).toBe(1);
+      expect(errorLines(verify).join('\n')).toContain(
+        'attested by the required signer (https://slsa.dev/provenance/v1) but not signed'
+      );
+    }
+  );
+});
+
 describe.each(nodeRuntimes())('keyless on %s (action.yml declares node24)', (label, node) => {
   (ready && node ? test : test.skip)('signs a 4-platform image with one certificate; cosign verifies', async () => {
     const repo = `runtime-${label.replace(/\W/g, '')}`;
