@@ -105,6 +105,18 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('ghcr-cleanup backend %s',
     expect(survivors(p)).toEqual(all(kept));
   });
 
+  maybe('delete-orphans: a signature whose image is gone is deleted (on Docker Hub too: it is a tag)', async () => {
+    const p = fresh();
+    const kept = await p.image('kept', ['v1']);
+    const keptSig = await p.legacySignature(kept.digest);
+    // A signature left behind by an image deleted by hand: its subject is nowhere in the repository.
+    const orphan = await p.legacySignature(`sha256:${'ab'.repeat(32)}`);
+    const run = await cleanup(p, {'delete-orphans': 'true', 'keep-n-tagged': '5'});
+    ok(run);
+    expect(deleted(run)).toEqual([orphan.digest]);
+    expect(survivors(p)).toEqual(all(kept, keptSig));
+  });
+
   maybe('a partial index (a platform gone) is deleted with delete-partial, and only then', async () => {
     const p = fresh();
     const partial = await p.image('partial', ['partial']);
