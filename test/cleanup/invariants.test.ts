@@ -27,7 +27,8 @@ import {seeded} from '../helpers/seeded.js';
  * A violation that an injection caused after the backend's last pre-write read is the vendor API's own
  * window (it cannot make that write conditional): counted and printed, never allowed elsewhere.
  *
- * Seeded and reproducible: PROPERTY_SEED and PROPERTY_CASES (per backend) choose the cases.
+ * Seeded and reproducible: PROPERTY_SEED and PROPERTY_CASES (per backend) choose the cases;
+ * PROPERTY_CASE=n runs case n alone and prints what each request and injection changed.
  */
 const CASES = Number(process.env.PROPERTY_CASES ?? 60);
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);

@@ -2,7 +2,7 @@ import {UserError, errorMessage} from '../errors.js';
 import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
 import {CleanupBackend} from './oci-backend.js';
-import {DELETED, GONE, Removal, judgeFresh} from './removal.js';
+import {DELETED, GONE, Removal, recheck} from './removal.js';
 import {GitHubClient, statusOf} from '../github/client.js';
 
 export type OwnerKind = 'users' | 'orgs';
@@ -113,10 +113,8 @@ export class GhcrPackage implements CleanupBackend {
    * GitHub's 400 refusals are explained.
    */
   async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
-    if (planned) {
-      const judged = judgeFresh(await this.getVersion(id), planned);
-      if (judged) return judged;
-    }
+    const judged = await recheck(planned, () => this.getVersion(id));
+    if (judged) return judged;
     try {
       await this.octokit.request(`DELETE ${this.base}/{id}`, this.params({id}));
       return DELETED;

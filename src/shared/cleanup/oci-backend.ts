@@ -4,7 +4,7 @@ import {mapLimit} from '../registry/limit.js';
 import {manifestFacts} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {PackageVersion} from './model.js';
-import {DELETED, GONE, Removal, UntagResult, judgeFresh} from './removal.js';
+import {GONE, Removal, UntagResult, recheck, removalOf} from './removal.js';
 
 /** Where versions live and how one is deleted: GHCR's Packages API, or a registry's OCI API. */
 export interface CleanupBackend {
@@ -201,11 +201,9 @@ export class OciRepositoryBackend implements CleanupBackend {
   async deleteVersion(id: number, planned?: readonly string[]): Promise<Removal> {
     const v = this.byId.get(id);
     if (!v) return GONE;
-    if (planned) {
-      const judged = judgeFresh(await this.getVersion(id), planned);
-      if (judged) return judged;
-    }
-    return (await this.client.deleteManifest(this.repository, v.digest)) === 'gone' ? GONE : DELETED;
+    const judged = await recheck(planned, () => this.getVersion(id));
+    if (judged) return judged;
+    return removalOf(await this.client.deleteManifest(this.repository, v.digest));
   }
 
   async deleteThrowaway(digest: string): Promise<void> {

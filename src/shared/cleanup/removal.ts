@@ -27,6 +27,20 @@ export function judgeFresh(now: PackageVersion | undefined, planned: readonly st
   return added.length ? kept(`tagged ${added.join(', ')} since planning`) : undefined;
 }
 
+/**
+ * The check before an unconditional delete: with `planned`, the version read afresh and judged
+ * (undefined: it may go); without (recheck off), nothing is read.
+ */
+export async function recheck(
+  planned: readonly string[] | undefined,
+  read: () => Promise<PackageVersion | undefined>
+): Promise<Removal | undefined> {
+  return planned ? judgeFresh(await read(), planned) : undefined;
+}
+
+/** A registry DELETE's answer as a removal. */
+export const removalOf = (res: 'deleted' | 'gone'): Removal => (res === 'gone' ? GONE : DELETED);
+
 /** The reason a tag planned away is left alone: it points at another manifest now. */
 export const movedReason = (tags: readonly string[]): string =>
   `${tags.join(', ')} moved to another image since planning`;

@@ -2,7 +2,7 @@ import {UserError} from '../../errors.js';
 import {RegistryClient} from '../../registry/client.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
-import {DELETED, GONE, Removal, UntagResult, judgeFresh} from '../removal.js';
+import {GONE, Removal, UntagResult, recheck, removalOf} from '../removal.js';
 
 /** The data-plane API version this backend speaks (containerregistry.json, stable 2021-07-01). */
 export const ACR_API_VERSION = '2021-07-01';
@@ -116,11 +116,9 @@ export class AcrBackend implements CleanupBackend {
     if (!v) return GONE;
     if (this.locked.has(v.digest))
       throw new UserError(`${v.digest} is locked in ACR (deleteEnabled: false); unlock it to let it be deleted.`);
-    if (planned) {
-      const judged = judgeFresh(await this.getVersion(id), planned);
-      if (judged) return judged;
-    }
-    return (await this.client.deleteManifest(this.repository, v.digest)) === 'gone' ? GONE : DELETED;
+    const judged = await recheck(planned, () => this.getVersion(id));
+    if (judged) return judged;
+    return removalOf(await this.client.deleteManifest(this.repository, v.digest));
   }
 
   /** Each tag is read (GET _tags/{tag}) right before its DELETE; one pointing elsewhere by then is left alone. */

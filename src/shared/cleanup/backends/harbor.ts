@@ -4,7 +4,7 @@ import {RegistryClient} from '../../registry/client.js';
 import {restCall} from './rest.js';
 import {CleanupBackend} from '../oci-backend.js';
 import {PackageVersion} from '../model.js';
-import {DELETED, GONE, Removal, UntagResult, judgeFresh, kept} from '../removal.js';
+import {DELETED, GONE, Removal, UntagResult, recheck, kept} from '../removal.js';
 
 interface HarborArtifact {
   digest: string;
@@ -147,10 +147,8 @@ export class HarborBackend implements CleanupBackend {
           : 'Harbor kept it (another artifact lists it)'
       );
     }
-    if (planned) {
-      const judged = judgeFresh(await this.getVersion(id), planned);
-      if (judged) return judged;
-    }
+    const judged = await recheck(planned, () => this.getVersion(id));
+    if (judged) return judged;
     const res = await this.call('DELETE', this.api(`artifacts/${v.digest}`), [404]);
     await res.body?.cancel();
     if (res.status === 404) return GONE;
