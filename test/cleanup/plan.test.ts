@@ -229,6 +229,27 @@ describe('planner: table of situations', () => {
     );
   });
 
+  test('targeted deletes take no place among the N newest: closed pull requests and delete-tags images do not crowd releases out; protections still win', () => {
+    const p = new Pkg();
+    const releases = [1, 2, 3].map(n => p.image([`v1.${n}.0`], 1, 20 - n).index);
+    const closed = p.image(['pr-1'], 1, 5).index;
+    const matching = p.image(['tmp-1'], 1, 4).index;
+    const excluded = p.image(['pr-3', 'prod-1'], 1, 3).index;
+    const open = p.image(['pr-2'], 1, 2).index;
+    const plan = p.plan(
+      policy({keepNTagged: 3, ephemeral: ['pull-requests'], deleteTags: ['tmp-*'], excludeTags: ['prod-*']}),
+      {
+        openPullRequests: new Set([2])
+      }
+    );
+    const action = (d: string) => plan.decisions.find(x => x.digest === d)?.action;
+    // Kept: the excluded image, the open pull request and the two newest releases fill the 3 places
+    // with the excluded one protected outside the count.
+    expect([excluded, open, releases[2], releases[1]].map(action)).toEqual(['keep', 'keep', 'keep', 'keep']);
+    expect([closed, matching, releases[0]].map(action)).toEqual(['delete', 'delete', 'delete']);
+    expect(plan.decisions.find(x => x.digest === closed)?.reason).toBe('ephemeral: pr-1 (pull request #1 is not open)');
+  });
+
   // A tag counts as a deleted branch's only with evidence; absence from the branch list is none.
   const branchCases: Array<{
     name: string;

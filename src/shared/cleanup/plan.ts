@@ -155,8 +155,26 @@ function judgeImages(input: PlanInput, g: Graph): Map<string, Verdict> {
     if (semverKeep.has(i.digest)) v(i.digest).keep.push('keep-semver');
     if (p.olderThanMs !== undefined && age(i) < p.olderThanMs) v(i.digest).keep.push('newer than older-than');
   }
+  // Targeted deletes (every tag matches delete-tags; a closed pull request's or deleted branch's image)
+  // before the counts: such an image takes none of the N places keep-n-tagged keeps, so closed pull
+  // requests never crowd releases out. The protections above still win over them.
+  for (const i of images) {
+    const verdict = v(i.digest);
+    if (p.deleteTags) {
+      const matching = i.tags.filter(t => p.deleteTags?.(t) && !p.excludeTags?.(t));
+      if (matching.length && matching.length === i.tags.length)
+        verdict.del.push(`every tag matches delete-tags (${matching.join(', ')})`);
+      else if (matching.length) verdict.untag.push(...matching);
+    }
+    if ((p.ephemeral.pullRequests || p.ephemeral.branches) && i.tags.length) {
+      const evidence = i.tags.map(t => ephemeralEvidence(t, input));
+      if (evidence.every(Boolean)) verdict.del.push(`ephemeral: ${evidence.join('; ')}`);
+    }
+  }
   const candidates = (tagged: boolean): PackageVersion[] =>
-    images.filter(i => i.tags.length > 0 === tagged && v(i.digest).keep.length === 0).sort(newestFirst);
+    images
+      .filter(i => i.tags.length > 0 === tagged && v(i.digest).keep.length === 0 && v(i.digest).del.length === 0)
+      .sort(newestFirst);
   if (p.keepNTagged !== undefined) {
     candidates(true).forEach((i, n) => {
       if (n < (p.keepNTagged as number))
@@ -175,16 +193,6 @@ function judgeImages(input: PlanInput, g: Graph): Map<string, Verdict> {
   }
   for (const i of images) {
     const verdict = v(i.digest);
-    if (p.deleteTags) {
-      const matching = i.tags.filter(t => p.deleteTags?.(t) && !p.excludeTags?.(t));
-      if (matching.length && matching.length === i.tags.length)
-        verdict.del.push(`every tag matches delete-tags (${matching.join(', ')})`);
-      else if (matching.length) verdict.untag.push(...matching);
-    }
-    if ((p.ephemeral.pullRequests || p.ephemeral.branches) && i.tags.length) {
-      const evidence = i.tags.map(t => ephemeralEvidence(t, input));
-      if (evidence.every(Boolean)) verdict.del.push(`ephemeral: ${evidence.join('; ')}`);
-    }
     const f = facts(input.manifests.get(i.digest));
     const platforms = (f?.children ?? []).filter(c => !c.attestation);
     if (platforms.length && (p.deleteGhosts || p.deletePartial)) {
