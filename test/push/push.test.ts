@@ -221,6 +221,27 @@ describe('push-multi against real registries', () => {
     };
     expect(raw.manifests.map(m => m.digest)).toEqual(fixture.manifests.slice(1).map(m => m.digest));
     expect(await manifestDigest(`${anon.host}/subset/app:arm`)).toBe(run.outputs.digest);
+    // Every platform the source has, named (in another order): the source's index as it is, not a
+    // rewritten copy. Its bytes pretty-printed, as Docker Hub serves many: re-serialising would change the digest.
+    const index = await (
+      await fetch(`${anon.url}/v2/app/manifests/v1`, {headers: {accept: 'application/vnd.oci.image.index.v1+json'}})
+    ).json();
+    const pretty = Buffer.from(JSON.stringify(index, null, 3));
+    const put = await fetch(`${anon.url}/v2/app/manifests/pretty`, {
+      method: 'PUT',
+      headers: {'content-type': 'application/vnd.oci.image.index.v1+json'},
+      body: pretty
+    });
+    expect(put.status).toBe(201);
+    const prettyDigest = `sha256:${crypto.createHash('sha256').update(pretty).digest('hex')}`;
+    const every = await runBundledAction('push-multi', {
+      source: `${anon.host}/app:pretty`,
+      destinations: `${anon.host}/subset/every`,
+      tags: 'all',
+      platforms: 'linux/arm/v7, linux/amd64, linux/arm64'
+    });
+    expect({code: every.code, digest: every.outputs.digest}).toEqual({code: 0, digest: prettyDigest});
+    expect(await manifestDigest(`${anon.host}/subset/every:all`)).toBe(prettyDigest);
     const none = await runBundledAction('push-multi', {
       source: `${anon.host}/app:v1`,
       destinations: `${anon.host}/subset/none`,
