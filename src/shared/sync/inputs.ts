@@ -24,6 +24,8 @@ export interface SyncInputs {
   allowIncomplete: boolean;
   /** cosign for entries with a verify rule (found on PATH or installed at the pinned version otherwise). */
   cosignPath?: string;
+  /** A private Sigstore's trusted root for keyless verify rules. */
+  trustedRoot?: string;
 }
 
 export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs {
@@ -56,6 +58,7 @@ export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
     allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
-    cosignPath: io.input('cosign-path') || undefined
+    cosignPath: io.input('cosign-path') || undefined,
+    trustedRoot: io.input('trusted-root') || undefined
   };
 }

@@ -237,6 +237,11 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
     });
     if (byCreated) {
       const created = await createdTimes(sourceRepo, digests, opts.concurrency);
+      const undated = [...digests.keys()].filter(t => !created.has(t));
+      if (undated.length)
+        opts.log.warning(
+          `${entry.name}: ${undated.length} of ${digests.size} selected tag(s) have no creation time in their image config (${undated.slice(0, 5).join(', ')}${undated.length > 5 ? ', …' : ''}), so newest-by: created cannot rank them and skips them; use newest-by: semver or list the tags in allow.`
+        );
       selected = newestByCreated(selected, created, entry.tags.newest as number);
       const keep = new Set(selected);
       for (const t of [...digests.keys()]) if (!keep.has(t)) digests.delete(t);
