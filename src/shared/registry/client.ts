@@ -377,7 +377,7 @@ export class RegistryClient {
     const cred = await this.cred();
     const who = cred.kind === 'anonymous' ? 'no credentials were found for it' : 'the credentials were refused';
     return new UserError(
-      `${this.registry}/${req.repository}: ${res.status === 403 ? 'access denied' : 'authentication required'} (${err.detail || err.code || res.status}); ${who}. Give a username and token for ${this.registry} (destinations input or docker login) that may ${req.scopes.some(s => s.includes('push')) ? 'push to' : 'pull from'} ${req.repository}.`
+      `${this.registry}/${req.repository}: ${res.status === 403 ? 'access denied' : 'authentication required'} (${err.detail || err.code || res.status}); ${who}. Give a username and token for ${this.registry} (a line "${this.registry},username=…,password-env=…" in the destinations or logins input, or docker login) that may ${req.scopes.some(s => s.includes('push')) ? 'push to' : 'pull from'} ${req.repository}.`
     );
   }
 
