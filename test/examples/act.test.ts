@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {gitRepo, releaseCopy, runAct} from '../helpers/act.js';
 import {LayoutBuilder} from '../helpers/images.js';
 import {Registry, startRegistry} from '../helpers/registry.js';
 import {ROOT} from '../helpers/run-action.js';
@@ -51,24 +52,12 @@ describe('the release chain under nektos/act', () => {
       ]);
       b.tag(index, 'v1');
       // The workflow in a repository of its own, as act expects (it reads the event's commit from git).
-      const repo = path.join(work, 'repo');
-      fs.mkdirSync(path.join(repo, '.github', 'workflows'), {recursive: true});
-      fs.copyFileSync(
-        path.join(ROOT, 'test', 'fixtures', 'act', 'release.yml'),
-        path.join(repo, '.github', 'workflows', 'release.yml')
-      );
-      const git = (...args: string[]): Promise<unknown> =>
-        promisify(execFile)('git', ['-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {cwd: repo});
-      await git('init', '-q');
-      await git('add', '-A');
-      await git('commit', '-qm', 'release');
-      fs.writeFileSync(path.join(work, 'event.json'), JSON.stringify({ref: 'refs/heads/main'}));
-      // What `uses: org/registry-actions/<action>@v1` fetches from a release: the action folders and dist/
-      // (act copies the local repository for each step: a checkout with node_modules would take minutes).
-      const release = path.join(work, 'registry-actions');
-      for (const dir of ['dist', 'tag', 'push-multi', 'scan', 'sign', 'ghcr-cleanup', 'sync'])
-        fs.cpSync(path.join(ROOT, dir), path.join(release, dir), {recursive: true});
-      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(release, 'package.json'));
+      const repo = await gitRepo(path.join(work, 'repo'), {
+        '.github/workflows/release.yml': fs.readFileSync(
+          path.join(ROOT, 'test', 'fixtures', 'act', 'release.yml'),
+          'utf8'
+        )
+      });
       const env: Record<string, string> = {
         REGISTRY: reg.host,
         LAYOUT: b.dir,
@@ -80,33 +69,14 @@ describe('the release chain under nektos/act', () => {
         // act sets no GITHUB_WORKFLOW_REF; the provenance and annotations read it.
         GITHUB_WORKFLOW_REF: 'acme/app/.github/workflows/release.yml@refs/heads/main'
       };
-      const args = [
-        'push',
-        '-W',
-        '.github/workflows/release.yml',
-        '-e',
-        path.join(work, 'event.json'),
-        '-P',
-        'ubuntu-latest=-self-hosted',
-        '--local-repository',
-        `org/registry-actions@v1=${release}`,
-        ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`])
-      ];
-      const run = await promisify(execFile)(act as string, args, {
-        cwd: repo,
-        env: {...process.env, HOME: process.env.HOME ?? work},
-        maxBuffer: 64 << 20,
-        timeout: 300_000
-      }).catch((err: {stdout?: string; stderr?: string; code?: number}) => ({
-        stdout: `${err.stdout ?? ''}${err.stderr ?? ''}`,
-        stderr: '',
-        failed: true
-      }));
-      const log = `${run.stdout}${run.stderr}`;
-      expect({failed: 'failed' in run, tail: 'failed' in run ? log.slice(-4000) : ''}).toEqual({
-        failed: false,
-        tail: ''
+      const {ok, log} = await runAct(act as string, repo, {
+        event: 'push',
+        payload: {ref: 'refs/heads/main'},
+        workflow: '.github/workflows/release.yml',
+        env,
+        localRepositories: {'org/registry-actions@v1': releaseCopy(path.join(work, 'registry-actions'))}
       });
+      expect({ok, tail: ok ? '' : log.slice(-4000)}).toEqual({ok: true, tail: ''});
       expect(log).toContain('Job succeeded');
       expect(log).toMatch(/release chain: ok sha256:[a-f0-9]{64}/);
       // Each action's job summary, as act shows it per step.
