@@ -1,12 +1,11 @@
 import {UserError} from '../errors.js';
 import {globToRegExp} from '../glob.js';
 import {isImmutableTag} from '../tag/kind.js';
+import {TagMatcher, compileRegex, tagMatcher} from '../tag/matcher.js';
 import {EcrRule, parseEcrPolicy} from './ecr.js';
 
-export {isImmutableTag};
-
-/** A tag test: a glob (default) or a regular expression (use-regex), or a tag kind. */
-export type TagMatcher = (tag: string) => boolean;
+export {isImmutableTag, tagMatcher};
+export type {TagMatcher};
 
 /** Tags that name a branch (branch-tags): which tags, and the branch names each may stand for. */
 export interface BranchTags {
@@ -50,35 +49,6 @@ export function parseDuration(input: string, value: string): number {
     throw new UserError(`${input}: "${value}" is not a duration. Write it like 30d, 12h, 1d12h or 2w (s, m, h, d, w).`);
   }
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]], 0);
-}
-
-/**
- * A matcher for a list of patterns: globs (`*`, `?`), or regular expressions with useRegex (anchored),
- * plus `kind:immutable` and `kind:floating`, which use the same classification as the tag action.
- */
-export function tagMatcher(input: string, patterns: string[], useRegex: boolean): TagMatcher | undefined {
-  if (patterns.length === 0) return undefined;
-  const tests = patterns.map((p): TagMatcher => {
-    if (p === 'kind:immutable') return isImmutableTag;
-    if (p === 'kind:floating') return t => !isImmutableTag(t);
-    if (!useRegex) {
-      const re = globToRegExp(p);
-      return t => re.test(t);
-    }
-    const re = compileRegex(input, p);
-    return t => re.test(t);
-  });
-  return tag => tests.some(t => t(tag));
-}
-
-function compileRegex(input: string, pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (err) {
-    throw new UserError(
-      `${input}: "${pattern}" is not a valid regular expression (${(err as Error).message}). With use-regex, give one pattern per line.`
-    );
-  }
 }
 
 /**
