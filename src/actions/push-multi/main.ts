@@ -18,7 +18,9 @@ async function report(io: ActionIO, r: DestinationResult): Promise<void> {
     io.log.info(`requests: ${r.requests}${r.retries ? ` (${r.retries} retried)` : ''}`);
     if (r.rateLimitRemaining) io.log.info(`registry pull rate limit remaining: ${r.rateLimitRemaining}`);
   });
-  if (r.error) io.log.error(`${r.destination}: ${r.error}`);
+  // A refusal is one error for the whole push (below); each destination's part is in its group.
+  if (r.error && r.status === 'refused') io.log.info(`${r.destination}: ${r.error}`);
+  else if (r.error) io.log.error(`${r.destination}: ${r.error}`);
 }
 
 export async function main(io: ActionIO = githubIO()): Promise<void> {
@@ -38,6 +40,7 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   if (result.gate) io.output('gate', JSON.stringify(result.gate));
   if (result.buildParameters) io.output('build-parameters', JSON.stringify(result.buildParameters));
   await io.summary?.(pushSummary(result));
+  if (result.refused) throw new UserError(result.refused);
   if (result.failed.length) {
     throw new UserError(
       `${result.failed.length} of ${result.results.length} destination(s) failed: ${result.failed.map(f => f.destination).join(', ')} (each error above). The others were copied; a rerun completes the missing ones without uploading again.`

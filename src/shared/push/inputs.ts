@@ -7,6 +7,7 @@ import {BuildOptions} from './buildx.js';
 import {parseDestinations} from './destinations.js';
 import {readPolicy} from '../policy/policy.js';
 import {PushOptions, isLayoutSource} from './push.js';
+import {readImmutableTags} from './immutable.js';
 
 /** push-multi's inputs, read and validated in one place; `build` when buildx makes the source first. */
 export type PushInputs = Omit<PushOptions, 'env' | 'mask' | 'log' | 'getIdToken' | 'progressMs' | 'source'> & {
@@ -77,6 +78,8 @@ export function readPushInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.en
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
     dryRun: parseBoolean('dry-run', io.input('dry-run'), false),
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
+    immutableTags: readImmutableTags(getItems(io, 'immutable-tags')),
+    moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false),
     ...promotionPolicy(io, env, !!source && !isLayoutSource(source))
   };
 }

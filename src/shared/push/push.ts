@@ -7,6 +7,8 @@ import {VerifiedImage} from '../sign/verify.js';
 import {UserError, errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
 import {FanoutResult, copyToTargets} from '../registry/fanout.js';
+import {emptyCounters} from '../registry/copy.js';
+import {mapLimit} from '../registry/limit.js';
 import {ImageGraph, walkGraph} from '../registry/graph.js';
 import {OciLayout} from '../registry/layout.js';
 import {Clients} from '../registry/clients.js';
@@ -22,6 +24,7 @@ import {loginMap} from '../registry/logins.js';
 import {Destination, tagsFor} from './destinations.js';
 import {buildxCommand} from './buildx.js';
 import {PushInputs} from './inputs.js';
+import {ImmutableTags, TagMove, immutableMoves, refusalMessage} from './immutable.js';
 import {describe, execOk} from '../exec.js';
 
 export interface PushOptions {
@@ -47,10 +50,16 @@ export interface PushOptions {
   /** A promotion policy the source must meet (every digest, every platform) before anything is copied. */
   policy?: Policy;
   gate?: {trustedRoot?: string; cosignVersion?: string; cosignPath?: string};
+  /** Tags that never move once written (immutable-tags); undefined: no guard. */
+  immutableTags?: ImmutableTags;
+  /** Move them anyway (move-immutable-tags), with a warning naming each. */
+  moveImmutableTags?: boolean;
 }
 
 /** One destination's outcome: the fan-out's, named, with the digest and the references written. */
-export interface DestinationResult extends Omit<FanoutResult, 'name'> {
+export interface DestinationResult extends Omit<FanoutResult, 'name' | 'status'> {
+  /** refused: a release tag there (or at another destination) names another image; nothing written. */
+  status: FanoutResult['status'] | 'refused';
   destination: string;
   digest: string;
   refs: string[];
@@ -62,6 +71,8 @@ export interface PushResult {
   refs: string[];
   results: DestinationResult[];
   failed: DestinationResult[];
+  /** Why nothing was written anywhere (immutable-tags), when so. */
+  refused?: string;
   /** With a policy: what was checked on each digest of the source. */
   gate?: VerifiedImage[];
   /** When push-multi built the image: the build's parameters. */
@@ -205,23 +216,42 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
   );
 
   const gate = opts.policy ? await checkPolicy(opts, original.digest) : undefined;
+  const targets = opts.destinations.map(dest => ({
+    name: dest.name,
+    target: targetFor(dest, clients),
+    tags: tagsFor(dest, opts.tags),
+    prepare: opts.createRepositories ? () => createRepository(dest, opts) : undefined
+  }));
+  const guard = await guardTags(targets, root.digest, opts);
+  if (guard.refused) {
+    const results = targets.map(t => idle(t, root.digest, guard.refused?.get(t.name) as string));
+    return {
+      digest: root.digest,
+      platforms: graph.platforms,
+      refs: [],
+      results,
+      failed: results,
+      refused: refusalMessage(guard.moves, 'nothing was written to any destination'),
+      ...(gate ? {gate} : {})
+    };
+  }
   const fanned = await copyToTargets(
     source,
     graph,
-    opts.destinations.map(dest => ({
-      name: dest.name,
-      target: targetFor(dest, clients),
-      tags: tagsFor(dest, opts.tags),
-      prepare: opts.createRepositories ? () => createRepository(dest, opts) : undefined
-    })),
+    targets.filter(t => !guard.failed.has(t.name)).map(t => ({...t, knownTags: guard.known.get(t.name)})),
     opts
   );
-  const results: DestinationResult[] = fanned.map(({name, ...r}) => ({
-    destination: name,
-    digest: root.digest,
-    refs: r.status === 'failed' ? [] : [`${name}@${root.digest}`, ...r.tags.map(t => `${name}:${t}`)],
-    ...r
-  }));
+  const results: DestinationResult[] = targets.map(t => {
+    const checkError = guard.failed.get(t.name);
+    if (checkError) return {...idle(t, root.digest, checkError), status: 'failed'};
+    const {name, ...r} = fanned.find(f => f.name === t.name) as FanoutResult;
+    return {
+      destination: name,
+      digest: root.digest,
+      refs: r.status === 'failed' ? [] : [`${name}@${root.digest}`, ...r.tags.map(x => `${name}:${x}`)],
+      ...r
+    };
+  });
   const failed = results.filter(r => r.status === 'failed');
   return {
     digest: root.digest,
@@ -231,6 +261,84 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     failed,
     ...(gate ? {gate} : {})
   };
+}
+
+/** A destination's result when nothing was done there (refused, or its tags could not be read). */
+function idle(t: {name: string; tags: string[]}, digest: string, error: string): DestinationResult {
+  return {
+    destination: t.name,
+    digest,
+    refs: [],
+    status: 'refused',
+    tags: t.tags,
+    counters: emptyCounters(),
+    requests: 0,
+    retries: 0,
+    durationMs: 0,
+    error
+  };
+}
+
+/**
+ * Before anything is written: each destination's immutable tags (immutable-tags) are read; when one
+ * names another image anywhere, every destination is refused (a version never names different images
+ * in different registries). A destination whose tags cannot be read is not written. What was read
+ * saves the copy reading it again.
+ */
+async function guardTags(
+  targets: Array<{name: string; target: ImageTarget; tags: string[]}>,
+  digest: string,
+  opts: PushOptions
+): Promise<{
+  known: Map<string, Map<string, string | undefined>>;
+  failed: Map<string, string>;
+  moves: TagMove[];
+  refused?: Map<string, string>;
+}> {
+  const known = new Map<string, Map<string, string | undefined>>();
+  const failed = new Map<string, string>();
+  const rule = opts.immutableTags;
+  if (!rule) return {known, failed, moves: []};
+  await Promise.all(
+    targets.map(async t => {
+      const guarded = t.tags.filter(rule.matches);
+      if (!guarded.length) return;
+      try {
+        const current = await mapLimit(guarded, opts.concurrency, tag => t.target.tagDigest(tag));
+        known.set(t.name, new Map(guarded.map((tag, i) => [tag, current[i]])));
+      } catch (err) {
+        failed.set(
+          t.name,
+          `immutable-tags: cannot read ${guarded.join(', ')} there to check they do not move: ${errorMessage(err)}`
+        );
+      }
+    })
+  );
+  const moves = immutableMoves(
+    digest,
+    targets.flatMap(t =>
+      known.has(t.name) ? [{destination: t.name, current: known.get(t.name) as Map<string, string | undefined>}] : []
+    ),
+    rule
+  );
+  if (!moves.length) return {known, failed, moves};
+  if (opts.moveImmutableTags) {
+    for (const m of moves)
+      opts.log.warning(`move-immutable-tags: moving ${m.destination}:${m.tag} from ${m.current} to ${m.wanted}.`);
+    return {known, failed, moves: []};
+  }
+  const refused = new Map<string, string>();
+  const holders = [...new Set(moves.map(m => m.destination))];
+  for (const t of targets) {
+    const own = moves.filter(m => m.destination === t.name);
+    refused.set(
+      t.name,
+      own.length
+        ? own.map(m => `${m.tag} is ${m.current}; the copy is ${m.wanted}`).join('; ')
+        : `not written: ${holders.join(', ')} ${holders.length > 1 ? 'hold' : 'holds'} a release tag on another image`
+    );
+  }
+  return {known, failed, moves, refused};
 }
 
 /**

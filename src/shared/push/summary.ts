@@ -18,11 +18,17 @@ export function pushSummary(res: PushResult): string {
         mib(r.counters.bytesSent),
         `${r.counters.blobsSkipped} / ${r.counters.blobsMounted} / ${r.counters.blobsUploaded}`,
         `${(r.durationMs / 1000).toFixed(1)} s`,
-        r.error ? html('<strong>failed</strong>') : r.status
+        r.error ? html(`<strong>${r.status === 'refused' ? 'refused' : 'failed'}</strong>`) : r.status
       ])
     )
   ];
   for (const r of failed)
-    sections.push(details(html(`${code(shortRef(r.destination)).html} failed`), `<p>${esc(r.error ?? '')}</p>`, true));
+    sections.push(
+      details(
+        html(`${code(shortRef(r.destination)).html} ${r.status === 'refused' ? 'refused' : 'failed'}`),
+        `<p>${esc(r.error ?? '')}</p>`,
+        true
+      )
+    );
   return fit(sections, 'the results output has every destination');
 }
