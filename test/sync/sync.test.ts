@@ -165,6 +165,45 @@ describe('sync from a Docker Hub-like source', () => {
   });
 
   maybe(
+    'upstream rebuilds a release tag: the image is refused (copied nowhere, no pull spent) unless move-immutable-tags',
+    async () => {
+      const config = {
+        images: [
+          {
+            source: `${hub.host}/library/redis`,
+            destinations: [`${dest.host}/guard/{name}`, `${olareg.host}/guard/{name}`]
+          }
+        ]
+      };
+      await seed(images.v1250, 'library/redis', ['7.2.4', 'latest']);
+      expect((await sync(config)).code).toBe(0);
+      // The same version, another image (a rebuild upstream), with latest on it.
+      await seed(images.v1260, 'library/redis', ['7.2.4', 'latest']);
+      hub.reset();
+      const refused = await sync(config);
+      expect(refused.code).toBe(0);
+      expect(refused.outputs.refused).toBe('1');
+      const warning = refused.stdout.split('\n').find(l => l.startsWith('::warning::') && l.includes('refused'));
+      expect(warning).toContain(
+        `(7.2.4, latest) refused: immutable-tags: ${dest.host}/guard/redis:7.2.4 is ${images.v1250.digest}, the copy is ${images.v1260.digest}; ${olareg.host}/guard/redis:7.2.4 is ${images.v1250.digest}, the copy is ${images.v1260.digest}.`
+      );
+      expect(hub.stats.manifestGets).toBe(0);
+      for (const host of [dest.host, olareg.host])
+        for (const tag of ['7.2.4', 'latest'])
+          expect(await manifestDigest(`${host}/guard/redis:${tag}`)).toBe(images.v1250.digest);
+
+      const moved = await sync(config, {'move-immutable-tags': 'true'});
+      expect(moved.code).toBe(0);
+      expect(moved.outputs.copied).toBe('2');
+      expect(moved.stdout).toContain(
+        `::warning::move-immutable-tags: moving ${dest.host}/guard/redis:7.2.4 from ${images.v1250.digest} to ${images.v1260.digest}.`
+      );
+      for (const host of [dest.host, olareg.host])
+        expect(await manifestDigest(`${host}/guard/redis:7.2.4`)).toBe(images.v1260.digest);
+    }
+  );
+
+  maybe(
     'the pull budget runs under the floor: no new copy starts, whole images only, the rest listed as left; the next run finishes',
     async () => {
       const config = {

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {ActionIO} from '../action/io.js';
-import {getMultiline} from '../action/run.js';
+import {getItems, getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
 import {parseBoolean, parseInteger} from '../inputs.js';
 import {RegistryLogin} from '../registry/credentials.js';
 import {readLogins} from '../registry/logins.js';
 import {DEFAULT_RETRY, RetryPolicy} from '../registry/retry.js';
 import {SyncEntry, parseSyncConfig} from './config.js';
+import {ImmutableTags, readImmutableTags} from '../push/immutable.js';
 
 /** The sync action's inputs, read, parsed and checked in one place. */
 export interface SyncInputs {
@@ -26,6 +27,9 @@ export interface SyncInputs {
   cosignPath?: string;
   /** A private Sigstore's trusted root for keyless verify rules. */
   trustedRoot?: string;
+  /** Tags that never move at a destination (immutable-tags); undefined: no guard. */
+  immutableTags?: ImmutableTags;
+  moveImmutableTags: boolean;
 }
 
 export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs {
@@ -59,6 +63,8 @@ export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
     allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
     cosignPath: io.input('cosign-path') || undefined,
-    trustedRoot: io.input('trusted-root') || undefined
+    trustedRoot: io.input('trusted-root') || undefined,
+    immutableTags: readImmutableTags(getItems(io, 'immutable-tags')),
+    moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false)
   };
 }

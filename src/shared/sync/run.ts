@@ -16,6 +16,7 @@ import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
 import {SyncInputs} from './inputs.js';
 import {CosignGate, cosignGate} from '../sign/gate.js';
+import {immutableMoves, refusalMessage} from '../push/immutable.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
 /** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
@@ -297,7 +298,9 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
           dest: side.dest,
           needs: destinationNeeds(side.dest.name, sourceDigests, side.current, side.pinned ?? []),
           // What the HEADs found, for planning; a platform subset's tags stand for their source instead.
-          current: filtered ? undefined : side.current
+          current: filtered ? undefined : side.current,
+          // In source terms either way: what each tag names there now (immutable-tags).
+          seen: side.current
         }
       : {dest: side.dest, error: side.error}
   );
@@ -321,12 +324,32 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
       limiter.run(async () => {
         const targets = ok
           .filter(n => n.needs?.byDigest.has(digest))
-          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? [], current: n.current}));
+          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? [], current: n.current, seen: n.seen}));
         const outcome: ImageOutcome = {
           digest,
           tags: [...new Set(targets.flatMap(t => t.tags))],
           destinations: targets.map(t => t.dest.name)
         };
+        // A release tag that names another image at any destination: this image goes nowhere.
+        const moves = opts.immutableTags
+          ? immutableMoves(
+              digest,
+              targets.map(t => ({
+                destination: t.dest.name,
+                current: new Map(t.tags.map(tag => [tag, t.seen?.get(tag)] as [string, string | undefined]))
+              })),
+              opts.immutableTags
+            )
+          : [];
+        if (moves.length && !opts.moveImmutableTags) {
+          report.refused.push({
+            ...outcome,
+            reason: `${refusalMessage(moves, 'this image was copied nowhere')} (An upstream that rebuilds its release tags, as Docker's official images do, needs move-immutable-tags: true.)`
+          });
+          return;
+        }
+        for (const m of moves)
+          opts.log.warning(`move-immutable-tags: moving ${m.destination}:${m.tag} from ${m.current} to ${m.wanted}.`);
         const stop = budget.stopped(entry.registry);
         if (stop) {
           report.left.push(outcome);
