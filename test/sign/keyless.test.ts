@@ -176,6 +176,32 @@ describe('keyless signing against a real local Sigstore', () => {
   );
 
   maybe(
+    'without the transparency log and without a timestamp authority: the run says before signing what verifiers will refuse',
+    async () => {
+      await pushFixture('untimed', ['v1']);
+      const config = JSON.parse(fs.readFileSync(sigstore.signingConfig, 'utf8')) as Record<string, unknown>;
+      delete config.tsaUrls;
+      delete config.tsaConfig;
+      const noTsa = path.join(sigstore.dir, 'signing-config-no-tsa.json');
+      fs.writeFileSync(noTsa, JSON.stringify(config));
+      const run = await runBundledAction(
+        'sign',
+        keyless(`${registry.host}/untimed:v1`, {'tlog-upload': 'false', recursive: 'false', 'signing-config': noTsa}),
+        jobEnv()
+      );
+      expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      const warning = run.stdout
+        .split('\n')
+        .findIndex(l => l.startsWith('::warning::tlog-upload: false without a timestamp authority'));
+      expect(warning).toBeGreaterThanOrEqual(0);
+      // Said before cosign signs anything.
+      const lines = run.stdout.split('\n');
+      const firstSigned = lines.findIndex(l => !l.startsWith('::') && /signed|signing/.test(l));
+      expect({warning, firstSigned, before: warning < firstSigned}).toEqual({warning, firstSigned, before: true});
+    }
+  );
+
+  maybe(
     'without the transparency log: the signing config is used without its Rekor (no entry), timestamps from the TSA; verifying needs insecure-ignore-tlog; attest likewise',
     async () => {
       await pushFixture('notlog', ['v1']);
@@ -193,6 +219,8 @@ describe('keyless signing against a real local Sigstore', () => {
         jobEnv()
       );
       expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+      // The TSA stamps it: no warning about a missing trusted time.
+      expect(run.stdout).not.toContain('without a timestamp authority');
       expect(sigstore.rekorEntries() - entries).toBe(0);
       const ref = `${registry.host}/notlog@${fixture.digest}`;
       expect((await cosignVerify(ref)).code).not.toBe(0);

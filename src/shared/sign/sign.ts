@@ -6,7 +6,15 @@ import {mapLimit} from '../registry/limit.js';
 import {SigstoreOptions, Signer, attestArgs, cosignEnv, signArgs} from '../tools/cosign.js';
 import {EvidenceOptions, planEvidence} from '../evidence/plan.js';
 import {Predicate, attestationsByDigest, readScanReport, writePredicates} from '../evidence/write.js';
-import {PUBLIC_FULCIO, fulcioUrl, hasTlog, parseSigningConfig, withoutTlog} from '../sigstore/signing-config.js';
+import {
+  NO_TRUSTED_TIME,
+  PUBLIC_FULCIO,
+  fulcioUrl,
+  hasTlog,
+  parseSigningConfig,
+  withoutTlog,
+  withoutTrustedTime
+} from '../sigstore/signing-config.js';
 import {CertificateSession} from '../sigstore/certificate.js';
 import {KeyRef} from './keys.js';
 import {CosignRun, allowHttp, clientsFor, cosignDockerConfig, cosignError} from './cosign-run.js';
@@ -83,8 +91,11 @@ export function keylessPrecheck(env: NodeJS.ProcessEnv): void {
  * own message for a bad one names no input), written again without Rekor when tlog-upload is false;
  * and the Fulcio keyless signing asks for its certificate.
  */
-export function prepareSigstore(o: SigstoreOptions, dir: string): {sigstore: SigstoreOptions; fulcio: string} {
-  if (!o.signingConfig) return {sigstore: o, fulcio: PUBLIC_FULCIO};
+export function prepareSigstore(
+  o: SigstoreOptions,
+  dir: string
+): {sigstore: SigstoreOptions; fulcio: string; untimed: boolean} {
+  if (!o.signingConfig) return {sigstore: o, fulcio: PUBLIC_FULCIO, untimed: withoutTrustedTime(o.tlogUpload)};
   if (!o.newBundleFormat) {
     throw new UserError(
       'signing-config: cosign signs with a signing config only in the bundle format; set bundle-format: new or remove signing-config.'
@@ -98,10 +109,11 @@ export function prepareSigstore(o: SigstoreOptions, dir: string): {sigstore: Sig
   }
   const config = parseSigningConfig(text, 'signing-config');
   const fulcio = fulcioUrl(config, 'signing-config');
-  if (o.tlogUpload || !hasTlog(config)) return {sigstore: o, fulcio};
+  const untimed = withoutTrustedTime(o.tlogUpload, config);
+  if (o.tlogUpload || !hasTlog(config)) return {sigstore: o, fulcio, untimed};
   const file = path.join(dir, 'signing-config-without-tlog.json');
   fs.writeFileSync(file, JSON.stringify(withoutTlog(config)));
-  return {sigstore: {...o, signingConfig: file}, fulcio};
+  return {sigstore: {...o, signingConfig: file}, fulcio, untimed};
 }
 
 /** What each cosign run signs with, and the password that unlocks it. */
@@ -154,7 +166,8 @@ export async function signImages(opts: SignOptions): Promise<SignResult> {
   const images = parseImages(opts.images);
   if (images.length === 0)
     throw new UserError('images: give at least one image (a reference, or the push-multi refs output).');
-  const {sigstore, fulcio} = prepareSigstore(opts.sigstore, opts.tempDir);
+  const {sigstore, fulcio, untimed} = prepareSigstore(opts.sigstore, opts.tempDir);
+  if (untimed && opts.mode === 'keyless') opts.log.warning(NO_TRUSTED_TIME);
   const targets = planTargets(await resolveImages(images, clients), opts.recursive);
   const dockerConfig = await cosignDockerConfig(clients, targets, opts.tempDir);
   const scan = opts.evidence?.vulnReport ? readScanReport(opts.evidence.vulnReport) : undefined;

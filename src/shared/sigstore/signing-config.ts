@@ -62,3 +62,12 @@ export function withoutTlog(config: SigningConfig): SigningConfig {
   const {rekorTlogUrls: _urls, rekorTlogConfig: _config, ...rest} = config;
   return rest;
 }
+
+/**
+ * Whether keyless signatures made so carry no trusted time: no transparency-log entry and no timestamp
+ * authority (none given, or the signing config names none). Pure.
+ */
+export const withoutTrustedTime = (tlogUpload: boolean, config?: SigningConfig): boolean =>
+  !tlogUpload && (config?.tsaUrls ?? []).length === 0;
+
+export const NO_TRUSTED_TIME = `tlog-upload: false without a timestamp authority: nothing records when this run signed, and its certificate is valid for 10 minutes. Verifiers that need a trusted time refuse what it signs and attests: gh attestation verify ("threshold not met for verified signed & log entry integrated timestamps"), and cosign once the certificate has expired. Give a signing-config that names a timestamp authority (tsaUrls), or keep tlog-upload: true.`;
