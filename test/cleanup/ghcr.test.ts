@@ -478,6 +478,80 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
     expect(emu.faults.every(f => f.times === 0)).toBe(true);
   });
 
+  maybe(
+    'the API budget: under rate-limit-floor no new image starts, the run ends incomplete with what is left; an exhausted limit is not waited out; the next run finishes',
+    async () => {
+      const p = fresh();
+      const images: Pushed[] = [];
+      for (let i = 0; i < 6; i++) images.push(await p.image(`budget${i}`, [`v${i}`]));
+      const whole = (run: ActionRun) => {
+        const gone = deleted(run);
+        for (const img of images) {
+          const parts = all(img);
+          expect({
+            img: img.digest,
+            whole: parts.every(d => gone.includes(d)) || parts.every(d => !gone.includes(d))
+          }).toEqual({
+            img: img.digest,
+            whole: true
+          });
+        }
+        return gone;
+      };
+      // Enough for the listing and about two images, then under the floor of 50.
+      emu.rateRemaining = 76;
+      const first = await cleanup(p, {'keep-n-tagged': '1', 'delete-untagged': 'true'});
+      expect(first.code).toBe(1);
+      expect(first.outputs.outcome).toBe('incomplete');
+      expect(errorLines(first).join('\n')).toMatch(
+        /stopped by the rate-limit floor of 50 \(\d+ GitHub API request\(s\) left, the next image and those started need \d+; it resets at \d\d:\d\d UTC\)/
+      );
+      const gone = whole(first);
+      expect(gone.length).toBeGreaterThan(0);
+      const left = JSON.parse(first.outputs.left) as Array<{digest: string; reason: string}>;
+      expect(left.length).toBeGreaterThan(0);
+      expect(left[0].reason).toContain('not deleted: the rate-limit floor of 50');
+      expect(gone.length + left.length).toBeLessThanOrEqual(15);
+
+      // The limit itself runs out mid-run (another job spent the shared budget): no hour-long wait.
+      emu.rateRemaining = 4;
+      const started = Date.now();
+      const exhausted = await cleanup(p, {
+        'keep-n-tagged': '1',
+        'delete-untagged': 'true',
+        'rate-limit-floor': '0',
+        'allow-incomplete': 'true'
+      });
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(exhausted.outputs.outcome).toBe('incomplete');
+      expect(exhausted.stdout).toMatch(
+        /::warning::stopped by the GitHub API rate limit \(exhausted; it resets in \d+ s\)/
+      );
+
+      // What the exhausted run left of an image (its platforms, untagged now) goes with the next run.
+      emu.rateRemaining = 5000;
+      const next = await cleanup(p, {'keep-n-tagged': '1', 'delete-untagged': 'true'});
+      ok(next);
+      expect(next.outputs.outcome).toBe('complete');
+      expect([...state(p).keys()].sort()).toEqual(all(images[5]));
+    }
+  );
+
+  maybe('shard k/n: each part of a matrix cleans its own packages; together every package once', async () => {
+    const pkgs = [0, 1, 2, 3, 4].map(() => fresh());
+    for (const p of pkgs) for (let i = 0; i < 2; i++) await p.image(`${p.pkg}-${i}`, [`v${i}`]);
+    const cleaned: string[] = [];
+    for (const shard of ['1/3', '2/3', '3/3']) {
+      const run = await cleanup(pkgs[0], {packages: pkgs.map(p => p.pkg).join(','), 'keep-n-tagged': '1', shard});
+      ok(run);
+      const names = [...new Set((JSON.parse(run.outputs.deleted) as Array<{package: string}>).map(d => d.package))];
+      expect(run.stdout).toContain(`shard ${shard}: ${names.length} of 5 package(s)`);
+      cleaned.push(...names);
+    }
+    expect(cleaned.sort()).toEqual(pkgs.map(p => p.pkg).sort());
+    for (const p of pkgs) expect(state(p).size).toBe(3);
+  });
+
   maybe('an incomplete version list deletes nothing in that package', async () => {
     const p = fresh();
     for (let i = 0; i < 3; i++) await p.image(`i${i}`, [`t${i}`]);

@@ -71,6 +71,11 @@ export interface GhcrEmulator {
   listingForbidden: boolean;
   /** Caps per_page below GitHub's 100, to paginate small packages. */
   maxPerPage: number;
+  /**
+   * The primary rate limit: requests left this hour (each API request spends one). At 0 GitHub
+   * answers 403 with x-ratelimit-remaining 0 and the reset time, as its REST documentation says.
+   */
+  rateRemaining: number;
   /** Answers that GitHub's API description does not allow (route, status or body): must stay empty. */
   violations: string[];
   /** Runs before each API or registry request is answered (not token requests): concurrent activity in a test. */
@@ -88,7 +93,6 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
   let nextId = 1000;
   const byDigest = new Map<string, EmuVersion>();
   const tagHolder = new Map<string, EmuVersion>();
-  let remaining = 5000;
 
   const emu: GhcrEmulator = {
     url: '',
@@ -106,6 +110,7 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     branches: [],
     listingForbidden: false,
     maxPerPage: 100,
+    rateRemaining: 5000,
     violations: [],
     active: k => (emu.versions.get(k) ?? []).filter(v => !v.deleted),
     stop: async () => {
@@ -254,12 +259,13 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     const url = new URL(req.url ?? '/', emu.url);
     const path = url.pathname.replace(/^\/api/, '');
     const method = req.method ?? 'GET';
-    remaining = Math.max(0, remaining - 1);
+    const exhausted = emu.rateRemaining <= 0;
+    emu.rateRemaining = Math.max(0, emu.rateRemaining - 1);
     const rl = {
       'x-ratelimit-limit': '5000',
-      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-remaining': String(emu.rateRemaining),
       'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
-      'x-ratelimit-used': String(5000 - remaining)
+      'x-ratelimit-used': String(5000 - emu.rateRemaining)
     };
     /** Every answer goes through here: recorded, and checked against GitHub's API description. */
     const answer = (s: number, body: unknown, headers: Record<string, string> = {}, exception?: string): void => {
@@ -275,6 +281,10 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
       message,
       documentation_url: 'https://docs.github.com/rest'
     });
+    if (exhausted) {
+      answer(403, basicError('API rate limit exceeded for installation.'), {}, 'primary rate limit');
+      return;
+    }
     if (req.headers.authorization !== `token ${GH_TOKEN}` && req.headers.authorization !== `Bearer ${GH_TOKEN}`) {
       answer(401, basicError('Bad credentials'));
       return;

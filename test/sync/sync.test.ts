@@ -203,6 +203,33 @@ describe('sync from a Docker Hub-like source', () => {
     }
   );
 
+  maybe('shard k/n: the parts of a matrix mirror disjoint sets of entries that together are all of them', async () => {
+    const config = {
+      defaults: {destinations: [`${dest.host}/sharded/{repository}`]},
+      images: [
+        {source: `${hub.host}/library/nginx`, tags: {allow: ['1.26.0']}},
+        {source: `${hub.host}/library/alpine`, tags: {allow: ['3.19']}},
+        {source: `${hub.host}/library/redis`, tags: {allow: ['latest']}}
+      ]
+    };
+    const entries: string[][] = [];
+    for (const shard of ['1/2', '2/2']) {
+      const run = await sync(config, {shard, 'dry-run': 'true'});
+      expect({shard, code: run.code, errors: errorLines(run)}).toEqual({shard, code: 0, errors: []});
+      const result = JSON.parse(run.outputs.result) as {shard: string; entries: Array<{entry: string}>};
+      entries.push(result.entries.map(e => e.entry));
+      expect(result.shard).toBe(`shard ${shard}: ${result.entries.length} of 3 entries`);
+      expect(run.stdout).toContain(`shard ${shard}: ${result.entries.length} of 3 entries`);
+    }
+    expect(entries.flat().sort()).toEqual(
+      ['library/alpine', 'library/nginx', 'library/redis'].map(r => `${hub.host}/${r}`).sort()
+    );
+    const bad = await sync(config, {shard: '3/2'});
+    expect(errorLines(bad)).toEqual([
+      '::error::shard: "3/2" is not a shard. Write k/n with 1 ≤ k ≤ n ≤ 256, e.g. in a matrix: shard: [1/4, 2/4, 3/4, 4/4].'
+    ]);
+  });
+
   maybe(
     'the pull budget runs under the floor: no new copy starts, whole images only, the rest listed as left; the next run finishes',
     async () => {

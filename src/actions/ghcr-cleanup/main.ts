@@ -43,8 +43,9 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   if (res.failed.length) {
     throw new UserError(`${res.failed.length} package(s) had failures: ${res.failed.join(' | ')}`);
   }
-  if (res.outcome === 'incomplete')
-    throw new UserError(
-      `stopped by ${res.stopped}: the images being deleted were finished, ${out.left.length} planned change(s) were not started (the left output lists them); the next run continues.`
-    );
+  if (res.outcome === 'incomplete') {
+    const message = `stopped by ${res.stopped}: the images being deleted were finished, ${out.left.length} planned change(s) were not started (the left output lists them); the next run continues.`;
+    if (res.stoppedBy === 'budget' && inputs.allowIncomplete) io.log.warning(message);
+    else throw new UserError(message);
+  }
 }

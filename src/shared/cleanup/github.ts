@@ -3,7 +3,7 @@ import {globToRegExp} from '../glob.js';
 import {PackageVersion} from './model.js';
 import {CleanupBackend} from './oci-backend.js';
 import {DELETED, GONE, Removal, recheck} from './removal.js';
-import {GitHubClient, statusOf} from '../github/client.js';
+import {GitHubClient, isRateLimited, statusOf} from '../github/client.js';
 
 export type OwnerKind = 'users' | 'orgs';
 
@@ -121,6 +121,8 @@ export class GhcrPackage implements CleanupBackend {
     } catch (err) {
       const status = statusOf(err);
       if (status === 404) return GONE;
+      // The run decides what a rate limit means (a clean stop); the error keeps its answer.
+      if (isRateLimited(err)) throw err;
       if (status === 400) {
         throw new UserError(
           `GitHub refused (HTTP 400: ${errorMessage(err)}): it keeps the last tagged version of a package and public versions with more than 5,000 downloads; delete the whole package in its settings if that is meant.`

@@ -2,6 +2,7 @@ import {ActionIO} from '../action/io.js';
 import {withRenamedInputs} from '../action/renamed.js';
 import {getItems, getMultiline} from '../action/run.js';
 import {UserError} from '../errors.js';
+import {parseShard} from '../shard.js';
 import {parseBoolean, parseInteger, parsePatterns} from '../inputs.js';
 import {readLogins} from '../registry/logins.js';
 import {compilePolicy} from './policy.js';
@@ -12,6 +13,8 @@ import {CleanupOptions} from './run.js';
 export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' | 'store'> & {
   /** Keep manifests between runs (Actions cache or tool cache). */
   manifestCache: boolean;
+  /** When the rate-limit floor stops the run, pass with a warning instead of failing. */
+  allowIncomplete: boolean;
 };
 
 const optionalInt = (io: ActionIO, name: string): number | undefined =>
@@ -81,6 +84,9 @@ export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): Clea
     dryRun,
     repository: repository || undefined,
     deletesPerMinute: parseInteger('deletes-per-minute', io.input('deletes-per-minute'), 150, 1, 6000),
+    floor: parseInteger('rate-limit-floor', io.input('rate-limit-floor'), 50, 0, 100_000),
+    shard: parseShard(io.input('shard')),
+    allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
     concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
     verify: parseBoolean('verify-after', io.input('verify-after'), true),
     recheck: parseBoolean('recheck', io.input('recheck'), true),

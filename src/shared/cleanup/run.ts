@@ -8,7 +8,7 @@ import {sha256} from '../registry/digest.js';
 import {mapLimit} from '../registry/limit.js';
 import {MEDIA} from '../registry/media.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
-import {ApiStats, GitHubClient, githubClient} from '../github/client.js';
+import {ApiStats, GitHubClient, githubClient, isRateLimited} from '../github/client.js';
 import {GhcrPackage, matchPackages, ownerKind, packageError, RepositoryState, repositoryState} from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
@@ -17,7 +17,8 @@ import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, ManifestState, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Removal, UntagResult, movedReason} from './removal.js';
-import {StopRequest} from './stop.js';
+import {StopRequest, apiBudget} from './stop.js';
+import {Shard, inShard, shardNote} from '../shard.js';
 import {Policy} from './policy.js';
 import {PreviewComparison, comparePreview} from './ecr.js';
 import {CleanupInputs} from './inputs.js';
@@ -59,6 +60,10 @@ export interface CleanupOptions {
   ecrPreview?: boolean;
   /** A stop asked for (a cancelled job): the image in flight is finished, no new one is started. */
   stop?: StopRequest;
+  /** Start no new image when the GitHub API reports fewer requests left than this (rate-limit-floor). */
+  floor?: number;
+  /** This job's part of the packages (shard: k/n in a matrix). */
+  shard?: Shard;
 }
 
 export interface VersionReport {
@@ -99,6 +104,10 @@ export interface CleanupResult {
   outcome: 'complete' | 'incomplete';
   /** Why it stopped early, when it did. */
   stopped?: string;
+  /** A signal (a cancelled job) or the budget (rate-limit floor). */
+  stoppedBy?: 'signal' | 'budget';
+  /** With shard: which part this run did ("shard 2/4: 3 of 10 package(s)"). */
+  shard?: string;
   packages: PackageReport[];
   api: ApiStats;
   registryRequests: number;
@@ -232,7 +241,11 @@ async function deleteInWaves(
   const byId = new Map(plan.decisions.map(d => [d.id, d]));
   const deletedIds = new Set<number>();
   const record = (d: Decision, res: Removal | Error): void => {
-    if (res instanceof Error) {
+    // The rate limit ran out under this deletion (a budget stop, not waited out): left for the next run.
+    if (res instanceof Error && stop?.kind === 'budget' && isRateLimited(res)) {
+      notDeleted.add(d.id);
+      rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
+    } else if (res instanceof Error) {
       notDeleted.add(d.id);
       rep.failed.push({...report(d), error: errorMessage(res)});
     } else if (res.outcome === 'gone') rep.alreadyGone++;
@@ -248,6 +261,21 @@ async function deleteInWaves(
   // the images, then what they list, …); a backend that deletes many at once takes a wave in few calls.
   const size = pkg.deleteBatch ? Math.max(1, pkg.batchSize ?? 100) : 1;
   const order = plan.deleteOrder;
+  // What finishing costs, for a budget: each version below a deleted one must still go (a read and a
+  // delete with recheck), and starting an image commits to it and everything below it.
+  const perDeletion = opts.recheck ? 2 : 1;
+  const below = new Map<number, number[]>();
+  for (const [id, ups] of Object.entries(plan.dependsOn))
+    for (const up of ups) below.set(up, [...(below.get(up) ?? []), Number(id)]);
+  const subtree = (id: number, seen = new Set<number>()): number => {
+    for (const c of below.get(id) ?? []) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      subtree(c, seen);
+    }
+    return seen.size + 1;
+  };
+  let committed = 0;
   for (let i = 0; i < order.length;) {
     const wave: Decision[] = [];
     const inWave = new Set<number>();
@@ -258,7 +286,8 @@ async function deleteInWaves(
       // Asked to stop: what an image deleted in this run still lists is finished (no index is left
       // without its platforms); nothing else is started.
       const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
-      if (stop?.requested && !started) {
+      if (started) committed = Math.max(0, committed - 1);
+      if (!started && stop?.before((committed + subtree(id)) * perDeletion)) {
         notDeleted.add(id);
         rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
         continue;
@@ -275,6 +304,7 @@ async function deleteInWaves(
         rep.alreadyGone++;
         continue;
       }
+      if (!started) committed += subtree(id) - 1;
       wave.push(d);
       inWave.add(id);
     }
@@ -463,8 +493,12 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       userAgent: 'registry-actions/ghcr-cleanup',
       writesPerMinute: opts.deletesPerMinute,
       waitForRateLimit: true,
+      // The primary limit is not waited out for up to an hour: the run stops cleanly, the next continues.
+      maxPrimaryWait: 60,
+      onGiveUp: why => opts.stop?.request(why, 'budget'),
       log: opts.log
     }));
+    if (opts.floor) opts.stop?.watch(reserve => apiBudget(stats, opts.floor as number, reserve));
     return client;
   };
   const ghcr = opts.backend === 'ghcr';
@@ -509,6 +543,10 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   }
   if (names.length === 0)
     throw new UserError(`packages: nothing matches ${opts.packages.join(', ')} for ${opts.owner}.`);
+  const matched = names.length;
+  names = inShard(names, n => n.toLowerCase(), opts.shard);
+  const shard = opts.shard ? shardNote(opts.shard, names.length, matched, 'package(s)') : undefined;
+  if (shard) opts.log.info(shard);
   let state: PackageContext['state'];
   if (opts.policy.ephemeral.pullRequests || opts.policy.ephemeral.branches) {
     if (!opts.repository)
@@ -546,7 +584,8 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   const stopped = opts.stop?.reason;
   return {
     outcome: stopped ? 'incomplete' : 'complete',
-    ...(stopped ? {stopped} : {}),
+    ...(stopped ? {stopped, stoppedBy: opts.stop?.kind} : {}),
+    ...(shard ? {shard} : {}),
     packages,
     api: stats,
     registryRequests,
@@ -598,7 +637,7 @@ export async function runCleanupJob(
   inputs: CleanupInputs,
   ctx: {env: NodeJS.ProcessEnv; mask: Mask; log: Logger}
 ): Promise<CleanupResult> {
-  const {manifestCache, ...opts} = inputs;
+  const {manifestCache, allowIncomplete: _allowIncomplete, ...opts} = inputs;
   const cached = manifestCache
     ? await openManifestStore({
         backend: opts.backend,

@@ -7,6 +7,7 @@ const ROWS = 500;
 /** ghcr-cleanup's job summary: per package its counts in one line, its decisions folded below. Pure. */
 export function cleanupSummary(res: CleanupResult, dryRun: boolean): string {
   const sections = [heading(`ghcr-cleanup${dryRun ? ' (dry run)' : ''}: ${res.packages.length} package(s)`)];
+  if (res.shard) sections.push(paragraph(res.shard));
   const left = res.packages.reduce((n, p) => n + p.left.length, 0);
   if (res.outcome === 'incomplete')
     sections.push(

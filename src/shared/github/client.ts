@@ -12,6 +12,8 @@ export interface ApiStats {
   /** x-ratelimit-remaining, as last reported. */
   remaining?: string;
   limit?: string;
+  /** x-ratelimit-reset (epoch seconds), as last reported. */
+  reset?: number;
   throttled: number;
 }
 
@@ -27,6 +29,12 @@ export interface GitHubOptions {
    * finish, wrong for a tag step whose API reads are optional.
    */
   waitForRateLimit: boolean;
+  /**
+   * The longest wait for the primary limit (seconds); past it the call fails and `onGiveUp` is told,
+   * so a run stops cleanly instead of waiting up to an hour. Secondary limits (seconds) are waited out.
+   */
+  maxPrimaryWait?: number;
+  onGiveUp?: (why: string) => void;
 }
 
 /**
@@ -38,15 +46,21 @@ export interface GitHubOptions {
  */
 export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats: ApiStats} {
   const stats: ApiStats = {calls: 0, throttled: 0};
-  const wait = (what: string) => (after: number, o: {method: string; url: string}, _: unknown, retries: number) => {
-    stats.throttled++;
-    if (!opts.waitForRateLimit) {
-      opts.log.debug(`GitHub API ${what} on ${o.method} ${o.url}; not waiting ${after} s`);
-      return false;
-    }
-    opts.log.warning(`GitHub API ${what} on ${o.method} ${o.url}; waiting ${after} s`);
-    return retries < 5;
-  };
+  const wait =
+    (what: string, primary: boolean) =>
+    (after: number, o: {method: string; url: string}, _: unknown, retries: number) => {
+      stats.throttled++;
+      if (!opts.waitForRateLimit) {
+        opts.log.debug(`GitHub API ${what} on ${o.method} ${o.url}; not waiting ${after} s`);
+        return false;
+      }
+      if (primary && opts.maxPrimaryWait !== undefined && after > opts.maxPrimaryWait) {
+        opts.onGiveUp?.(`the GitHub API rate limit (exhausted; it resets in ${after} s)`);
+        return false;
+      }
+      opts.log.warning(`GitHub API ${what} on ${o.method} ${o.url}; waiting ${after} s`);
+      return retries < 5;
+    };
   const octokit = getOctokit(
     opts.token,
     {
@@ -64,8 +78,8 @@ export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats
         ...(opts.writesPerMinute
           ? {write: new Bottleneck.Group({maxConcurrent: 1, minTime: Math.ceil(60_000 / opts.writesPerMinute)})}
           : {}),
-        onRateLimit: wait('rate limit reached'),
-        onSecondaryRateLimit: wait('secondary rate limit')
+        onRateLimit: wait('rate limit reached', true),
+        onSecondaryRateLimit: wait('secondary rate limit', false)
       },
       retry: {retries: 2, doNotRetry: [400, 401, 403, 404, 410, 422, 451]}
     },
@@ -76,6 +90,7 @@ export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats
     stats.calls++;
     if (headers?.['x-ratelimit-remaining'] !== undefined) stats.remaining = String(headers['x-ratelimit-remaining']);
     if (headers?.['x-ratelimit-limit'] !== undefined) stats.limit = String(headers['x-ratelimit-limit']);
+    if (headers?.['x-ratelimit-reset'] !== undefined) stats.reset = Number(headers['x-ratelimit-reset']);
   };
   octokit.hook.after('request', res => count(res.headers));
   octokit.hook.error('request', err => {
@@ -86,3 +101,10 @@ export function githubClient(opts: GitHubOptions): {octokit: GitHubClient; stats
 }
 
 export const statusOf = (err: unknown): number | undefined => (err as {status?: number}).status;
+
+/** A GitHub answer refusing for the rate limit (403 or 429 with nothing left, or with Retry-After). */
+export function isRateLimited(err: unknown): boolean {
+  const status = statusOf(err);
+  const headers = (err as {response?: {headers?: Record<string, string | undefined>}}).response?.headers ?? {};
+  return (status === 403 || status === 429) && (headers['x-ratelimit-remaining'] === '0' || !!headers['retry-after']);
+}

@@ -9,6 +9,7 @@ import {readLogins} from '../registry/logins.js';
 import {DEFAULT_RETRY, RetryPolicy} from '../registry/retry.js';
 import {SyncEntry, parseSyncConfig} from './config.js';
 import {ImmutableTags, readImmutableTags} from '../push/immutable.js';
+import {Shard, parseShard} from '../shard.js';
 
 /** The sync action's inputs, read, parsed and checked in one place. */
 export interface SyncInputs {
@@ -30,6 +31,8 @@ export interface SyncInputs {
   /** Tags that never move at a destination (immutable-tags); undefined: no guard. */
   immutableTags?: ImmutableTags;
   moveImmutableTags: boolean;
+  /** This job's part of the entries (shard: k/n in a matrix). */
+  shard?: Shard;
 }
 
 export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs {
@@ -65,6 +68,7 @@ export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs
     cosignPath: io.input('cosign-path') || undefined,
     trustedRoot: io.input('trusted-root') || undefined,
     immutableTags: readImmutableTags(getItems(io, 'immutable-tags')),
-    moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false)
+    moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false),
+    shard: parseShard(io.input('shard'))
   };
 }

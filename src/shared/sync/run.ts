@@ -17,6 +17,7 @@ import {SyncEntry} from './config.js';
 import {SyncInputs} from './inputs.js';
 import {CosignGate, cosignGate} from '../sign/gate.js';
 import {immutableMoves, refusalMessage} from '../push/immutable.js';
+import {inShard, shardNote} from '../shard.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
 /** Where a platform-filtered mirror records the source index it was made from (its digest differs). */
@@ -55,6 +56,8 @@ export interface EntryReport {
 
 export interface SyncResult {
   outcome: 'complete' | 'incomplete' | 'failed';
+  /** With shard: which part this run did ("shard 2/4: 5 of 20 entries"). */
+  shard?: string;
   entries: EntryReport[];
   /** Why the run stopped early, per source registry. */
   stopped: Record<string, string>;
@@ -425,8 +428,11 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
  * at once; each source registry copies `concurrency` images at a time and starts none once its pull
  * budget is under the floor. One failing entry never stops the others.
  */
-export async function runSync(opts: SyncOptions): Promise<SyncResult> {
-  if (opts.entries.length === 0) throw new UserError('config: no images to mirror.');
+export async function runSync(all: SyncOptions): Promise<SyncResult> {
+  if (all.entries.length === 0) throw new UserError('config: no images to mirror.');
+  const opts = {...all, entries: inShard(all.entries, e => e.name, all.shard)};
+  const shard = all.shard ? shardNote(all.shard, opts.entries.length, all.entries.length, 'entries') : undefined;
+  if (shard) opts.log.info(shard);
   const clients = new Clients(opts, opts.logins);
   const ctx: Context = {
     opts,
@@ -458,7 +464,13 @@ export async function runSync(opts: SyncOptions): Promise<SyncResult> {
   }
   const failed = entries.some(e => e.error || e.failed.length);
   const left = entries.some(e => e.left.length);
-  return {outcome: failed ? 'failed' : left ? 'incomplete' : 'complete', entries, stopped, sources};
+  return {
+    outcome: failed ? 'failed' : left ? 'incomplete' : 'complete',
+    ...(shard ? {shard} : {}),
+    entries,
+    stopped,
+    sources
+  };
 }
 
 /** A run's outputs: the outcome, totals over every entry, what is left, and the whole result. Pure. */

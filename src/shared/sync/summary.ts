@@ -8,6 +8,7 @@ const list = (tags: string[]): string =>
 export function syncSummary(res: SyncResult, dryRun: boolean): string {
   const sections = [
     heading(`sync${dryRun ? ' (dry run)' : ''}: ${res.outcome}`),
+    ...(res.shard ? [paragraph(res.shard)] : []),
     table(
       ['entry', 'tags selected', dryRun ? 'would copy' : 'copied', 'unchanged', 'refused', 'failed', 'left', 'sent'],
       res.entries.map(e => [
