@@ -46,6 +46,8 @@ export function pseudoRandom(seed: string, size: number): Buffer {
   return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()]);
 }
 
+const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
 export class LayoutBuilder {
   readonly dir: string;
   private readonly refs: Desc[] = [];
@@ -92,6 +94,21 @@ export class LayoutBuilder {
       'application/vnd.oci.image.config.v1+json'
     );
     const m = this.json({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: descs}, OCI_MANIFEST);
+    return {...m, platform};
+  }
+
+  /**
+   * One platform's image on shared base layers (as images built FROM one base share them) and one
+   * small layer of its own.
+   */
+  imageOn(platform: {os: string; architecture: string}, base: Desc[], seed: string): Desc {
+    const own = this.blob(zlib.gzipSync(tar([{name: `app/${seed}`, data: pseudoRandom(seed, 512)}])), LAYER_GZIP);
+    const layers = [...base, own];
+    const config = this.json(
+      {...platform, rootfs: {type: 'layers', diff_ids: layers.map(l => l.digest)}, config: {}},
+      'application/vnd.oci.image.config.v1+json'
+    );
+    const m = this.json({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers}, OCI_MANIFEST);
     return {...m, platform};
   }
 

@@ -33,6 +33,8 @@ export interface CopyOptions {
   counters?: CopyCounters;
   /** The plan, when the caller made it first (planCopy with the same counters). */
   plan?: CopyPlan;
+  /** Shared by the copies of one run: a blob another copy is putting to the same repository is waited for. */
+  ledger?: BlobLedger;
 }
 
 export interface CopyPlan {
@@ -99,7 +101,41 @@ export async function planCopy(
   return {manifests, blobs: needed.filter((_b, i) => !have[i]), tags, tagsPresent};
 }
 
+/**
+ * Blobs being put, or put, during a run, by target repository and digest: copies of several images at
+ * once (sync) that share a layer upload it once, the later ones waiting for the first.
+ */
+export type BlobLedger = Map<string, Promise<boolean>>;
+
 async function copyBlob(
+  source: ImageSource,
+  target: ImageTarget,
+  blob: Descriptor,
+  counters: CopyCounters,
+  retry: RetryPolicy,
+  progress: (n: number) => void,
+  ledger?: BlobLedger
+): Promise<void> {
+  const key = ledger && target.registry ? `${target.registry}/${target.repository}@${blob.digest}` : undefined;
+  const earlier = key ? ledger?.get(key) : undefined;
+  if (earlier && (await earlier)) {
+    counters.blobsSkipped++;
+    source.notNeeded?.(blob.digest);
+    return;
+  }
+  const own = putOneBlob(source, target, blob, counters, retry, progress);
+  if (key)
+    ledger?.set(
+      key,
+      own.then(
+        () => true,
+        () => false
+      )
+    );
+  await own;
+}
+
+async function putOneBlob(
   source: ImageSource,
   target: ImageTarget,
   blob: Descriptor,
@@ -174,11 +210,22 @@ export async function copyGraph(
   const retry = opts.retry ?? DEFAULT_RETRY;
   // Large blobs first, so the longest transfers start early.
   const ordered = [...plan.blobs].sort((a, b) => b.size - a.size);
-  await mapLimit(ordered, opts.concurrency, b => copyBlob(source, target, b, counters, retry, progress));
+  await mapLimit(ordered, opts.concurrency, b => copyBlob(source, target, b, counters, retry, progress, opts.ledger));
+  // The root, when it is written and tagged, goes by its first tag: one write, not a write by digest
+  // and another by tag (its children are all there by then; the other tags follow).
+  const rootTag = plan.tags.find(([, d]) => d === graph.root.digest)?.[0];
+  const tags = plan.tags.filter(([t]) => !(rootTag === t && plan.manifests.includes(graph.root.digest)));
   for (const d of plan.manifests) {
     const m = graph.manifests.get(d);
     if (!m) continue;
-    await target.putManifest(d, m);
+    if (d === graph.root.digest && rootTag) {
+      try {
+        await target.putManifest(rootTag, m);
+      } catch (err) {
+        throw immutableTagError(err, rootTag, target) ?? err;
+      }
+      counters.tagsWritten++;
+    } else await target.putManifest(d, m);
     counters.manifestsWritten++;
   }
   // Referrers the target already had (an earlier copy): a registry without the referrers API must
@@ -190,7 +237,7 @@ export async function copyGraph(
       if (m && !missing.has(d) && (await target.linkReferrer(m))) counters.tagsWritten++;
     }
   }
-  for (const [tag, digest] of plan.tags) {
+  for (const [tag, digest] of tags) {
     const m = graph.manifests.get(digest);
     if (!m) continue;
     let wrote: boolean;

@@ -1,6 +1,6 @@
 import {errorMessage} from '../errors.js';
 import {Logger} from '../log.js';
-import {CopyCounters, CopyPlan, copyGraph, emptyCounters, planCopy} from './copy.js';
+import {BlobLedger, CopyCounters, CopyPlan, copyGraph, emptyCounters, planCopy} from './copy.js';
 import {ImageGraph} from './graph.js';
 import {RegistryRepository} from './repo-store.js';
 import {RetryPolicy} from './retry.js';
@@ -38,6 +38,8 @@ export interface FanoutOptions {
   log: Logger;
   /** Milliseconds between progress lines of a long copy (default 10 s). */
   progressMs?: number;
+  /** Blobs put by the other copies of the run (sync: images in flight sharing layers upload them once). */
+  ledger?: BlobLedger;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function copyToTargets(
           concurrency: opts.concurrency,
           retry: opts.retry,
           dryRun: opts.dryRun,
+          ledger: opts.ledger,
           onProgress: (sent, total, c, blobs) => {
             const now = Date.now();
             if (total > 0 && now - lastLog >= (opts.progressMs ?? 10000) && sent < total) {

@@ -5,6 +5,7 @@ import {Clients} from '../registry/clients.js';
 import {Mask} from '../registry/credentials.js';
 import {RegistryError} from '../registry/errors.js';
 import {FanoutResult, copyToTargets} from '../registry/fanout.js';
+import {BlobLedger} from '../registry/copy.js';
 import {walkGraph} from '../registry/graph.js';
 import {Limiter, mapLimit} from '../registry/limit.js';
 import {Descriptor, ImageIndex, ImageManifest, isIndex, platformString} from '../registry/media.js';
@@ -178,6 +179,8 @@ interface Context {
   budget: Budget;
   limiters: Map<string, Limiter>;
   gate: CosignGate;
+  /** Blobs put during the run: a layer images in flight share is uploaded once per repository. */
+  ledger: BlobLedger;
 }
 
 /** The digest a destination tag stands for: a platform-filtered mirror stands for its source index. */
@@ -407,7 +410,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
                   )
               : undefined
           })),
-          {concurrency: opts.concurrency, retry: opts.retry, dryRun: false, log: opts.log}
+          {concurrency: opts.concurrency, retry: opts.retry, dryRun: false, log: opts.log, ledger: ctx.ledger}
         );
         for (const [i, r] of results.entries()) {
           report.bytesSent += r.counters.bytesSent;
@@ -439,7 +442,8 @@ export async function runSync(all: SyncOptions): Promise<SyncResult> {
     clients,
     budget: new Budget(clients, opts.floor),
     limiters: new Map(opts.entries.map(e => [e.registry, new Limiter(opts.concurrency)])),
-    gate: cosignGate({...opts, logins: opts.logins})
+    gate: cosignGate({...opts, logins: opts.logins}),
+    ledger: new Map()
   };
   for (const registry of new Set(opts.entries.map(e => e.registry)))
     clients.get(registry).hintPull(opts.entries.filter(e => e.registry === registry).map(e => e.repository));
