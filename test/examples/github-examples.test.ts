@@ -15,7 +15,7 @@ import {Clouds, startClouds} from '../helpers/clouds.js';
 import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
 import {GhcrImages} from '../helpers/ghcr-images.js';
 import {LayoutBuilder, multiPlatformFixture} from '../helpers/images.js';
-import {Registry, skopeo, startRegistry} from '../helpers/registry.js';
+import {Registry, skopeo, startRegistry, tagDigests} from '../helpers/registry.js';
 import {ROOT, runBundledAction} from '../helpers/run-action.js';
 import {Sigstore, sigstoreTools, startSigstore, workflowClaims} from '../helpers/sigstore.js';
 import {requireTool} from '../helpers/tools.js';
@@ -103,24 +103,7 @@ const localRepositories = (): Record<string, string> => ({
   'github/codeql-action@v3': sarif
 });
 
-async function tags(reg: Registry, repo: string, auth?: string): Promise<Record<string, string>> {
-  const headers: Record<string, string> = auth ? {authorization: `Basic ${Buffer.from(auth).toString('base64')}`} : {};
-  const res = await fetch(`${reg.url}/v2/${repo}/tags/list`, {headers});
-  if (res.status === 404) return {};
-  const list = ((await res.json()) as {tags?: string[]}).tags ?? [];
-  const out: Record<string, string> = {};
-  for (const t of list) {
-    const head = await fetch(`${reg.url}/v2/${repo}/manifests/${t}`, {
-      method: 'HEAD',
-      headers: {
-        ...headers,
-        accept: 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json'
-      }
-    });
-    out[t] = head.headers.get('docker-content-digest') ?? '';
-  }
-  return out;
-}
+const tags = tagDigests;
 
 const failure = (run: {ok: boolean; log: string}): string => (run.ok ? '' : run.log.slice(-5000));
 

@@ -237,3 +237,22 @@ export async function manifestDigest(ref: string, creds?: string): Promise<strin
   const raw = await skopeo([...args, `docker://${ref}`]);
   return `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
 }
+
+/** Every tag of a repository and the digest it names ({} when the repository does not exist). */
+export async function tagDigests(reg: {url: string}, repo: string, auth?: string): Promise<Record<string, string>> {
+  const headers: Record<string, string> = auth ? {authorization: `Basic ${Buffer.from(auth).toString('base64')}`} : {};
+  const res = await fetch(`${reg.url}/v2/${repo}/tags/list`, {headers});
+  if (!res.ok) return {};
+  const out: Record<string, string> = {};
+  for (const t of ((await res.json()) as {tags?: string[] | null}).tags ?? []) {
+    const head = await fetch(`${reg.url}/v2/${repo}/manifests/${t}`, {
+      method: 'HEAD',
+      headers: {
+        ...headers,
+        accept: 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json'
+      }
+    });
+    out[t] = head.headers.get('docker-content-digest') ?? '';
+  }
+  return out;
+}

@@ -198,45 +198,100 @@ async function waitFor(url: string, child: ChildProcess, name: string, log: () =
   throw new Error(`${name} did not answer at ${url}: ${log().slice(-2000)}`);
 }
 
+/**
+ * Waits for this process's turn to run a timestamp authority: a lock file naming the holder's pid (a
+ * holder that died leaves a lock the next one takes over). Returns what frees it.
+ */
+function readLock(lock: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(lock, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function tsaTurn(): Promise<() => void> {
+  const lock = path.join(os.tmpdir(), 'registry-actions-timestamp-server.lock');
+  for (let waited = 0; ; waited += 250) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), {flag: 'wx'});
+      return () => {
+        if (readLock(lock) === process.pid) fs.rmSync(lock, {force: true});
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = readLock(lock);
+      // Gone meanwhile: try again; empty: its holder is still writing its pid.
+      if (holder === undefined) continue;
+      if (!holder) {
+        await new Promise(r => setTimeout(r, 50));
+        continue;
+      }
+      let alive = holder !== process.pid;
+      try {
+        if (alive) process.kill(holder, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive) fs.rmSync(lock, {force: true});
+      else if (waited > 15 * 60_000)
+        throw new Error(`timestamp-server: ${lock} held by pid ${holder} for 15 minutes`, {cause: err});
+      else await new Promise(r => setTimeout(r, 250));
+    }
+  }
+}
+
 export async function startSigstore(cosign: string): Promise<Sigstore> {
   const tools = sigstoreTools();
   if (!tools) throw new Error('Sigstore services missing: run scripts/setup.sh');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigstore-'));
   const children: ChildProcess[] = [];
+  let releaseTsa: (() => void) | undefined;
   const outputs = new Map<string, () => string>();
   const closers: Array<() => Promise<void>> = [];
-  const run = async (name: string, bin: string, args: string[], probe: string): Promise<void> => {
-    const child = spawn(bin, args, {stdio: ['ignore', 'pipe', 'pipe'], cwd: dir});
-    let out = '';
-    child.stdout?.on('data', d => (out = (out + d).slice(-20000)));
-    child.stderr?.on('data', d => (out = (out + d).slice(-20000)));
-    children.push(child);
-    outputs.set(name, () => out);
-    await waitFor(probe, child, name, () => out);
+  /**
+   * Starts a service on `count` fresh loopback ports. A port picked free can be taken by another test
+   * process before the service binds it: then the service is started again on other ports.
+   */
+  const serve = async (
+    name: string,
+    bin: string,
+    count: number,
+    make: (ports: number[]) => {args: string[]; probe: string}
+  ): Promise<number[]> => {
+    for (let attempt = 1; ; attempt++) {
+      const ports = await Promise.all(Array.from({length: count}, () => freePort()));
+      const {args, probe} = make(ports);
+      const child = spawn(bin, args, {stdio: ['ignore', 'pipe', 'pipe'], cwd: dir});
+      let out = '';
+      child.stdout?.on('data', d => (out = (out + d).slice(-20000)));
+      child.stderr?.on('data', d => (out = (out + d).slice(-20000)));
+      children.push(child);
+      outputs.set(name, () => out);
+      try {
+        await waitFor(probe, child, name, () => out);
+        return ports;
+      } catch (err) {
+        if (attempt >= 5 || !/address already in use/.test(out)) throw err;
+      }
+    }
   };
   try {
     const oidc = await startOidcIssuer();
     closers.push(oidc.close);
 
-    const [ct, fulcioPort, fulcioGrpc, fulcioMetrics, rekorPort, rekorGrpc, rekorMetrics, tsaPort] = await Promise.all(
-      Array.from({length: 8}, () => freePort())
-    );
     const ctPub = path.join(dir, 'ctlog.pub');
-    await run(
-      'ctlog',
-      tools.ctlog,
-      ['-addr', `127.0.0.1:${ct}`, '-prefix', '/test', '-public-key-out', ctPub],
-      `http://127.0.0.1:${ct}/stats`
-    );
+    const [ct] = await serve('ctlog', tools.ctlog, 1, ([port]) => ({
+      args: ['-addr', `127.0.0.1:${port}`, '-prefix', '/test', '-public-key-out', ctPub],
+      probe: `http://127.0.0.1:${port}/stats`
+    }));
 
     fs.writeFileSync(
       path.join(dir, 'fulcio.json'),
       JSON.stringify({OIDCIssuers: {[oidc.url]: {IssuerURL: oidc.url, ClientID: 'sigstore', Type: 'github-workflow'}}})
     );
-    await run(
-      'fulcio',
-      tools.fulcio,
-      [
+    const [fulcioPort] = await serve('fulcio', tools.fulcio, 3, ([fulcioPort, fulcioGrpc, fulcioMetrics]) => ({
+      args: [
         'serve',
         '--ca',
         'ephemeralca',
@@ -257,8 +312,8 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
         '--ct-log-url',
         `http://127.0.0.1:${ct}/test`
       ],
-      `http://127.0.0.1:${fulcioPort}/api/v1/rootCert`
-    );
+      probe: `http://127.0.0.1:${fulcioPort}/api/v1/rootCert`
+    }));
     const fulcioChain = path.join(dir, 'fulcio-chain.pem');
     fs.writeFileSync(fulcioChain, await (await fetch(`http://127.0.0.1:${fulcioPort}/api/v1/rootCert`)).text());
 
@@ -268,10 +323,8 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
     fs.writeFileSync(rekorKey, privateKey.export({format: 'pem', type: 'pkcs8'}));
     fs.writeFileSync(rekorPub, publicKey.export({format: 'pem', type: 'spki'}));
     fs.mkdirSync(path.join(dir, 'rekor'));
-    await run(
-      'rekor',
-      tools.rekor,
-      [
+    const [rekorPort] = await serve('rekor', tools.rekor, 3, ([rekorPort, rekorGrpc, rekorMetrics]) => ({
+      args: [
         'serve',
         '--http-address',
         '127.0.0.1',
@@ -292,13 +345,14 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
         '--batch-max-age',
         '100ms'
       ],
-      `http://127.0.0.1:${rekorPort}/healthz`
-    );
+      probe: `http://127.0.0.1:${rekorPort}/healthz`
+    }));
 
-    await run(
-      'timestamp-server',
-      tools.tsa,
-      [
+    // timestamp-server binds its metrics to :2112 whatever it is told: one per machine at a time, so
+    // test files running in parallel take turns with their Sigstore (a lock file, freed on stop).
+    releaseTsa = await tsaTurn();
+    const [tsaPort] = await serve('timestamp-server', tools.tsa, 1, ([tsaPort]) => ({
+      args: [
         'serve',
         '--timestamp-signer',
         'memory',
@@ -308,8 +362,8 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
         '--port',
         String(tsaPort)
       ],
-      `http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`
-    );
+      probe: `http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`
+    }));
     const tsaChain = path.join(dir, 'tsa-chain.pem');
     fs.writeFileSync(tsaChain, await (await fetch(`http://127.0.0.1:${tsaPort}/api/v1/timestamp/certchain`)).text());
 
@@ -376,12 +430,15 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
         for (const c of children) c.kill('SIGTERM');
         await Promise.all(closers.map(c => c()));
         await Promise.all(children.map(c => (c.exitCode !== null ? undefined : new Promise(r => c.once('exit', r)))));
+        releaseTsa?.();
         fs.rmSync(dir, {recursive: true, force: true});
       }
     };
   } catch (err) {
     for (const c of children) c.kill('SIGKILL');
     await Promise.all(closers.map(c => c().catch(() => undefined)));
+    await Promise.all(children.map(c => (c.exitCode !== null ? undefined : new Promise(r => c.once('exit', r)))));
+    releaseTsa?.();
     throw err;
   }
 }

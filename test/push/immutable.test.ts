@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {immutableMoves, readImmutableTags, refusalMessage} from '../../src/shared/push/immutable.js';
 import {Fixture, multiPlatformFixture} from '../helpers/images.js';
-import {BINARY, IMPLEMENTATIONS, Implementation, Registry, startRegistry} from '../helpers/registry.js';
+import {BINARY, IMPLEMENTATIONS, Implementation, Registry, startRegistry, tagDigests} from '../helpers/registry.js';
 import {ActionRun, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {seeded} from '../helpers/seeded.js';
 import {requireTool} from '../helpers/tools.js';
@@ -77,20 +77,7 @@ afterAll(async () => {
   if (registries) await Promise.all(Object.values(registries).map(r => r.stop()));
 });
 
-/** Every tag of a repository and the digest it names ({} for a repository that does not exist). */
-async function state(reg: Registry, repo: string): Promise<Record<string, string>> {
-  const res = await fetch(`${reg.url}/v2/${repo}/tags/list`);
-  if (!res.ok) return {};
-  const out: Record<string, string> = {};
-  for (const t of ((await res.json()) as {tags?: string[] | null}).tags ?? []) {
-    const head = await fetch(`${reg.url}/v2/${repo}/manifests/${t}`, {
-      method: 'HEAD',
-      headers: {accept: 'application/vnd.oci.image.index.v1+json'}
-    });
-    out[t] = head.headers.get('docker-content-digest') ?? '';
-  }
-  return out;
-}
+const state = tagDigests;
 
 const push = (image: Fixture, destinations: string[], tags: string[], extra: Record<string, string> = {}) =>
   runBundledAction('push-multi', {
