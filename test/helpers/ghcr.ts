@@ -66,6 +66,13 @@ export interface GhcrEmulator {
   openPulls: number[];
   /** Closed pull requests opened from a branch of the repository itself. */
   closedPulls: Array<{number: number; head: string}>;
+  /**
+   * GitHub's attestation store: bundles posted to POST /repos/{owner}/{repo}/attestations, by the
+   * subject digests of their in-toto statement (what GET …/attestations/{subject_digest} finds).
+   */
+  attestations: Array<{id: number; repository: string; bundle: Record<string, unknown>; subjects: string[]}>;
+  /** Answer 403 to attestation writes (the job lacks attestations: write). */
+  attestationsForbidden: boolean;
   branches: string[];
   /** Refuse package listing as GITHUB_TOKEN does. */
   listingForbidden: boolean;
@@ -107,6 +114,8 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     faults: [],
     openPulls: [],
     closedPulls: [],
+    attestations: [],
+    attestationsForbidden: false,
     branches: [],
     listingForbidden: false,
     maxPerPage: 100,
@@ -316,6 +325,38 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
         names.map(n => pkgView(m?.[2] as string, n))
       );
       return;
+    }
+    m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/attestations(?:\/([^/]+))?$/);
+    if (m) {
+      const repository = `${m[1]}/${m[2]}`.toLowerCase();
+      if (method === 'POST' && !m[3]) {
+        if (emu.attestationsForbidden) {
+          answer(403, basicError('Resource not accessible by integration'));
+          return;
+        }
+        const parsed = JSON.parse((await readBody(req)).toString('utf8') || '{}') as {bundle?: Record<string, unknown>};
+        const envelope = parsed.bundle?.dsseEnvelope as {payload?: string} | undefined;
+        if (!parsed.bundle || !envelope?.payload) {
+          answer(422, basicError('Invalid bundle'));
+          return;
+        }
+        const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+          subject?: Array<{digest?: Record<string, string>}>;
+        };
+        const subjects = (statement.subject ?? []).flatMap(x =>
+          Object.entries(x.digest ?? {}).map(([a, h]) => `${a}:${h}`)
+        );
+        const id = emu.attestations.length + 1;
+        emu.attestations.push({id, repository, bundle: parsed.bundle, subjects});
+        answer(201, {id});
+        return;
+      }
+      if (method === 'GET' && m[3]) {
+        const digest = decodeURIComponent(m[3]);
+        const found = emu.attestations.filter(a => a.repository === repository && a.subjects.includes(digest));
+        answer(200, {attestations: found.map(a => ({bundle: a.bundle, repository_id: 1296269}))});
+        return;
+      }
     }
     m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/(pulls|branches)$/);
     if (m) {

@@ -9,6 +9,7 @@ import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js'
 import {Sigstore, sigstoreTools, startSigstore} from '../helpers/sigstore.js';
 import {alpineFiles, dbWriter, pushDb} from '../helpers/trivy-db.js';
 import {nodeRuntimes, requireTool} from '../helpers/tools.js';
+import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
 
 /**
  * Keyless signing through the bundled action against a real local Sigstore: Fulcio issues the
@@ -250,6 +251,75 @@ describe('keyless signing against a real local Sigstore', () => {
       const relaxed = await verify({'insecure-ignore-tlog': 'true'});
       expect({code: relaxed.code, errors: errorLines(relaxed)}).toEqual({code: 0, errors: []});
       expect(relaxed.stdout).toContain('insecure-ignore-tlog: true');
+    }
+  );
+
+  maybe(
+    "github-attestations: each digest's bundles recorded once in GitHub's attestation store (held to its REST description), however many registries hold the image; a refusal fails clearly, or warns",
+    async () => {
+      const emu = (await startGhcr()) as GhcrEmulator;
+      try {
+        await skopeo([
+          'copy',
+          '--all',
+          '--src-tls-verify=false',
+          '--dest-tls-verify=false',
+          `docker://${release.ref}`,
+          `docker://${registry.host}/rel-mirror:v2`
+        ]);
+        const images = `${registry.host}/rel@${release.index}\n${registry.host}/rel-mirror@${release.index}`;
+        const env = jobEnv({GITHUB_API_URL: emu.apiUrl, GITHUB_TOKEN: GH_TOKEN});
+        const inputs = {
+          sbom: 'cyclonedx',
+          provenance: 'true',
+          'trivy-path': trivy as string,
+          'github-attestations': 'true'
+        };
+        const run = await runBundledAction('sign', keyless(images, inputs), env);
+        expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+        // Two registries' copies attested (10), each digest's bundle of each type recorded once (5).
+        const records = JSON.parse(run.outputs.attestations) as Array<{
+          type: string;
+          reference: string;
+          githubId?: number;
+        }>;
+        expect(records).toHaveLength(10);
+        const ids = records.filter(r => r.githubId !== undefined);
+        expect(ids.map(r => `${r.type} ${r.reference.split('@')[1]}`).sort()).toEqual(
+          [
+            ...[release.index, release.amd64, release.arm64].map(d => `slsaprovenance1 ${d}`),
+            ...[release.amd64, release.arm64].map(d => `cyclonedx ${d}`)
+          ].sort()
+        );
+        expect(emu.attestations.map(a => a.id).sort()).toEqual(ids.map(r => r.githubId).sort());
+        // What gh attestation verify asks: the bundles of a digest, by subject, for the repository.
+        for (const d of [release.index, release.amd64]) {
+          const res = await fetch(`${emu.apiUrl}/repos/acme/app/attestations/${d}`, {
+            headers: {authorization: `Bearer ${GH_TOKEN}`}
+          });
+          const found = ((await res.json()) as {attestations: Array<{bundle: {mediaType: string}}>}).attestations;
+          expect(found.length).toBe(d === release.index ? 1 : 2);
+          for (const f of found)
+            expect(f.bundle.mediaType).toMatch(/^application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json$/);
+        }
+        expect(emu.violations).toEqual([]);
+
+        // Without attestations: write: a clear error, or with warn a warning and the run passes.
+        emu.attestationsForbidden = true;
+        const refused = await runBundledAction('sign', keyless(images, {...inputs, provenance: 'true', sbom: ''}), env);
+        expect(refused.code).toBe(1);
+        expect(errorLines(refused).join('\n')).toContain('github-attestations: recording SLSA provenance');
+        expect(errorLines(refused).join('\n')).toContain('attestations: write');
+        const warned = await runBundledAction(
+          'sign',
+          keyless(images, {...inputs, sbom: '', 'github-attestations': 'warn'}),
+          env
+        );
+        expect({code: warned.code, errors: errorLines(warned)}).toEqual({code: 0, errors: []});
+        expect(warned.stdout.split('\n').filter(l => l.startsWith('::warning::github-attestations'))).toHaveLength(1);
+      } finally {
+        await emu.stop();
+      }
     }
   );
 

@@ -12,6 +12,7 @@ import {SignerRule} from '../policy/signer.js';
 import {parseAnnotations, workflowAnnotations} from './annotations.js';
 import {KeyRef, isKmsUri, keyRef} from './keys.js';
 import {SignMode, SignOptions} from './sign.js';
+import {readStoreMode} from './github-store.js';
 import {SignerCheck, VerifyOptions} from './verify.js';
 import {RegistryLogin} from '../registry/credentials.js';
 
@@ -206,6 +207,30 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
     evidence,
     trivyVersion: io.input('trivy-version'),
     trivyPath: io.input('trivy-path') || undefined,
-    dryRun
+    dryRun,
+    githubStore: githubStore(io, env, !!(evidence || attest))
+  };
+}
+
+/** github-attestations: where GitHub's attestation store is and who writes to it; undefined: off. */
+function githubStore(io: ActionIO, env: NodeJS.ProcessEnv, attests: boolean): SignOptions['githubStore'] {
+  const mode = readStoreMode(io.input('github-attestations'));
+  if (mode === 'off') return undefined;
+  if (!attests)
+    throw new UserError(
+      'github-attestations: records attestations (sbom, provenance, vuln-report, attest); this run makes none.'
+    );
+  const token = io.input('github-token') || env.GITHUB_TOKEN || '';
+  if (token) io.mask(token);
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  if (!token || !/^[^/]+\/[^/]+$/.test(repository))
+    throw new UserError(
+      'github-attestations: needs github-token (GITHUB_TOKEN with attestations: write) and GITHUB_REPOSITORY (owner/name), which GitHub Actions sets.'
+    );
+  return {
+    token,
+    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    repository,
+    onRefusal: mode
   };
 }

@@ -17,6 +17,7 @@ import {
 } from '../sigstore/signing-config.js';
 import {CertificateSession} from '../sigstore/certificate.js';
 import {KeyRef} from './keys.js';
+import {StoreOptions, githubAttestationStore} from './github-store.js';
 import {CosignRun, allowHttp, clientsFor, cosignDockerConfig, cosignError} from './cosign-run.js';
 import {Signatures, newSignatureRefs, readSignatures, signatureCount} from './signatures.js';
 import {Target, parseImages, planTargets, resolveImages, targetRef} from './targets.js';
@@ -38,6 +39,8 @@ export interface SignOptions extends CosignRun {
   /** trivy, for SBOMs. */
   trivy?: string;
   dryRun: boolean;
+  /** GitHub's attestation store (github-attestations): where each digest's bundles are recorded, once. */
+  githubStore?: Omit<StoreOptions, 'log'>;
 }
 
 export interface SignedImage {
@@ -60,6 +63,8 @@ export interface AttestationRecord {
   reference: string;
   platform?: string;
   type: string;
+  /** Its id in GitHub's attestation store, for the one bundle per digest and type recorded there. */
+  githubId?: number;
 }
 
 export interface SignResult {
@@ -240,10 +245,17 @@ export async function signImages(opts: SignOptions): Promise<SignResult> {
     : [];
   // One digest's attestations one after another: without a referrers API each one rewrites the
   // digest's sha256-<hex> index, and two writers at once lose one of them. Digests in parallel.
+  // GitHub's store takes each digest's attestation once, from whichever registry's copy comes first.
+  const store = opts.githubStore ? githubAttestationStore({...opts.githubStore, log: opts.log}) : undefined;
+  const stored = new Set<string>();
+  let bundles = 0;
   const attestations = await mapLimit(attestationsByDigest([...predicates, ...custom]), 4, async ([t, list]) => {
     const out: AttestationRecord[] = [];
     for (const p of list) {
       const current = await next();
+      const key = `${t.digest} ${p.type}`;
+      const bundle = store && !stored.has(key) ? path.join(opts.tempDir, `bundle-${++bundles}.json`) : undefined;
+      if (bundle) stored.add(key);
       const a = await exec({
         command: opts.cosign,
         args: attestArgs({
@@ -252,12 +264,21 @@ export async function signImages(opts: SignOptions): Promise<SignResult> {
           references: [targetRef(t)],
           predicate: p.file,
           predicateType: p.type,
-          allowHttp: http
+          allowHttp: http,
+          bundle
         }),
         env: envFor(current.password)
       });
       if (a.code !== 0) throw cosignError(`attesting ${p.label} on ${targetRef(t)}`, a.stderr, a.code);
-      out.push({reference: targetRef(t), ...(t.platform ? {platform: t.platform} : {}), type: p.type});
+      const githubId = bundle
+        ? await store?.post(JSON.parse(fs.readFileSync(bundle, 'utf8')) as unknown, `${p.label} of ${t.digest}`)
+        : undefined;
+      out.push({
+        reference: targetRef(t),
+        ...(t.platform ? {platform: t.platform} : {}),
+        type: p.type,
+        ...(githubId !== undefined ? {githubId} : {})
+      });
     }
     return out;
   });

@@ -93,6 +93,8 @@ export interface AttestArgs extends SigstoreOptions {
   predicate: string;
   predicateType: string;
   allowHttp: boolean;
+  /** Also write the bundle to this file (for GitHub's attestation store). */
+  bundle?: string;
 }
 
 /** `cosign attest` arguments. Pure. */
@@ -108,6 +110,7 @@ export function attestArgs(o: AttestArgs): string[] {
     o.predicateType
   ];
   if (o.allowHttp) args.push('--allow-http-registry');
+  if (o.bundle) args.push('--bundle', o.bundle);
   return [...args, ...o.references];
 }
 
