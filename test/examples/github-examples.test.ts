@@ -131,8 +131,12 @@ beforeAll(async () => {
   released = index.digest;
 }, 120000);
 
+/** Services a test started, stopped after all of them. */
+const after: Array<() => Promise<void>> = [];
+
 afterAll(async () => {
   await Promise.all([sigstore, clouds, ghcr, hub, ecr, prod].filter(Boolean).map(s => s.stop()));
+  await Promise.all(after.map(stop => stop()));
 });
 
 /** The offline swaps of the release and pull-request examples. */
@@ -177,11 +181,14 @@ describe('examples/github under nektos/act', () => {
         'sign: + trivy-path'
       ]);
       const certs = sigstore.certificates();
+      // GitHub's API (the attestation store) is the emulator's.
+      const github = (await startGhcr()) as GhcrEmulator;
+      after.push(() => github.stop());
       const run = await runAct(act as string, dir, {
         event: 'release',
         payload: {action: 'published', release: {tag_name: VERSION, name: VERSION}},
         workflow: '.github/workflows/release.yml',
-        env: runnerEnv('release', `refs/tags/${VERSION}`),
+        env: {...runnerEnv('release', `refs/tags/${VERSION}`), GITHUB_API_URL: github.apiUrl},
         secrets: {GITHUB_TOKEN: GH_TOKEN, DOCKERHUB_TOKEN: HUB_TOKEN},
         localRepositories: localRepositories()
       });
@@ -208,6 +215,15 @@ describe('examples/github under nektos/act', () => {
       expect(run.log).toContain('push-multi: 3 of 3 destination(s) done, none failed');
       expect(run.log).toContain('scan passed: 1 image(s), 2 target(s), threshold CRITICAL');
       expect(run.log).toContain('sign: 9 digest(s), 21 attestation(s)');
+      // Each digest's attestations once in GitHub's store (3 provenance, 2 SBOMs, 2 scan results).
+      const subjects = github.attestations.map(a => a.subjects[0]);
+      expect({
+        count: subjects.length,
+        distinct: new Set(subjects).size,
+        index: subjects.filter(d => d === released).length
+      }).toEqual({count: 7, distinct: 3, index: 1});
+      expect(new Set(github.attestations.map(a => a.repository))).toEqual(new Set(['acme/app']));
+      expect(github.violations).toEqual([]);
       const sigTag = released.replace(':', '-');
       for (const h of held) expect(Object.keys(h).some(t => t.startsWith(sigTag))).toBe(true);
 
