@@ -49,3 +49,7 @@ export function refusalMessage(moves: TagMove[], what: string): string {
   const list = moves.map(m => `${m.destination}:${m.tag} is ${m.current}, the copy is ${m.wanted}`).join('; ');
   return `immutable-tags: ${list}. A release tag names one image forever, so ${what}. Publish a new version (or commit), or set move-immutable-tags: true to move it deliberately; immutable-tags chooses which tags are guarded (none: no guard).`;
 }
+
+/** The warning for a tag moved on purpose (move-immutable-tags). Pure. */
+export const moveWarning = (m: TagMove): string =>
+  `move-immutable-tags: moving ${m.destination}:${m.tag} from ${m.current} to ${m.wanted}.`;

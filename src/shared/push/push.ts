@@ -24,7 +24,7 @@ import {loginMap} from '../registry/logins.js';
 import {Destination, tagsFor} from './destinations.js';
 import {buildxCommand} from './buildx.js';
 import {PushInputs} from './inputs.js';
-import {ImmutableTags, TagMove, immutableMoves, refusalMessage} from './immutable.js';
+import {ImmutableTags, TagMove, immutableMoves, moveWarning, refusalMessage} from './immutable.js';
 import {describe, execOk} from '../exec.js';
 
 export interface PushOptions {
@@ -323,8 +323,7 @@ async function guardTags(
   );
   if (!moves.length) return {known, failed, moves};
   if (opts.moveImmutableTags) {
-    for (const m of moves)
-      opts.log.warning(`move-immutable-tags: moving ${m.destination}:${m.tag} from ${m.current} to ${m.wanted}.`);
+    for (const m of moves) opts.log.warning(moveWarning(m));
     return {known, failed, moves: []};
   }
   const refused = new Map<string, string>();

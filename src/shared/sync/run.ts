@@ -17,7 +17,7 @@ import {sha256} from '../registry/digest.js';
 import {SyncEntry} from './config.js';
 import {SyncInputs} from './inputs.js';
 import {CosignGate, cosignGate} from '../sign/gate.js';
-import {immutableMoves, refusalMessage} from '../push/immutable.js';
+import {immutableMoves, moveWarning, refusalMessage} from '../push/immutable.js';
 import {inShard, shardNote} from '../shard.js';
 import {destinationNeeds, newestByCreated, remainingPulls, selectTags} from './select.js';
 
@@ -354,8 +354,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
           });
           return;
         }
-        for (const m of moves)
-          opts.log.warning(`move-immutable-tags: moving ${m.destination}:${m.tag} from ${m.current} to ${m.wanted}.`);
+        for (const m of moves) opts.log.warning(moveWarning(m));
         const stop = budget.stopped(entry.registry);
         if (stop) {
           report.left.push(outcome);
