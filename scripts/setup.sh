@@ -63,6 +63,9 @@ FULCIO_VERSION=v1.8.8
 REKOR_TILES_VERSION=v2.3.0
 TSA_VERSION=v2.1.2
 ACT_VERSION=v0.2.89
+# GitHub's CLI: gh attestation verify checks the sign action's attestations as GitHub users do
+GH_VERSION=v2.105.0
+GH_TOOLCHAIN=go1.27.4
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
 pids=()
@@ -103,6 +106,10 @@ if command -v go >/dev/null; then
     # nektos/act: a runner implementation the actions are run under (self-hosted mode); a throwaway module
     if [ "$(cat "$TOOLS/bin/.act-version" 2>/dev/null)" != "$ACT_VERSION" ]; then
       build act sh -c "rm -rf '$TOOLS/go-act' && mkdir -p '$TOOLS/go-act' && cd '$TOOLS/go-act' && go mod init local/act && GOFLAGS=-mod=mod go get github.com/nektos/act@$ACT_VERSION && go build -o '$TOOLS/bin/act' github.com/nektos/act && echo $ACT_VERSION > '$TOOLS/bin/.act-version'"
+    fi
+    # gh: its go.mod names a glamour pseudo-version the module proxy refuses; v2.0.1 stands in for it
+    if [ "$(cat "$TOOLS/bin/.gh-version" 2>/dev/null)" != "$GH_VERSION" ]; then
+      build gh sh -c "rm -rf '$TOOLS/go-gh' && mkdir -p '$TOOLS/go-gh' && cd '$TOOLS/go-gh' && go mod init local/gh && export GOTOOLCHAIN=$GH_TOOLCHAIN GOFLAGS=-mod=mod && go mod edit -replace charm.land/glamour/v2=charm.land/glamour/v2@v2.0.1 && go get github.com/cli/cli/v2@$GH_VERSION && go build -o '$TOOLS/bin/gh' github.com/cli/cli/v2/cmd/gh && echo $GH_VERSION > '$TOOLS/bin/.gh-version'"
     fi
   fi
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator

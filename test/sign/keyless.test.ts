@@ -18,13 +18,15 @@ import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
  */
 const cosign = requireTool('cosign');
 const trivy = requireTool('trivy');
+const ghCli = requireTool('gh');
 const ready =
   !!cosign &&
   !!trivy &&
   !!dbWriter() &&
   !!requireTool('docker-registry') &&
   !!requireTool('skopeo') &&
-  !!sigstoreTools();
+  !!sigstoreTools() &&
+  !!ghCli;
 const maybe = ready ? test : test.skip;
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'];
@@ -259,15 +261,17 @@ describe('keyless signing against a real local Sigstore', () => {
     async () => {
       const emu = (await startGhcr()) as GhcrEmulator;
       try {
-        await skopeo([
-          'copy',
-          '--all',
-          '--src-tls-verify=false',
-          '--dest-tls-verify=false',
-          `docker://${release.ref}`,
-          `docker://${registry.host}/rel-mirror:v2`
-        ]);
-        const images = `${registry.host}/rel@${release.index}\n${registry.host}/rel-mirror@${release.index}`;
+        // Its own two repositories (the release pipeline test counts what rel carries).
+        for (const repo of ['store-a', 'store-b'])
+          await skopeo([
+            'copy',
+            '--all',
+            '--src-tls-verify=false',
+            '--dest-tls-verify=false',
+            `docker://${release.ref}`,
+            `docker://${registry.host}/${repo}:v2`
+          ]);
+        const images = `${registry.host}/store-a@${release.index}\n${registry.host}/store-b@${release.index}`;
         const env = jobEnv({GITHUB_API_URL: emu.apiUrl, GITHUB_TOKEN: GH_TOKEN});
         const inputs = {
           sbom: 'cyclonedx',
@@ -303,6 +307,70 @@ describe('keyless signing against a real local Sigstore', () => {
             expect(f.bundle.mediaType).toMatch(/^application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json$/);
         }
         expect(emu.violations).toEqual([]);
+
+        // GitHub's own verifier, as GitHub users check: from the registry, with its policy flags.
+        const root = path.join(sigstore.dir, 'trusted-root.jsonl');
+        fs.writeFileSync(root, `${JSON.stringify(JSON.parse(fs.readFileSync(sigstore.trustedRoot, 'utf8')))}\n`);
+        const gh = async (ref: string, flags: string[]): Promise<{code: number; out: string}> => {
+          try {
+            const {stdout, stderr} = await promisify(execFile)(
+              ghCli as string,
+              [
+                'attestation',
+                'verify',
+                `oci://${ref}`,
+                '--bundle-from-oci',
+                '--custom-trusted-root',
+                root,
+                '--cert-oidc-issuer',
+                sigstore.oidc.url,
+                ...flags
+              ],
+              {
+                env: {
+                  PATH: process.env.PATH ?? '',
+                  HOME: sigstore.dir,
+                  GH_CONFIG_DIR: sigstore.dir,
+                  GH_TOKEN: 'offline'
+                }
+              }
+            );
+            return {code: 0, out: `${stdout}${stderr}`};
+          } catch (err) {
+            const e = err as {code: number; stdout: string; stderr: string};
+            return {code: e.code, out: `${e.stdout}${e.stderr}`};
+          }
+        };
+        const policy = [
+          '--repo',
+          'acme/app',
+          '--signer-workflow',
+          'acme/app/.github/workflows/release.yml',
+          '--source-ref',
+          'refs/heads/main',
+          '--deny-self-hosted-runners'
+        ];
+        for (const d of [release.index, release.amd64]) {
+          const ok = await gh(`${registry.host}/store-a@${d}`, policy);
+          expect({d, code: ok.code, out: ok.code ? ok.out : ''}).toEqual({d, code: 0, out: ''});
+        }
+        const sbom = await gh(`${registry.host}/store-b@${release.arm64}`, [
+          '--owner',
+          'acme',
+          '--predicate-type',
+          'https://cyclonedx.org/bom'
+        ]);
+        expect({code: sbom.code, out: sbom.code ? sbom.out : ''}).toEqual({code: 0, out: ''});
+        for (const wrong of [
+          ['--owner', 'other'],
+          ['--repo', 'acme/other'],
+          ['--owner', 'acme', '--signer-workflow', 'acme/app/.github/workflows/other.yml'],
+          ['--owner', 'acme', '--source-ref', 'refs/tags/v9.9.9']
+        ])
+          expect({wrong, code: (await gh(`${registry.host}/store-a@${release.index}`, wrong)).code}).toEqual({
+            wrong,
+            code: 1
+          });
 
         // Without attestations: write: a clear error, or with warn a warning and the run passes.
         emu.attestationsForbidden = true;
