@@ -381,6 +381,64 @@ describe('examples/github under nektos/act', () => {
   );
 
   maybe(
+    "cleanup-sharded.yml: act runs the matrix's four jobs; each cleans its own packages, together every package once",
+    async () => {
+      const emu = (await startGhcr()) as GhcrEmulator;
+      try {
+        emu.orgs.add('acme');
+        const names = ['api', 'web', 'worker', 'cron', 'gateway', 'docs'];
+        const kept = new Map<string, string>();
+        for (const name of names) {
+          const p = new GhcrImages(emu, 'acme', name);
+          for (let i = 0; i < 26; i++) {
+            const img = await p.image(`${name}-${i}`, [`v1.${i}.0`], {platforms: ['linux/amd64']});
+            if (i === 25) kept.set(name, img.digest);
+          }
+        }
+        const o: Offline = {replace: [], add: {'ghcr-cleanup': {'registry-url': emu.host}}};
+        const {dir, changes} = await exampleRepo('cleanup-sharded', o);
+        expect(changes).toEqual(['cleanup: + registry-url']);
+        const run = await runAct(act as string, dir, {
+          event: 'workflow_dispatch',
+          payload: {ref: 'refs/heads/main'},
+          workflow: '.github/workflows/cleanup-sharded.yml',
+          env: {...runnerEnv('cleanup-sharded', 'refs/heads/main'), GITHUB_API_URL: emu.apiUrl},
+          secrets: {PACKAGES_TOKEN: GH_TOKEN},
+          localRepositories: localRepositories()
+        });
+        expect({ok: run.ok, tail: failure(run)}).toEqual({ok: true, tail: ''});
+        // Each shard says which part it did; the parts add up to the six packages.
+        const parts = [...run.log.matchAll(/shard (\d)\/4: (\d) of 6 package\(s\)/g)];
+        expect(new Set(parts.map(m => m[1]))).toEqual(new Set(['1', '2', '3', '4']));
+        const sizes = [...new Map(parts.map(m => [m[1], Number(m[2])])).values()];
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(6);
+        // Each shard keeps its manifests under a cache key of its own: saves at once, none refused.
+        expect(run.log.match(/manifest cache: saved to the Actions cache/g)).toHaveLength(
+          sizes.filter(n => n > 0).length
+        );
+        expect(run.log).not.toContain('Failed to save');
+        // In every package: the 3 highest releases (keep-semver) plus the 20 newest others; the 3 oldest went.
+        for (const name of names) {
+          const active = emu.active(`acme/${name}`);
+          expect({
+            name,
+            tagged: active.filter(v => v.tags.length).length,
+            newest: active.some(v => v.name === kept.get(name))
+          }).toEqual({
+            name,
+            tagged: 23,
+            newest: true
+          });
+        }
+        expect(emu.violations).toEqual([]);
+      } finally {
+        await emu.stop();
+      }
+    },
+    300000
+  );
+
+  maybe(
     'mirror.yml with examples/sync/mirror.yml: the tags each rule selects reach GHCR and ECR, the keyless-verified image only once its signer matches; the next run copies only that',
     async () => {
       const upstream = (await startRegistry()) as Registry;

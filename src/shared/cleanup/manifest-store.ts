@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {actionsCacheAvailable, restoreDir, saveDir} from '../actions-cache.js';
 import {Logger} from '../log.js';
+import {Shard} from '../shard.js';
 import {sha256} from '../registry/digest.js';
 
 /**
@@ -77,6 +78,8 @@ export interface StoreScope {
   registry: string;
   owner: string;
   packages: string[];
+  /** The part of a matrix (shard: k/n) this run cleans. */
+  shard?: Shard;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -91,7 +94,16 @@ export async function openManifestStore(
   scope: StoreScope
 ): Promise<{store: ManifestStore; finish: (complete: boolean) => Promise<void>}> {
   const id = createHash('sha256')
-    .update(JSON.stringify([scope.backend, scope.registry, scope.owner, [...scope.packages].sort()]))
+    .update(
+      JSON.stringify([
+        scope.backend,
+        scope.registry,
+        scope.owner,
+        [...scope.packages].sort(),
+        // Each part of a matrix reads its own packages: a store (and cache key) of its own.
+        ...(scope.shard ? [`${scope.shard.index}/${scope.shard.count}`] : [])
+      ])
+    )
     .digest('hex')
     .slice(0, 16);
   // The runner's tool cache (kept on self-hosted runners), else ~/.cache.

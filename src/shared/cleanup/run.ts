@@ -644,6 +644,7 @@ export async function runCleanupJob(
         registry: opts.registry,
         owner: opts.owner,
         packages: opts.packages,
+        shard: opts.shard,
         env: ctx.env,
         log: ctx.log
       })
