@@ -266,7 +266,11 @@ async function deleteInWaves(
   const perDeletion = opts.recheck ? 2 : 1;
   const below = new Map<number, number[]>();
   for (const [id, ups] of Object.entries(plan.dependsOn))
-    for (const up of ups) below.set(up, [...(below.get(up) ?? []), Number(id)]);
+    for (const up of ups) {
+      const list = below.get(up) ?? [];
+      list.push(Number(id));
+      below.set(up, list);
+    }
   const subtree = (id: number, seen = new Set<number>()): number => {
     for (const c of below.get(id) ?? []) {
       if (seen.has(c)) continue;
@@ -287,7 +291,7 @@ async function deleteInWaves(
       // without its platforms); nothing else is started.
       const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
       if (started) committed = Math.max(0, committed - 1);
-      if (!started && stop?.before((committed + subtree(id)) * perDeletion)) {
+      if (!started && stop?.before(() => (committed + subtree(id)) * perDeletion)) {
         notDeleted.add(id);
         rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
         continue;

@@ -12,17 +12,17 @@ export class StopRequest {
 
   /** Whether to stop: asked for, or a watched budget ran under its floor (checked each time). */
   get requested(): boolean {
-    return this.before(0);
+    return this.before(() => 0);
   }
 
   /**
-   * Whether to stop before work that, with what is already committed to, costs `reserve` requests:
-   * a budget stops it when what would be left after it is under the floor.
+   * Whether to stop before work that, with what is already committed to, costs `reserve()` requests
+   * (worked out only when a budget is watched): a budget stops it when what would be left is under the floor.
    */
-  before(reserve: number): boolean {
+  before(reserve: () => number): boolean {
     if (this.reason === undefined)
       for (const check of this.budgets) {
-        const why = check(reserve);
+        const why = check(reserve());
         if (why) this.request(why, 'budget');
       }
     return this.reason !== undefined;

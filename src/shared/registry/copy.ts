@@ -7,7 +7,7 @@ import {mapLimit} from './limit.js';
 import {Descriptor} from './media.js';
 import {RegistryError} from './errors.js';
 import {DEFAULT_RETRY, RETRYABLE_STATUS, RetryPolicy, backoffMs, isRetryableError, sleep} from './retry.js';
-import {ImageSource, ImageTarget} from './store.js';
+import {ImageSource, ImageTarget, StoredManifest} from './store.js';
 
 export interface CopyCounters {
   blobsSkipped: number;
@@ -213,17 +213,20 @@ export async function copyGraph(
   await mapLimit(ordered, opts.concurrency, b => copyBlob(source, target, b, counters, retry, progress, opts.ledger));
   // The root, when it is written and tagged, goes by its first tag: one write, not a write by digest
   // and another by tag (its children are all there by then; the other tags follow).
-  const rootTag = plan.tags.find(([, d]) => d === graph.root.digest)?.[0];
-  const tags = plan.tags.filter(([t]) => !(rootTag === t && plan.manifests.includes(graph.root.digest)));
+  const root = graph.root.digest;
+  const rootByTag = plan.manifests.includes(root) ? plan.tags.find(([, d]) => d === root)?.[0] : undefined;
+  const writeTag = async (tag: string, m: StoredManifest): Promise<boolean> => {
+    try {
+      return await target.putManifest(tag, m);
+    } catch (err) {
+      throw immutableTagError(err, tag, target) ?? err;
+    }
+  };
   for (const d of plan.manifests) {
     const m = graph.manifests.get(d);
     if (!m) continue;
-    if (d === graph.root.digest && rootTag) {
-      try {
-        await target.putManifest(rootTag, m);
-      } catch (err) {
-        throw immutableTagError(err, rootTag, target) ?? err;
-      }
+    if (d === root && rootByTag) {
+      await writeTag(rootByTag, m);
       counters.tagsWritten++;
     } else await target.putManifest(d, m);
     counters.manifestsWritten++;
@@ -237,16 +240,10 @@ export async function copyGraph(
       if (m && !missing.has(d) && (await target.linkReferrer(m))) counters.tagsWritten++;
     }
   }
-  for (const [tag, digest] of tags) {
+  for (const [tag, digest] of plan.tags) {
     const m = graph.manifests.get(digest);
-    if (!m) continue;
-    let wrote: boolean;
-    try {
-      wrote = await target.putManifest(tag, m);
-    } catch (err) {
-      throw immutableTagError(err, tag, target) ?? err;
-    }
-    if (wrote) counters.tagsWritten++;
+    if (!m || tag === rootByTag) continue;
+    if (await writeTag(tag, m)) counters.tagsWritten++;
     else counters.tagsSkipped++;
   }
   return {plan, counters};

@@ -1,5 +1,5 @@
 import {UserError, errorMessage} from '../errors.js';
-import {githubClient, statusOf} from '../github/client.js';
+import type {GitHubClient} from '../github/client.js';
 import {Logger} from '../log.js';
 
 /**
@@ -28,18 +28,22 @@ const PERMISSION = `permissions:
 
 export function githubAttestationStore(o: StoreOptions): AttestationStore {
   const [owner, repo] = o.repository.split('/');
-  const {octokit} = githubClient({
-    token: o.token,
-    baseUrl: o.apiUrl,
-    userAgent: 'registry-actions/sign',
-    waitForRateLimit: true,
-    maxPrimaryWait: 60,
-    log: o.log
-  });
+  // The client's code (Octokit) is loaded only with the store: a sign step without it does not pay for it.
+  const client = import('../github/client.js');
+  let octokit: GitHubClient | undefined;
   let refused: string | undefined;
   return {
     post: async (bundle, what) => {
       if (refused) return undefined;
+      const {githubClient, statusOf} = await client;
+      octokit ??= githubClient({
+        token: o.token,
+        baseUrl: o.apiUrl,
+        userAgent: 'registry-actions/sign',
+        waitForRateLimit: true,
+        maxPrimaryWait: 60,
+        log: o.log
+      }).octokit;
       try {
         const {data} = await octokit.request('POST /repos/{owner}/{repo}/attestations', {
           owner,

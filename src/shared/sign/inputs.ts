@@ -13,6 +13,7 @@ import {parseAnnotations, workflowAnnotations} from './annotations.js';
 import {KeyRef, isKmsUri, keyRef} from './keys.js';
 import {SignMode, SignOptions} from './sign.js';
 import {readStoreMode} from './github-store.js';
+import {githubApiFromEnv} from '../github/api.js';
 import {SignerCheck, VerifyOptions} from './verify.js';
 import {RegistryLogin} from '../registry/credentials.js';
 
@@ -229,7 +230,7 @@ function githubStore(io: ActionIO, env: NodeJS.ProcessEnv, attests: boolean): Si
     );
   return {
     token,
-    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    apiUrl: githubApiFromEnv(env).apiUrl,
     repository,
     onRefusal: mode
   };

@@ -248,14 +248,13 @@ export async function signImages(opts: SignOptions): Promise<SignResult> {
   // GitHub's store takes each digest's attestation once, from whichever registry's copy comes first.
   const store = opts.githubStore ? githubAttestationStore({...opts.githubStore, log: opts.log}) : undefined;
   const stored = new Set<string>();
-  let bundles = 0;
   const attestations = await mapLimit(attestationsByDigest([...predicates, ...custom]), 4, async ([t, list]) => {
     const out: AttestationRecord[] = [];
     for (const p of list) {
       const current = await next();
       const key = `${t.digest} ${p.type}`;
-      const bundle = store && !stored.has(key) ? path.join(opts.tempDir, `bundle-${++bundles}.json`) : undefined;
-      if (bundle) stored.add(key);
+      const bundle =
+        store && !stored.has(key) ? path.join(opts.tempDir, `bundle-${stored.add(key).size}.json`) : undefined;
       const a = await exec({
         command: opts.cosign,
         args: attestArgs({

@@ -303,10 +303,8 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
       ? {
           dest: side.dest,
           needs: destinationNeeds(side.dest.name, sourceDigests, side.current, side.pinned ?? []),
-          // What the HEADs found, for planning; a platform subset's tags stand for their source instead.
-          current: filtered ? undefined : side.current,
-          // In source terms either way: what each tag names there now (immutable-tags).
-          seen: side.current
+          // What each tag names there now, in source terms (a platform subset's tags stand for their source).
+          current: side.current
         }
       : {dest: side.dest, error: side.error}
   );
@@ -330,7 +328,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
       limiter.run(async () => {
         const targets = ok
           .filter(n => n.needs?.byDigest.has(digest))
-          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? [], current: n.current, seen: n.seen}));
+          .map(n => ({dest: n.dest, tags: n.needs?.byDigest.get(digest) ?? [], current: n.current}));
         const outcome: ImageOutcome = {
           digest,
           tags: [...new Set(targets.flatMap(t => t.tags))],
@@ -342,7 +340,7 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
               digest,
               targets.map(t => ({
                 destination: t.dest.name,
-                current: new Map(t.tags.map(tag => [tag, t.seen?.get(tag)] as [string, string | undefined]))
+                current: new Map(t.tags.map(tag => [tag, t.current?.get(tag)] as [string, string | undefined]))
               })),
               opts.immutableTags
             )
@@ -394,7 +392,8 @@ async function syncEntry(entry: SyncEntry, ctx: Context): Promise<EntryReport> {
             name: t.dest.name,
             target: t.dest.repo,
             tags: t.tags,
-            knownTags: t.current,
+            // Planning reuses what the HEADs found, unless they stand for a platform subset's source.
+            knownTags: filtered ? undefined : t.current,
             prepare: opts.createRepositories
               ? () =>
                   createRepository(

@@ -1,1 +1,0 @@
-export const id=979;export const ids=[979];export const modules={979:(e,t,o)=>{function c(e){const t=e.replace(/[.+^${}()|[\]\\]/g,"\\$&").replace(/\*/g,".*").replace(/\?/g,".");return new RegExp(`^${t}$`)}o.d(t,{t:()=>c})}};
