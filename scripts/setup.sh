@@ -65,6 +65,7 @@ TSA_VERSION=v2.1.2
 ACT_VERSION=v0.2.89
 # GitHub's CLI: gh attestation verify checks the sign action's attestations as GitHub users do
 GH_VERSION=v2.105.0
+PROMTOOL_VERSION=v0.316.0
 GH_TOOLCHAIN=go1.27.4
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
@@ -110,6 +111,10 @@ if command -v go >/dev/null; then
     # gh: its go.mod names a glamour pseudo-version the module proxy refuses; v2.0.1 stands in for it
     if [ "$(cat "$TOOLS/bin/.gh-version" 2>/dev/null)" != "$GH_VERSION" ]; then
       build gh sh -c "rm -rf '$TOOLS/go-gh' && mkdir -p '$TOOLS/go-gh' && cd '$TOOLS/go-gh' && go mod init local/gh && export GOTOOLCHAIN=$GH_TOOLCHAIN GOFLAGS=-mod=mod && go mod edit -replace charm.land/glamour/v2=charm.land/glamour/v2@v2.0.1 && go get github.com/cli/cli/v2@$GH_VERSION && go build -o '$TOOLS/bin/gh' github.com/cli/cli/v2/cmd/gh && echo $GH_VERSION > '$TOOLS/bin/.gh-version'"
+    fi
+    # promtool: Prometheus's own check of the audit's metrics file; a throwaway module
+    if [ "$(cat "$TOOLS/bin/.promtool-version" 2>/dev/null)" != "$PROMTOOL_VERSION" ]; then
+      build promtool sh -c "rm -rf '$TOOLS/go-promtool' && mkdir -p '$TOOLS/go-promtool' && cd '$TOOLS/go-promtool' && go mod init local/promtool && GOFLAGS=-mod=mod go get github.com/prometheus/prometheus@$PROMTOOL_VERSION && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/promtool' github.com/prometheus/prometheus/cmd/promtool && echo $PROMTOOL_VERSION > '$TOOLS/bin/.promtool-version'"
     fi
   fi
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator

@@ -11,7 +11,8 @@ const MAINS: Record<string, () => Promise<{main: () => Promise<void>}>> = {
   sign: () => import('./actions/sign/main.js'),
   scan: () => import('./actions/scan/main.js'),
   'ghcr-cleanup': () => import('./actions/ghcr-cleanup/main.js'),
-  sync: () => import('./actions/sync/main.js')
+  sync: () => import('./actions/sync/main.js'),
+  audit: () => import('./actions/audit/main.js')
 };
 
 export async function runAction(action: string): Promise<void> {

@@ -22,7 +22,12 @@ export const COMMANDS: CommandSpec[] = [
   {command: 'verify', action: 'sign', summary: 'verify cosign signatures of images', fixed: {verify: 'true'}},
   {command: 'scan', action: 'scan', summary: 'scan images with trivy and gate on the findings'},
   {command: 'cleanup', action: 'ghcr-cleanup', summary: 'apply retention policies to GHCR or any OCI registry'},
-  {command: 'sync', action: 'sync', summary: 'mirror sets of upstream images into your registries, only what changed'}
+  {command: 'sync', action: 'sync', summary: 'mirror sets of upstream images into your registries, only what changed'},
+  {
+    command: 'audit',
+    action: 'audit',
+    summary: 'inventory, storage and compliance of your registries: a report, metrics and a summary'
+  }
 ];
 
 export class UsageError extends Error {}

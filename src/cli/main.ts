@@ -11,6 +11,7 @@ import {main as signMain} from '../actions/sign/main.js';
 import {main as scanMain} from '../actions/scan/main.js';
 import {main as cleanupMain} from '../actions/ghcr-cleanup/main.js';
 import {main as syncMain} from '../actions/sync/main.js';
+import {main as auditMain} from '../actions/audit/main.js';
 import {COMMANDS, InputSpec, UsageError, commandHelp, isSecretInput, parseArgs, resolveInputs, usage} from './args.js';
 import {detectCi} from './ci.js';
 import {StatusLine} from './status-line.js';
@@ -21,7 +22,8 @@ const MAINS: Record<string, (io: ActionIO) => Promise<void>> = {
   sign: signMain,
   scan: scanMain,
   'ghcr-cleanup': cleanupMain,
-  sync: syncMain
+  sync: syncMain,
+  audit: auditMain
 };
 
 /** The repository root (dist/cli/ or lib/cli/ are two levels down), where each action.yml lives. */

@@ -27,7 +27,12 @@ function ecrPreview(io: ActionIO, backend: string): boolean {
 }
 
 /** Reads every cleanup input through `io` (the runner's or the command line's); env gives the workflow defaults. */
-export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): CleanupInputs {
+export function readCleanupInputs(
+  given: ActionIO,
+  env: NodeJS.ProcessEnv,
+  /** The audit: retention rules only say what is reclaimable, and may be left out. */
+  rulesOptional = false
+): CleanupInputs {
   const io = withRenamedInputs(given, 'ghcr-cleanup');
   const backend = (io.input('backend') || 'ghcr').trim() as BackendName;
   if (!(BACKENDS as readonly string[]).includes(backend))
@@ -50,22 +55,25 @@ export function readCleanupInputs(given: ActionIO, env: NodeJS.ProcessEnv): Clea
   if (packages.length === 0) throw new UserError('packages: give the package names to clean.');
   const useRegex = parseBoolean('use-regex', io.input('use-regex'), false);
   const patterns = (name: string): string[] => parsePatterns(io.input(name), useRegex);
-  const policy = compilePolicy({
-    keepNTagged: optionalInt(io, 'keep-n-tagged'),
-    keepNUntagged: optionalInt(io, 'keep-n-untagged'),
-    keepSemver: io.input('keep-semver') || undefined,
-    olderThan: io.input('older-than') || undefined,
-    deleteTags: patterns('delete-tags'),
-    excludeTags: patterns('exclude-tags'),
-    useRegex,
-    deleteUntagged: parseBoolean('delete-untagged', io.input('delete-untagged'), false),
-    deleteOrphans: parseBoolean('delete-orphans', io.input('delete-orphans'), false),
-    deleteGhosts: parseBoolean('delete-ghosts', io.input('delete-ghosts'), false),
-    deletePartial: parseBoolean('delete-partial', io.input('delete-partial'), false),
-    ephemeral: getItems(io, 'ephemeral'),
-    branchTags: patterns('branch-tags'),
-    policy: io.input('policy') || undefined
-  });
+  const policy = compilePolicy(
+    {
+      keepNTagged: optionalInt(io, 'keep-n-tagged'),
+      keepNUntagged: optionalInt(io, 'keep-n-untagged'),
+      keepSemver: io.input('keep-semver') || undefined,
+      olderThan: io.input('older-than') || undefined,
+      deleteTags: patterns('delete-tags'),
+      excludeTags: patterns('exclude-tags'),
+      useRegex,
+      deleteUntagged: parseBoolean('delete-untagged', io.input('delete-untagged'), false),
+      deleteOrphans: parseBoolean('delete-orphans', io.input('delete-orphans'), false),
+      deleteGhosts: parseBoolean('delete-ghosts', io.input('delete-ghosts'), false),
+      deletePartial: parseBoolean('delete-partial', io.input('delete-partial'), false),
+      ephemeral: getItems(io, 'ephemeral'),
+      branchTags: patterns('branch-tags'),
+      policy: io.input('policy') || undefined
+    },
+    rulesOptional
+  );
   const dryRun = parseBoolean('dry-run', io.input('dry-run'), false);
   const registry = (io.input('registry-url') || (backend === 'dockerhub' ? 'docker.io' : 'ghcr.io'))
     .replace(/^https?:\/\//, '')

@@ -13,6 +13,7 @@ interface RawManifest {
   config?: Descriptor;
   layers?: Descriptor[];
   subject?: Descriptor;
+  annotations?: Record<string, string>;
 }
 
 /** The planner's facts from a manifest's bytes. Pure. */
@@ -31,7 +32,15 @@ export function manifestFacts(digest: string, body: Buffer, mediaType?: string):
     })),
     subject: m.subject?.digest,
     artifactType: m.artifactType ?? (m.config?.mediaType !== MEDIA.ociConfig ? m.config?.mediaType : undefined),
-    blobs: [...(m.config ? [m.config] : []), ...(m.layers ?? [])].map(d => ({digest: d.digest, size: d.size}))
+    blobs: [...(m.config ? [m.config] : []), ...(m.layers ?? [])].map(d => ({digest: d.digest, size: d.size})),
+    predicateTypes: [
+      ...new Set(
+        [m.annotations?.['dev.sigstore.bundle.predicateType'], ...(m.layers ?? []).map(l => l.annotations?.predicateType)].filter(
+          (t): t is string => !!t
+        )
+      )
+    ],
+    ...(m.annotations?.['org.opencontainers.image.created'] ? {created: m.annotations['org.opencontainers.image.created']} : {})
   };
 }
 

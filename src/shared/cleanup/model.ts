@@ -31,6 +31,13 @@ export interface ManifestFacts {
   artifactType?: string;
   /** Config and layers: for bytes reclaimed. */
   blobs: Array<{digest: string; size: number}>;
+  /**
+   * The in-toto predicate types a signature or attestation manifest holds: a Sigstore bundle's
+   * `dev.sigstore.bundle.predicateType`, a legacy `.att` manifest's per-layer `predicateType`.
+   */
+  predicateTypes?: string[];
+  /** org.opencontainers.image.created of the manifest itself, when it says. */
+  created?: string;
 }
 
 /** A manifest lookup: its facts, 'missing' (the registry answered 404), or 'unreadable' (broken or not a manifest). */

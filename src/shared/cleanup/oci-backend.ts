@@ -100,6 +100,23 @@ export class OciRepositoryBackend implements CleanupBackend {
     }
   }
 
+  /**
+   * The manifest a tag names now. With a store: a HEAD says the digest, and a manifest stored under it
+   * needs no GET (an unchanged repository costs one HEAD per tag); else one GET, its bytes stored.
+   */
+  private async tagged(tag: string): Promise<{digest: string; body: Buffer; mediaType?: string} | undefined> {
+    if (this.store) {
+      const head = await this.client.headManifest(this.repository, tag);
+      if (!head) return undefined;
+      const kept = this.store.get(head.digest);
+      if (kept) return {digest: head.digest, body: kept, mediaType: head.mediaType};
+    }
+    const m = await this.client.getManifest(this.repository, tag);
+    // Kept by digest, so the plan's read of this version costs no second request.
+    if (m) this.store?.put(m.digest, m.body);
+    return m;
+  }
+
   async listVersions(): Promise<{versions: PackageVersion[]; complete: boolean; pages: number; error?: string}> {
     let tags: string[];
     try {
@@ -116,10 +133,8 @@ export class OciRepositoryBackend implements CleanupBackend {
     let complete = true;
     await mapLimit(tags, this.concurrency, async tag => {
       try {
-        const m = await this.client.getManifest(this.repository, tag);
+        const m = await this.tagged(tag);
         if (!m) return;
-        // Kept by digest, so the plan's read of this version costs no second request.
-        this.store?.put(m.digest, m.body);
         const entry = byDigest.get(m.digest) ?? {tags: [], body: m.body, mediaType: m.mediaType};
         entry.tags.push(tag);
         byDigest.set(m.digest, entry);

@@ -29,7 +29,8 @@ export function tagSubject(tag: string): string | undefined {
 
 const facts = (m: ManifestState | undefined): ManifestFacts | undefined => (m && typeof m === 'object' ? m : undefined);
 
-interface Graph {
+/** How a package's versions relate: platforms to their indexes, signatures and attestations to their subjects. */
+export interface Graph {
   byDigest: Map<string, PackageVersion>;
   parents: Map<string, Set<string>>;
   subjectOf: Map<string, string>;
@@ -37,7 +38,8 @@ interface Graph {
   role: Map<string, Role>;
 }
 
-function buildGraph(input: PlanInput): Graph {
+/** The package's graph, and each version's role in it (image, child, artifact, unknown). Pure. */
+export function packageGraph(input: Pick<PlanInput, 'versions' | 'manifests'>): Graph {
   const byDigest = new Map(input.versions.map(v => [v.digest, v]));
   const parents = new Map<string, Set<string>>();
   const subjectOf = new Map<string, string>();
@@ -228,7 +230,7 @@ function judgeImages(input: PlanInput, g: Graph): Map<string, Verdict> {
  * signatures follow their image, and nothing reachable from a kept version is ever deleted.
  */
 export function planCleanup(input: PlanInput): Plan {
-  const g = buildGraph(input);
+  const g = packageGraph(input);
   const verdicts = judgeImages(input, g);
   const warnings: string[] = [];
 

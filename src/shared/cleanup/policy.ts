@@ -102,7 +102,8 @@ export interface PolicyInputs {
 }
 
 /** Compiles the simple inputs (and an ECR lifecycle policy) into one policy; no rule at all is refused. */
-export function compilePolicy(i: PolicyInputs): Policy {
+/** The retention policy from the inputs; with `optional` (the audit), no rule at all is allowed: nothing is reclaimable. */
+export function compilePolicy(i: PolicyInputs, optional = false): Policy {
   const describe: string[] = [];
   const p: Policy = {
     deleteUntagged: i.deleteUntagged,
@@ -180,7 +181,7 @@ export function compilePolicy(i: PolicyInputs): Policy {
     p.ephemeral.pullRequests ||
     p.ephemeral.branches ||
     p.ecr;
-  if (!deletes) {
+  if (!deletes && !optional) {
     throw new UserError(
       'no cleanup rule given, so nothing would be deleted and the action refuses to guess. Set at least one of keep-n-tagged, keep-n-untagged, delete-tags, delete-untagged, delete-orphans, delete-ghosts, delete-partial, ephemeral or policy (keep-semver, exclude-tags and older-than only narrow the others).'
     );

@@ -9,7 +9,15 @@ import {mapLimit} from '../registry/limit.js';
 import {MEDIA} from '../registry/media.js';
 import {DEFAULT_RETRY} from '../registry/retry.js';
 import {ApiStats, GitHubClient, githubClient, isRateLimited} from '../github/client.js';
-import {GhcrPackage, matchPackages, ownerKind, packageError, RepositoryState, repositoryState} from './github.js';
+import {
+  GhcrPackage,
+  OwnerKind,
+  matchPackages,
+  ownerKind,
+  packageError,
+  RepositoryState,
+  repositoryState
+} from './github.js';
 import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {CleanupBackend} from './oci-backend.js';
@@ -193,7 +201,7 @@ async function walkTag(
   return undefined;
 }
 
-interface PackageContext {
+export interface PackageContext {
   opts: CleanupOptions;
   clients: Clients;
   cache: FactsCache;
@@ -322,24 +330,32 @@ async function deleteInWaves(
   return notDeleted;
 }
 
-async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
+/** A package read and planned: its listing, its manifests' facts and the plan (none when it could not be listed). */
+export interface PlannedPackage {
+  rep: PackageReport;
+  listing?: Awaited<ReturnType<CleanupBackend['listVersions']>>;
+  manifests: Map<string, ManifestState>;
+  plan?: Plan;
+}
+
+/** Lists a package, reads its manifests (the store first) and plans the policy over them. Nothing is changed. */
+export async function planPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PlannedPackage> {
   const {opts} = ctx;
   const rep = emptyReport(pkg.name);
-  const repository = pkg.repository;
   const client = ctx.clients.get(opts.registry);
   let listing: Awaited<ReturnType<CleanupBackend['listVersions']>>;
   try {
     listing = await pkg.listVersions();
   } catch (err) {
     rep.error = errorMessage(err);
-    return rep;
+    return {rep, manifests: new Map()};
   }
   rep.pages = listing.pages;
   if (listing.error) rep.warnings.push(listing.error);
   const stats: ReadStats = {manifestRequests: 0, stored: 0};
   const manifests = await readManifests(
     client,
-    repository,
+    pkg.repository,
     listing.versions,
     ctx.cache,
     opts.concurrency,
@@ -360,6 +376,17 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   });
   rep.blocked = plan.blocked;
   rep.warnings.push(...plan.warnings);
+  return {rep, listing, manifests, plan};
+}
+
+async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<PackageReport> {
+  const {opts} = ctx;
+  const planned = await planPackage(pkg, ctx);
+  const {rep, manifests} = planned;
+  if (!planned.plan) return rep;
+  const plan = planned.plan;
+  const repository = pkg.repository;
+  const client = ctx.clients.get(opts.registry);
   const byId = new Map(plan.decisions.map(d => [d.id, d]));
   for (const d of plan.decisions) {
     if (d.action === 'keep') rep.kept.push(report(d));
@@ -483,8 +510,26 @@ export function ociBlindSpots(policy: Policy): string | undefined {
   return `backend oci: the registry's OCI API lists tags, not manifests, so manifests pushed by digest with no tag (and not referenced by a tagged image) cannot be seen; ${rules.join(', ')} reaches only untagged manifests found through tags (platforms, attestations, referrers). Use the registry's own cleanup (distribution: garbage-collect --delete-untagged) for the rest.`;
 }
 
-/** Runs the policy over every package: plan, then (unless dry-run) untag, delete in a safe order, verify. */
-export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
+/** The packages a run covers and how each is reached; nothing read from them yet. */
+export interface PackageSet {
+  /** This run's packages (its shard's, when sharded). */
+  names: string[];
+  backendFor: (name: string) => CleanupBackend;
+  ctx: PackageContext;
+  /** With shard: which part this run does. */
+  shard?: string;
+  /** GHCR: whether the owner is a user or an organisation (for links to package pages). */
+  ownerKind?: OwnerKind;
+  /** The GitHub API's use so far (zero when the run needs no GitHub API). */
+  apiStats: () => ApiStats;
+}
+
+/**
+ * Resolves the packages of a run (GHCR's listing for wildcards; the shard's part), the backend of
+ * each, the registry clients and, for ephemeral rules, the repository's pull requests and branches.
+ * The GitHub API is opened only where it is used, with the rate-limit floor watched.
+ */
+export async function openPackages(opts: CleanupOptions): Promise<PackageSet> {
   // The GitHub API only where it is used (GHCR, ephemeral evidence); the OCI backend may run without a token.
   let stats: ApiStats = {calls: 0, throttled: 0};
   let client: GitHubClient | undefined;
@@ -513,6 +558,7 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       : (opts.logins ?? new Map())
   );
   let backendFor: (name: string) => CleanupBackend;
+  let kind: OwnerKind | undefined;
   let names: string[];
   if (!ghcr) {
     const wild = opts.packages.filter(p => /[*?]/.test(p));
@@ -541,9 +587,9 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       });
   } else {
     const octokit = github('backend ghcr (the Packages API)');
-    const kind = await ownerKind(octokit, opts.owner);
+    kind = await ownerKind(octokit, opts.owner);
     names = await matchPackages(octokit, kind, opts.owner, opts.packages);
-    backendFor = name => new GhcrPackage(octokit, kind, opts.owner, name);
+    backendFor = name => new GhcrPackage(octokit, kind as OwnerKind, opts.owner, name);
   }
   if (names.length === 0)
     throw new UserError(`packages: nothing matches ${opts.packages.join(', ')} for ${opts.owner}.`);
@@ -564,7 +610,19 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       );
     }
   }
-  const ctx: PackageContext = {opts, clients, cache: new Map(), state};
+  return {
+    names,
+    backendFor,
+    ctx: {opts, clients, cache: new Map(), state},
+    ...(shard ? {shard} : {}),
+    ...(kind ? {ownerKind: kind} : {}),
+    apiStats: () => stats
+  };
+}
+
+/** Runs the policy over every package: plan, then (unless dry-run) untag, delete in a safe order, verify. */
+export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
+  const {names, backendFor, ctx, shard, apiStats} = await openPackages(opts);
   const packages = await mapLimit(names, 3, async name => {
     if (opts.stop?.requested)
       return {...emptyReport(name), warnings: [`not started: ${opts.stop.reason} asked to stop`]};
@@ -584,14 +642,14 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
           ? `${p.package}: ${p.broken.join('; ')}`
           : `${p.package}: ${p.failed.map(f => `${f.id} ${f.error}`).join('; ')}`)
     );
-  const registryRequests = clients.get(opts.registry).stats.requests;
+  const registryRequests = ctx.clients.get(opts.registry).stats.requests;
   const stopped = opts.stop?.reason;
   return {
     outcome: stopped ? 'incomplete' : 'complete',
     ...(stopped ? {stopped, stoppedBy: opts.stop?.kind} : {}),
     ...(shard ? {shard} : {}),
     packages,
-    api: stats,
+    api: apiStats(),
     registryRequests,
     failed
   };
