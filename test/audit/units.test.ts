@@ -380,7 +380,7 @@ describe('summary', () => {
     expect(s).toContain('1 of 2 served images non-compliant');
     expect(s.indexOf('Non-compliant served tags')).toBeLessThan(s.indexOf('Repositories'));
     expect(storageChart([repo('small', 1048576, 0), repo('big', 10 * 1048576, 5 * 1048576)])).toContain(
-      'x-axis ["big", "small"]\n  y-axis "MiB"\n  bar [10.0, 1.0]\n  bar [5.0, 0.0]'
+      'x-axis ["big", "small"]\n  y-axis "MiB" 0 --> 10\n  bar [10.0, 1.0]\n  bar [5.0, 0.0]'
     );
   });
   test("stays under GitHub's 1 MiB summary limit with thousands of non-compliant images", () => {

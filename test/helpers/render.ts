@@ -20,6 +20,11 @@ const ALLOWED = new Set(
   )
 );
 
+/** Elements of a rendered Mermaid chart (GitHub draws it in its own viewer). */
+const CHART_TAGS = new Set(
+  'svg g rect text tspan line path style defs marker foreignobject span title desc'.split(' ')
+);
+
 export interface RenderedTable {
   head: string[];
   /** Header cells whose right edge is past the table's visible width (reached only by scrolling). */
@@ -45,7 +50,27 @@ export interface Rendered {
   /** The text a reader sees with every <details> folded as written. */
   visibleText: string;
   bytes: number;
+  /** Mermaid charts as rendered: whether mermaid parsed each, its bars and x-axis labels. */
+  charts: Array<{ok: boolean; error?: string; title?: string; bars?: number; labels?: string[]}>;
 }
+
+/** mermaid's browser bundle: GitHub renders a summary's ```mermaid blocks as charts with it. */
+const MERMAID = path.join(
+  path.dirname(new URL(import.meta.url).pathname),
+  '..',
+  '..',
+  'node_modules',
+  'mermaid',
+  'dist',
+  'mermaid.min.js'
+);
+
+/** Markdown's ```mermaid fences (a blank line before and after) as the elements mermaid renders. */
+const withCharts = (summary: string): string =>
+  summary.replace(
+    /\n```mermaid\n([\s\S]*?)\n```\n/g,
+    (_m, body: string) => `\n<pre class="mermaid">${body.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre>\n`
+  );
 
 const PAGE = (summary: string): string => `<!doctype html>
 <html><head><meta charset="utf-8"><style>
@@ -56,10 +81,34 @@ body { margin: 0; font: 14px/1.5 -apple-system, "Segoe UI", "Noto Sans", Helveti
 .markdown-body td, .markdown-body th { padding: 6px 13px; border: 1px solid #d1d9e0; }
 .markdown-body code { font: 85% ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; padding: .2em .4em; }
 </style></head><body><div id="sidebar"></div><div id="main"><div id="summary" class="markdown-body">
-${summary}
+${withCharts(summary)}
 </div></div><pre id="result" style="display:none"></pre>
+<script src="file://${MERMAID}"></script>
 <script>
+async function charts() {
+  const blocks = [...document.querySelectorAll('pre.mermaid')];
+  if (!blocks.length) return [];
+  mermaid.initialize({startOnLoad: false});
+  const out = [];
+  for (const [i, b] of blocks.entries()) {
+    try {
+      const {svg} = await mermaid.render('chart' + i, b.textContent);
+      b.outerHTML = '<div class="chart">' + svg + '</div>';
+      out.push({ok: true});
+    } catch (err) {
+      out.push({ok: false, error: String(err && err.message || err)});
+    }
+  }
+  return out;
+}
+charts().then(chartResults => {
 const root = document.getElementById('summary');
+const svgs = [...root.querySelectorAll('div.chart svg')].map(svg => ({
+  ...chartResults.shift(),
+  title: (svg.querySelector('text.chart-title, g.chart-title text') || {}).textContent || '',
+  bars: svg.querySelectorAll('g.plot rect').length,
+  labels: [...svg.querySelectorAll('text')].map(t => t.textContent)
+}));
 const text = (e) => (e.innerText || e.textContent || '').replace(/\\s+/g, ' ').trim();
 const visibleText = text(root);
 const details = [...root.querySelectorAll('details')].map(d => ({summary: text(d.querySelector('summary')), open: d.open}));
@@ -85,7 +134,9 @@ document.getElementById('result').textContent = JSON.stringify({
   details,
   headings: [...root.querySelectorAll('h1,h2,h3,h4')].map(text),
   tags: [...tags],
-  visibleText
+  visibleText,
+  charts: [...svgs, ...chartResults]
+});
 });
 </script></body></html>`;
 
@@ -144,7 +195,9 @@ export async function renderSummary(summary: string): Promise<Rendered> {
       details: r.details,
       headings: r.headings,
       visibleText: r.visibleText,
-      disallowed: r.tags.filter(t => !ALLOWED.has(t)),
+      charts: r.charts,
+      // svg and the chart's wrapper come from GitHub's own Mermaid viewer, not from the summary.
+      disallowed: r.tags.filter(t => !ALLOWED.has(t) && !CHART_TAGS.has(t)),
       bytes: Buffer.byteLength(summary)
     };
   } finally {

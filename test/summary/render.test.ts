@@ -10,8 +10,10 @@ import {GateResult} from '../../src/shared/scan/gate.js';
 import {signSummary, verifySummary} from '../../src/shared/sign/summary.js';
 import {tagSummary} from '../../src/shared/tag/summary.js';
 import {Metadata} from '../../src/shared/tag/meta.js';
-import {SUMMARY_LIMIT, fit, refShortener, shortRef} from '../../src/shared/summary.js';
+import {SUMMARY_LIMIT, fit, refShortener, shortDigest, shortRef} from '../../src/shared/summary.js';
 import {chromium, renderSummary} from '../helpers/render.js';
+import {auditSummary} from '../../src/shared/audit/summary.js';
+import {AuditResult} from '../../src/shared/audit/run.js';
 
 /**
  * Every action's job summary, rendered by headless Chromium as GitHub shows it at 1280 px, on data as
@@ -331,6 +333,87 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
     expect(cleanup.tables[0]).toEqual(expect.objectContaining({rows: 500, folded: true, hidden: []}));
     expect(cleanup.visibleText).toContain('would delete 600');
   });
+
+  maybe(
+    'audit: the storage chart renders in Mermaid; non-compliant served tags first, linked; every column visible',
+    async () => {
+      const served = (repo: string, n: number, compliant: boolean): AuditResult['repositories'][number]['served'] =>
+        Array.from({length: n}, (_, i) => ({
+          repository: repo,
+          digest: digest(i + 1),
+          tags: [`v1.${i}.0`, `1.${i}`],
+          createdAt: '2026-11-01T00:00:00Z',
+          url: `https://github.com/orgs/acme-corporation/packages/container/${encodeURIComponent(repo)}/${1000 + i}`,
+          checked: i % 2 ? 'verified' : 'presence',
+          compliant,
+          signatures: compliant ? 1 : 0,
+          failures: compliant
+            ? []
+            : [
+                {
+                  requirement: 'signature',
+                  digest: digest(i + 1),
+                  reason: 'no signature matches the given key or identity'
+                },
+                {
+                  requirement: 'sbom',
+                  digest: digest(i + 50),
+                  platform: 'linux/arm64',
+                  reason:
+                    'sbom present, signed by https://github.com/other/repo/.github/workflows/x.yml@refs/heads/main, not by the required signer'
+                }
+              ],
+          scan: {finished: '2026-12-01T00:00:00Z', ageDays: 6, worst: 'HIGH'}
+        }));
+      const repos = Array.from({length: 14}, (_, r) => ({
+        repository: r === 0 ? 'platform/payments/checkout-api-with-a-long-name' : `service-${r}`,
+        path: `acme-corporation/service-${r}`,
+        url: `https://github.com/orgs/acme-corporation/packages/container/package/service-${r}`,
+        images: {tagged: 40 - r, untagged: r * 3},
+        tags: 80 - r,
+        manifests: 300 - r,
+        accessories: 90,
+        platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
+        storedBytes: (14 - r) * 512 * 1048576,
+        reclaimableBytes: (14 - r) * 100 * 1048576,
+        reclaimableManifests: 12,
+        oldestPush: '2025-01-01T00:00:00Z',
+        newestPush: '2026-12-01T00:00:00Z',
+        served: r < 2 ? [...served(`service-${r}`, 6, false), ...served(`service-${r}`, 4, true)] : [],
+        warnings: []
+      }));
+      const summary = auditSummary({
+        registry: 'ghcr.io',
+        backend: 'ghcr',
+        generatedAt: '2026-12-07T00:00:00.000Z',
+        outcome: 'complete',
+        repositories: repos,
+        left: [],
+        verifications: {done: 10, notVerified: 3},
+        requests: {api: 40, registry: 500, manifestReads: 12, manifestsStored: 4000}
+      });
+      const page = await rendered(summary);
+      // GitHub's Mermaid renders the chart: the ten largest repositories, two bars each.
+      expect(page.charts).toEqual([
+        expect.objectContaining({ok: true, bars: 20, labels: expect.arrayContaining(['service-1', 'service-9'])})
+      ]);
+      expect(page.headings).toEqual([
+        'audit of ghcr.io: 14 repositories',
+        'Non-compliant served tags (12)',
+        'Repositories'
+      ]);
+      const [bad, all, good] = page.tables;
+      expect(bad.head).toEqual(['repository', 'tags', 'digest', 'checked', 'fails']);
+      expect(bad.rows).toBe(12);
+      expect(all.rows).toBe(14);
+      expect(good.folded).toBe(true);
+      for (const t of page.tables) expect({head: t.head, hidden: t.hidden}).toEqual({head: t.head, hidden: []});
+      expect(page.links).toContainEqual({
+        text: shortDigest(digest(1)),
+        href: 'https://github.com/orgs/acme-corporation/packages/container/service-0/1000'
+      });
+    }
+  );
 });
 
 describe('summary helpers', () => {

@@ -1,4 +1,4 @@
-import {code, details, esc, fit, heading, html, link, mib, paragraph, shortDigest, table} from '../summary.js';
+import {code, details, esc, fit, heading, html, link, mib, paragraph, refCode, shortDigest, table} from '../summary.js';
 import {ImageCompliance} from './compliance.js';
 import {AuditResult, RepositoryAudit} from './run.js';
 
@@ -7,8 +7,14 @@ const CHART = 10;
 /** Rows per table; the report file has every image. */
 const ROWS = 300;
 
-/** A Mermaid category label: Mermaid's own quotes and brackets cannot appear inside one. */
-const label = (s: string): string => `"${s.replace(/["[\]]/g, '').slice(0, 40)}"`;
+/** A Mermaid category label: the repository's last path parts, short; Mermaid's quotes and brackets cannot appear in one. */
+function label(repository: string): string {
+  const clean = repository.replace(/["[\]]/g, '');
+  const short = clean.length > 24 ? `…${clean.slice(-23)}` : clean;
+  return `"${short}"`;
+}
+/** Bytes as a reader takes them in: MiB, or GiB from 10 GiB on. */
+const size = (n: number): string => (n >= 10 * 1073741824 ? `${(n / 1073741824).toFixed(1)} GiB` : mib(n));
 const mibNumber = (n: number): string => (n / 1048576).toFixed(1);
 
 /**
@@ -24,10 +30,11 @@ export function storageChart(repos: RepositoryAudit[]): string {
   return [
     '',
     '```mermaid',
-    'xychart-beta',
-    `  title "Stored and reclaimable MiB, largest ${top.length} repositories"`,
+    // Horizontal: repository names read along the bars however long they are.
+    'xychart-beta horizontal',
+    `  title "MiB stored (reclaimable inside), largest ${top.length} repositories"`,
     `  x-axis [${top.map(r => label(r.repository)).join(', ')}]`,
-    '  y-axis "MiB"',
+    `  y-axis "MiB" 0 --> ${Math.max(1, Math.ceil(top[0].storedBytes / 1048576))}`,
     `  bar [${top.map(r => mibNumber(r.storedBytes)).join(', ')}]`,
     `  bar [${top.map(r => mibNumber(r.reclaimableBytes)).join(', ')}]`,
     '```',
@@ -36,6 +43,9 @@ export function storageChart(repos: RepositoryAudit[]): string {
   ].join('\n');
 }
 
+/** Text that may wrap after each '/' (identities and URLs in reasons are long). */
+const breakable = (s: string): string => esc(s).replace(/\//g, '/<wbr>');
+
 const digestCell = (i: ImageCompliance): {html: string} => link(i.url, shortDigest(i.digest));
 
 const failureText = (i: ImageCompliance): {html: string} =>
@@ -43,7 +53,7 @@ const failureText = (i: ImageCompliance): {html: string} =>
     i.failures
       .map(
         f =>
-          `<strong>${esc(f.requirement)}</strong>${f.platform ? ` (${esc(f.platform)})` : f.digest !== i.digest ? ` (${esc(shortDigest(f.digest))})` : ''}: ${esc(f.reason)}`
+          `<strong>${esc(f.requirement)}</strong>${f.platform ? ` (${esc(f.platform)})` : f.digest !== i.digest ? ` (${esc(shortDigest(f.digest))})` : ''}: ${breakable(f.reason)}`
       )
       .join('<br>')
   );
@@ -66,7 +76,7 @@ export function auditSummary(res: AuditResult): string {
     );
   sections.push(
     paragraph(
-      `${sum(r => r.images.tagged + r.images.untagged)} images (${sum(r => r.images.tagged)} tagged), ${sum(r => r.tags)} tags, ${sum(r => r.manifests)} manifests; ${mib(sum(r => r.storedBytes))} stored, ${mib(sum(r => r.reclaimableBytes))} reclaimable under the retention policy` +
+      `${sum(r => r.images.tagged + r.images.untagged)} images (${sum(r => r.images.tagged)} tagged), ${sum(r => r.tags)} tags, ${sum(r => r.manifests)} manifests; ${size(sum(r => r.storedBytes))} stored, ${size(sum(r => r.reclaimableBytes))} reclaimable under the retention policy` +
         (served.length
           ? `; ${bad.length} of ${served.length} served images non-compliant (${res.verifications.done} verified with cosign${res.verifications.notVerified ? `, ${res.verifications.notVerified} over the verification cap checked by presence only` : ''})`
           : '')
@@ -90,21 +100,17 @@ export function auditSummary(res: AuditResult): string {
     .sort((a, b) => b.storedBytes - a.storedBytes)
     .slice(0, ROWS)
     .map(r => [
-      r.url ? link(r.url, r.repository) : code(r.repository),
+      r.url ? link(r.url, r.repository) : refCode(r.repository),
       `${r.images.tagged} / ${r.images.untagged}`,
       String(r.tags),
-      String(r.manifests),
       r.platforms.join(', '),
-      mib(r.storedBytes),
-      r.blocked ? `— (${r.blocked})` : mib(r.reclaimableBytes),
-      `${r.oldestPush?.slice(0, 10) ?? '—'} … ${r.newestPush?.slice(0, 10) ?? '—'}`
+      size(r.storedBytes),
+      r.blocked ? `— (${r.blocked})` : size(r.reclaimableBytes),
+      html(`${esc(r.oldestPush?.slice(0, 10) ?? '—')}<br>${esc(r.newestPush?.slice(0, 10) ?? '—')}`)
     ]);
   sections.push(
     heading('Repositories', 4),
-    table(
-      ['repository', 'images tagged / untagged', 'tags', 'manifests', 'platforms', 'stored', 'reclaimable', 'pushed'],
-      repoRows
-    )
+    table(['repository', 'tagged / untagged', 'tags', 'platforms', 'stored', 'reclaimable', 'pushed'], repoRows)
   );
   const good = served.filter(i => i.compliant);
   if (good.length)

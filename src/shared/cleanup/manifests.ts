@@ -35,12 +35,15 @@ export function manifestFacts(digest: string, body: Buffer, mediaType?: string):
     blobs: [...(m.config ? [m.config] : []), ...(m.layers ?? [])].map(d => ({digest: d.digest, size: d.size})),
     predicateTypes: [
       ...new Set(
-        [m.annotations?.['dev.sigstore.bundle.predicateType'], ...(m.layers ?? []).map(l => l.annotations?.predicateType)].filter(
-          (t): t is string => !!t
-        )
+        [
+          m.annotations?.['dev.sigstore.bundle.predicateType'],
+          ...(m.layers ?? []).map(l => l.annotations?.predicateType)
+        ].filter((t): t is string => !!t)
       )
     ],
-    ...(m.annotations?.['org.opencontainers.image.created'] ? {created: m.annotations['org.opencontainers.image.created']} : {})
+    ...(m.annotations?.['org.opencontainers.image.created']
+      ? {created: m.annotations['org.opencontainers.image.created']}
+      : {})
   };
 }
 
