@@ -110,7 +110,11 @@ rows.push([
 for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.padStart(12)}   ${note}`);
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
-if (['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN', 'BENCH_VENDORS'].some(k => process.env[k] !== '0')) {
+if (
+  ['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN', 'BENCH_VENDORS', 'BENCH_AUDIT'].some(
+    k => process.env[k] !== '0'
+  )
+) {
   execFileSync(
     process.execPath,
     [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
@@ -147,3 +151,8 @@ if (process.env.BENCH_SYNC !== '0') runBench('sync');
 // The sign benchmark: N tags (BENCH_SIGN_TAGS, default 10) of one 4-platform image signed keyless against
 // the local Sigstore, ours against plain cosign per tag (BENCH_SIGN=0 to skip).
 if (process.env.BENCH_SIGN !== '0') runBench('sign');
+
+// The audit benchmark: a 10,000-manifest repository in GHCR's emulator and each vendor's, a cold and a warm
+// (manifest cache) run: API calls against the listing's pages (BENCH_AUDIT=0 to skip, BENCH_AUDIT_BACKENDS,
+// BENCH_AUDIT_MANIFESTS).
+if (process.env.BENCH_AUDIT !== '0') runBench('audit');

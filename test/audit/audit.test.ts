@@ -343,3 +343,63 @@ attestations:
     240000
   );
 });
+
+describe('audit: at scale (GHCR)', () => {
+  const audit = (names: string[], inputs: Record<string, string> = {}): Promise<ActionRun> =>
+    runBundledAction(
+      'audit',
+      {
+        owner: 'scale-org',
+        packages: names.join(', '),
+        'github-token': GH_TOKEN,
+        'github-api-url': emu.apiUrl,
+        'registry-url': emu.host,
+        ...inputs
+      },
+      {GITHUB_REPOSITORY: 'scale-org/x', RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(os.tmpdir(), 'audit-tools-'))}
+    );
+  const names = Array.from({length: 8}, (_, i) => `svc${i}`);
+  beforeAll(async () => {
+    if (!ready) return;
+    emu.orgs.add('scale-org');
+    for (const n of names) await new GhcrImages(emu, 'scale-org', n).image(n, ['v1']);
+  });
+
+  maybe(
+    'under rate-limit-floor no new repository starts: incomplete, left names the rest, the report covers what was read',
+    async () => {
+      // The owner lookup and about three listings, then under the floor.
+      emu.rateRemaining = 55;
+      const r = await audit(names, {'rate-limit-floor': '50'});
+      emu.rateRemaining = 5000;
+      expect(r.code).toBe(1);
+      expect(r.outputs.outcome).toBe('incomplete');
+      expect(errorLines(r).join('\n')).toMatch(/stopped by the rate-limit floor of 50 .*repositories not audited/);
+      const rep = report(r);
+      const left = JSON.parse(r.outputs.left) as string[];
+      expect(left.length).toBeGreaterThan(0);
+      expect([...rep.repositories.map(x => x.repository), ...left].sort()).toEqual(names);
+      for (const x of rep.repositories) expect(x.images).toEqual({tagged: 1, untagged: 0});
+      expect(metrics(r)).toContain('registry_audit_complete{registry=');
+      expect(metrics(r)).toMatch(/registry_audit_complete\{[^}]*\} 0/);
+      // allow-incomplete: the same stop passes with a warning.
+      emu.rateRemaining = 55;
+      const allowed = await audit(names, {'rate-limit-floor': '50', 'allow-incomplete': 'true'});
+      emu.rateRemaining = 5000;
+      ok(allowed);
+      expect(allowed.outputs.outcome).toBe('incomplete');
+    }
+  );
+
+  maybe('shard: k/n covers every repository exactly once, each shard saying which part it did', async () => {
+    const seen: string[] = [];
+    for (let k = 1; k <= 3; k++) {
+      const r = await audit(names, {shard: `${k}/3`});
+      ok(r);
+      expect(report(r).repositories.length).toBeGreaterThan(0);
+      expect(r.summary).toContain(`shard ${k}/3`);
+      seen.push(...report(r).repositories.map(x => x.repository));
+    }
+    expect(seen.sort()).toEqual(names);
+  });
+});

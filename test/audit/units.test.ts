@@ -312,6 +312,7 @@ function repo(
   return {
     repository: name,
     path: `team/${name}`,
+    pages: 1,
     images: {tagged: 2, untagged: 1},
     tags: 3,
     manifests: 7,

@@ -368,6 +368,7 @@ describe('job summaries as GitHub shows them (headless Chromium, 1280 px)', () =
       const repos = Array.from({length: 14}, (_, r) => ({
         repository: r === 0 ? 'platform/payments/checkout-api-with-a-long-name' : `service-${r}`,
         path: `acme-corporation/service-${r}`,
+        pages: 3,
         url: `https://github.com/orgs/acme-corporation/packages/container/package/service-${r}`,
         images: {tagged: 40 - r, untagged: r * 3},
         tags: 80 - r,

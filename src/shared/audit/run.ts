@@ -29,6 +29,8 @@ export interface AuditOptions extends CleanupOptions {
 export interface RepositoryAudit extends RepositoryInventory {
   /** The repository's path in the registry (GHCR: owner/package). */
   path: string;
+  /** Pages of the registry's listing API read (GHCR's versions, ECR's DescribeImages…; 1 for a tag list). */
+  pages: number;
   /** Served (tagged) images against the compliance policy, non-compliant first. */
   served: ImageCompliance[];
   warnings: string[];
@@ -108,6 +110,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
     const url = pages.repository;
     const empty: RepositoryAudit = {
       path: pkg.repository,
+      pages: 0,
       served: [],
       warnings: [],
       ...emptyInventory(name),
@@ -145,7 +148,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
           )
         );
       }
-      return {...empty, ...inv, served, warnings: rep.warnings};
+      return {...empty, ...inv, pages: rep.pages, served, warnings: rep.warnings};
     } catch (err) {
       return {...empty, error: errorMessage(err)};
     }
