@@ -4,6 +4,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {
   Offline,
+  artifactUploadStandIn,
   gitRepo,
   offlineWorkflow,
   releaseCopy,
@@ -372,6 +373,62 @@ describe('examples/github under nektos/act', () => {
         for (const r of releases)
           if (!after.has(r.digest))
             for (const c of r.children) expect({c, gone: !after.has(c)}).toEqual({c, gone: true});
+        expect(emu.violations).toEqual([]);
+      } finally {
+        await emu.stop();
+      }
+    },
+    300000
+  );
+
+  maybe(
+    'audit.yml (its GHCR job): the weekly audit lists both packages, verifies the v* tags with cosign against the release policy, writes and uploads the report and metrics, and fails on the unsigned releases',
+    async () => {
+      const emu = (await startGhcr()) as GhcrEmulator;
+      try {
+        emu.orgs.add('acme');
+        const app = new GhcrImages(emu, 'acme', 'app');
+        await app.image('app-1', ['v1.0.0'], {created: '2026-11-01T00:00:00Z'});
+        await app.image('app-2', ['v1.1.0', 'latest'], {created: '2026-11-20T00:00:00Z'});
+        await app.platform('app-leftover', 'linux/amd64', 4096);
+        const worker = new GhcrImages(emu, 'acme', 'worker');
+        await worker.image('worker-1', ['v2.0.0'], {created: '2026-11-10T00:00:00Z'});
+        const o: Offline = {
+          replace: [['ghcr.io', emu.host]],
+          add: {audit: {'cosign-path': cosign as string, 'trusted-root': sigstore.trustedRoot}}
+        };
+        const {dir, changes} = await exampleRepo('audit', o, {
+          '.github/release-policy.yml': read('examples/policy/promotion.yml')
+        });
+        expect(changes).toEqual(['audit: + cosign-path', 'audit: + trusted-root']);
+        const run = await runAct(act as string, dir, {
+          event: 'schedule',
+          payload: {schedule: '41 4 * * 1'},
+          workflow: '.github/workflows/audit.yml',
+          env: {...runnerEnv('audit', 'refs/heads/main'), GITHUB_API_URL: emu.apiUrl},
+          secrets: {GITHUB_TOKEN: GH_TOKEN},
+          localRepositories: {
+            ...localRepositories(),
+            'actions/upload-artifact@v4': artifactUploadStandIn(path.join(work, 'upload-artifact'))
+          },
+          matrix: ['name:ghcr']
+        });
+        // The job fails on the unsigned releases (fail-on-noncompliant), after writing and uploading everything.
+        expect(run.ok).toBe(false);
+        expect(run.log).toMatch(/::error::3 of 3 served image\(s\) do not meet compliance-policy/);
+        expect(run.log).toMatch(/artifact registry-audit-ghcr: audit-ghcr\.json \d+ bytes/);
+        expect(run.log).toMatch(/artifact registry-audit-ghcr: audit-ghcr\.prom \d+ bytes/);
+        // Verified with cosign against the local Sigstore's trusted root: no signature by the release workflow.
+        expect(run.log).toMatch(/app:v1\.1\.0,latest \(sha256:[a-f0-9]{64}, verified\): signature: no signature/);
+        expect(run.log).toMatch(
+          /app: 2 tagged and 1 untagged image\(s\), 7 manifest\(s\); [\d.]+ MiB stored, [\d.]+ MiB reclaimable; 2 of 2 served image\(s\) non-compliant/
+        );
+        expect(run.log).toContain('worker: 1 tagged and 0 untagged image(s)');
+        expect(run.log).toContain('xychart-beta horizontal');
+        // No Pushgateway configured: that step is skipped.
+        expect(run.log).not.toContain('curl --fail');
+        // Read only: nothing deleted.
+        expect(emu.calls.filter(c => c.method === 'DELETE')).toEqual([]);
         expect(emu.violations).toEqual([]);
       } finally {
         await emu.stop();

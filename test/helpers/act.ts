@@ -59,6 +59,8 @@ export interface ActOptions {
   /** owner/repo@ref → directory, for `uses:` of actions not fetched from GitHub. */
   localRepositories: Record<string, string>;
   actor?: string;
+  /** Only the matrix combinations with these values (act's --matrix key:value). */
+  matrix?: string[];
 }
 
 /** The actions declare node24, as GitHub's runners run them: act runs the `node` first on PATH. */
@@ -83,7 +85,8 @@ export async function runAct(act: string, repo: string, o: ActOptions): Promise<
     o.actor ?? 'octocat',
     ...Object.entries(o.localRepositories).flatMap(([k, v]) => ['--local-repository', `${k}=${v}`]),
     ...Object.entries(o.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-    ...Object.keys(o.secrets ?? {}).flatMap(k => ['-s', k])
+    ...Object.keys(o.secrets ?? {}).flatMap(k => ['-s', k]),
+    ...(o.matrix ?? []).flatMap(m => ['--matrix', m])
   ];
   try {
     const {stdout, stderr} = await promisify(execFile)(act, args, {
@@ -174,6 +177,37 @@ runs:
         node -e "const s = JSON.parse(require('fs').readFileSync(process.env.SARIF, 'utf8'));
         if (s.version !== '2.1.0' || !Array.isArray(s.runs)) { console.log('not SARIF 2.1.0'); process.exit(1); }
         console.log('sarif received: ' + s.runs.reduce((n, r) => n + r.results.length, 0) + ' results')"
+`
+  );
+  return dir;
+}
+
+/**
+ * A stand-in for actions/upload-artifact (the artifact service cannot be reached offline): it checks that
+ * every file the path names exists and prints each with its size.
+ */
+export function artifactUploadStandIn(dir: string): string {
+  fs.mkdirSync(dir, {recursive: true});
+  fs.writeFileSync(
+    path.join(dir, 'action.yml'),
+    `name: upload-artifact (offline stand-in)
+inputs:
+  name:
+    required: true
+  path:
+    required: true
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        FILES: \${{ inputs.path }}
+        NAME: \${{ inputs.name }}
+      run: |
+        set -e
+        found=0
+        for f in $FILES; do [ -f "$f" ] || continue; echo "artifact $NAME: $f $(wc -c < "$f") bytes"; found=1; done
+        [ "$found" = 1 ] || { echo "artifact $NAME: no file matches $FILES"; exit 1; }
 `
   );
   return dir;
