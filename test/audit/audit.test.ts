@@ -334,6 +334,12 @@ attestations:
       expect(sample('registry_audit_stored_bytes', labels)).toBe(repo.storedBytes);
       expect(sample('registry_audit_served_images', `${labels},verdict="noncompliant"`)).toBe(4);
       expect(sample('registry_audit_noncompliant_images', `${labels},requirement="sbom"`)).toBe(3);
+      // cosign that cannot run: the presence verdicts stand, each image said to be unverified.
+      const noCosign = await audit({'max-verifications': '10', 'cosign-path': path.join(work, 'no-cosign')});
+      ok(noCosign);
+      expect(verdicts(noCosign)).toEqual(verdicts(presence));
+      expect(report(noCosign).verifications).toEqual({done: 0, notVerified: 4});
+      expect(noCosign.stdout).toMatch(/::warning::team\/svc: v1\.0\.0: not verified \(.*\); checked by presence only/);
       // fail-on-noncompliant fails the step after writing everything.
       const gate = await audit({'max-verifications': '0', 'fail-on-noncompliant': 'true'});
       expect(gate.code).toBe(1);
