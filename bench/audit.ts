@@ -74,7 +74,7 @@ for (const b of backends.filter(x => !only || only.includes(x.name))) {
         {RUNNER_TOOL_CACHE: tools, ...b.env(emu as never)}
       );
       const ms = performance.now() - start;
-      if (r.code !== 0) throw new Error(`${b.name}: ${r.stdout.slice(-2000)}`);
+      if (r.code !== 0) throw new Error(`${b.name}: exit ${r.code}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
       const report = JSON.parse(fs.readFileSync(path.join(r.dir, 'registry-audit.json'), 'utf8')) as {
         repositories: Array<{pages: number; manifests: number; storedBytes: number}>;
         requests: {registry: number; manifestReads: number; manifestsStored: number};

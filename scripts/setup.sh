@@ -66,6 +66,8 @@ ACT_VERSION=v0.2.89
 # GitHub's CLI: gh attestation verify checks the sign action's attestations as GitHub users do
 GH_VERSION=v2.105.0
 PROMTOOL_VERSION=v0.316.0
+# The Notary Project's CLI for the Notation signer (its version list is withheld by the proxy: a throwaway module)
+NOTATION_VERSION=v1.3.2
 GH_TOOLCHAIN=go1.27.4
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
@@ -111,6 +113,9 @@ if command -v go >/dev/null; then
     # gh: its go.mod names a glamour pseudo-version the module proxy refuses; v2.0.1 stands in for it
     if [ "$(cat "$TOOLS/bin/.gh-version" 2>/dev/null)" != "$GH_VERSION" ]; then
       build gh sh -c "rm -rf '$TOOLS/go-gh' && mkdir -p '$TOOLS/go-gh' && cd '$TOOLS/go-gh' && go mod init local/gh && export GOTOOLCHAIN=$GH_TOOLCHAIN GOFLAGS=-mod=mod && go mod edit -replace charm.land/glamour/v2=charm.land/glamour/v2@v2.0.1 && go get github.com/cli/cli/v2@$GH_VERSION && go build -o '$TOOLS/bin/gh' github.com/cli/cli/v2/cmd/gh && echo $GH_VERSION > '$TOOLS/bin/.gh-version'"
+    fi
+    if [ "$(cat "$TOOLS/bin/.notation-version" 2>/dev/null)" != "$NOTATION_VERSION" ]; then
+      build notation sh -c "rm -rf '$TOOLS/go-notation' && mkdir -p '$TOOLS/go-notation' && cd '$TOOLS/go-notation' && go mod init local/notation && GOFLAGS=-mod=mod go get github.com/notaryproject/notation/cmd/notation@$NOTATION_VERSION && GOFLAGS=-mod=mod go build -ldflags '-X github.com/notaryproject/notation/internal/version.BuildMetadata=' -o '$TOOLS/bin/notation' github.com/notaryproject/notation/cmd/notation && echo $NOTATION_VERSION > '$TOOLS/bin/.notation-version'"
     fi
     # promtool: Prometheus's own check of the audit's metrics file; a throwaway module
     if [ "$(cat "$TOOLS/bin/.promtool-version" 2>/dev/null)" != "$PROMTOOL_VERSION" ]; then

@@ -13,7 +13,8 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
     getIdToken: audience => io.getIdToken(audience),
     saveState: (name, value) => io.saveState(name, value)
   });
-  io.output('cosign-version', out.cosignVersion);
+  if (out.cosignVersion) io.output('cosign-version', out.cosignVersion);
+  if (out.notationVersion) io.output('notation-version', out.notationVersion);
   if (out.verify) {
     const res = out.verified;
     for (const r of res) {
@@ -33,9 +34,10 @@ export async function main(io: ActionIO = githubIO()): Promise<void> {
   }
   const res = out.signed;
   const dryRun = !inputs.verify && inputs.dryRun;
+  const what = inputs.tool === 'notation' ? 'Notation signature(s)' : 'signatures';
   for (const i of res.images) {
     io.log.info(
-      `${i.reference}${i.platform ? ` (${i.platform})` : ''}: ${dryRun ? 'would sign' : `signed; signatures ${i.signaturesBefore} → ${i.signaturesAfter}`}${i.tags.length ? ` [${i.tags.join(', ')}]` : ''}`
+      `${i.reference}${i.platform ? ` (${i.platform})` : ''}: ${dryRun ? 'would sign' : `signed; ${what} ${i.signaturesBefore} → ${i.signaturesAfter}`}${i.tags.length ? ` [${i.tags.join(', ')}]` : ''}`
     );
   }
   io.output('signed', JSON.stringify(res.images));

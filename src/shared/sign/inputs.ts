@@ -16,11 +16,15 @@ import {readStoreMode} from './github-store.js';
 import {githubApiFromEnv} from '../github/api.js';
 import {SignerCheck, VerifyOptions} from './verify.js';
 import {RegistryLogin} from '../registry/credentials.js';
+import {NotationInputs, readNotationInputs} from '../notation/inputs.js';
 
 type Run = 'cosign' | 'tempDir' | 'env' | 'mask' | 'log' | 'logins' | 'getIdToken' | 'trivy';
 
-/** The sign action's inputs, read and validated in one place: signing, or verifying (verify: true). */
-export type SignInputs = {
+/** The sign action's inputs, read and validated in one place: signing, or verifying (verify: true), with cosign or Notation. */
+export type SignInputs = CosignInputs | NotationInputs;
+
+export type CosignInputs = {
+  tool: 'cosign';
   logins: Map<string, RegistryLogin>;
   cosignVersion: string;
   cosignPath?: string;
@@ -108,6 +112,22 @@ function signMode(io: ActionIO, key: string): SignMode {
 export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInputs {
   const io = withRenamedInputs(given, 'sign');
   const mask = (s: string): void => io.mask(s);
+  const signer = choice(io, 'signer', ['cosign', 'notation'] as const, 'cosign');
+  if (signer === 'notation') {
+    const images = getMultiline(io, 'images');
+    const verifying = parseBoolean('verify', io.input('verify'), false);
+    if (parseImages(images).length === 0)
+      throw new UserError(
+        `images: give at least one image to ${verifying ? 'verify' : 'sign'} (a reference, or push-multi's refs output).`
+      );
+    return readNotationInputs(io, env, {
+      logins: readLogins(getMultiline(io, 'logins'), 'logins', env, mask),
+      images,
+      recursive: parseBoolean('recursive', io.input('recursive'), true),
+      verify: verifying,
+      dryRun: parseBoolean('dry-run', io.input('dry-run'), false)
+    });
+  }
   const password = io.input('key-password');
   if (password) mask(password);
   const keyInput = io.input('key');
@@ -147,6 +167,7 @@ export function readSignInputs(given: ActionIO, env: NodeJS.ProcessEnv): SignInp
       `images: give at least one image to ${verify ? 'verify' : 'sign'} (a reference, or push-multi's refs output).`
     );
   const common = {
+    tool: 'cosign' as const,
     logins,
     cosignVersion: io.input('cosign-version'),
     cosignPath: io.input('cosign-path') || undefined,

@@ -7,10 +7,13 @@ import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
 import {resolveTool} from '../tools/install.js';
 import {TRIVY, TRIVY_VERSION} from '../tools/trivy.js';
 import {SignInputs} from './inputs.js';
+import {NotationInputs} from '../notation/inputs.js';
+import {notationSign, notationVerify} from '../notation/sign.js';
+import {NOTATION, NOTATION_VERSION} from '../tools/notation.js';
 import {SignResult, signImages} from './sign.js';
 import {VerifiedImage, verifyImages} from './verify.js';
 
-export type SignOutcome = {cosignVersion: string} & (
+export type SignOutcome = {cosignVersion?: string; notationVersion?: string} & (
   {verify: true; verified: VerifiedImage[]} | {verify: false; signed: SignResult}
 );
 
@@ -29,6 +32,7 @@ export async function runSign(
     saveState?: (name: string, value: string) => void;
   }
 ): Promise<SignOutcome> {
+  if (inputs.tool === 'notation') return runNotation(inputs, ctx);
   const tool = await resolveTool(COSIGN, COSIGN_VERSION, {
     version: inputs.cosignVersion,
     path: inputs.cosignPath,
@@ -65,6 +69,30 @@ export async function runSign(
       verify: false,
       signed: await signImages({...inputs, ...run, trivy: trivy?.path})
     };
+  } finally {
+    fs.rmSync(tempDir, {recursive: true, force: true});
+  }
+}
+
+/** The same with Notation: the CLI found or installed at the pinned version, a private home removed after. */
+async function runNotation(
+  inputs: NotationInputs,
+  ctx: {env: NodeJS.ProcessEnv; mask: Mask; log: Logger; saveState?: (name: string, value: string) => void}
+): Promise<SignOutcome> {
+  const tool = await resolveTool(NOTATION, NOTATION_VERSION, {
+    version: inputs.notationVersion,
+    path: inputs.notationPath,
+    env: ctx.env,
+    log: ctx.log
+  });
+  ctx.log.info(`notation ${tool.version} (${tool.source}: ${tool.path})`);
+  const tempDir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-sign-'));
+  ctx.saveState?.('temp-dir', tempDir);
+  const run = {notation: tool.path, tempDir, env: ctx.env, mask: ctx.mask, log: ctx.log, logins: inputs.logins};
+  try {
+    if (inputs.verify)
+      return {notationVersion: tool.version, verify: true, verified: await notationVerify({...inputs, ...run})};
+    return {notationVersion: tool.version, verify: false, signed: await notationSign({...inputs, ...run})};
   } finally {
     fs.rmSync(tempDir, {recursive: true, force: true});
   }

@@ -28,6 +28,11 @@ export interface ToolSpec {
     platform: NodeJS.Platform,
     arch: string
   ) => {file: string; checksums: string; binaryInArchive?: string};
+  /**
+   * SHA-256 of release assets known ahead (version without v → asset file → hex): used instead of the
+   * release's own checksums file, so a compromised release page cannot swap both.
+   */
+  pinnedChecksums?: Record<string, Record<string, string>>;
   /** Default release base URL; overridable through the environment variable named here. */
   releasesUrl: string;
   releasesUrlEnv: string;
@@ -107,6 +112,26 @@ function cacheRoot(env: NodeJS.ProcessEnv): string {
   return env.RUNNER_TOOL_CACHE || path.join(env.HOME || os.homedir(), '.cache', 'registry-actions', 'tools');
 }
 
+/** The sha256 of an asset as the release's checksums file lists it. */
+async function publishedChecksum(
+  spec: ToolSpec,
+  base: string,
+  tag: string,
+  asset: {file: string; checksums: string}
+): Promise<string> {
+  const checksumsRes = await httpFetch(`${base}/${tag}/${asset.checksums}`).catch((err: Error) => {
+    throw new UserError(`could not download ${base}/${tag}/${asset.checksums}: ${err.message}`);
+  });
+  if (!checksumsRes.ok) {
+    throw new UserError(
+      `${spec.versionInput}: ${spec.name} ${tag} has no checksums at ${base}/${tag}/${asset.checksums} (HTTP ${checksumsRes.status}). Check the version exists.`
+    );
+  }
+  const expected = checksumFor(await checksumsRes.text(), asset.file);
+  if (!expected) throw new UserError(`${spec.name} ${tag}: ${asset.checksums} lists no checksum for ${asset.file}.`);
+  return expected;
+}
+
 /**
  * Finds or installs a tool. Order: the explicit path input; a binary on PATH of exactly the requested
  * version (the pinned one when none is requested: what runs is what the README promises); the tool
@@ -150,16 +175,7 @@ export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolReque
 
   const asset = spec.asset(tag, process.platform, os.arch());
   const base = (req.env[spec.releasesUrlEnv] || spec.releasesUrl).replace(/\/$/, '');
-  const checksumsRes = await httpFetch(`${base}/${tag}/${asset.checksums}`).catch((err: Error) => {
-    throw new UserError(`could not download ${base}/${tag}/${asset.checksums}: ${err.message}`);
-  });
-  if (!checksumsRes.ok) {
-    throw new UserError(
-      `${spec.versionInput}: ${spec.name} ${tag} has no checksums at ${base}/${tag}/${asset.checksums} (HTTP ${checksumsRes.status}). Check the version exists.`
-    );
-  }
-  const expected = checksumFor(await checksumsRes.text(), asset.file);
-  if (!expected) throw new UserError(`${spec.name} ${tag}: ${asset.checksums} lists no checksum for ${asset.file}.`);
+  const expected = spec.pinnedChecksums?.[tag.slice(1)]?.[asset.file] ?? (await publishedChecksum(spec, base, tag, asset));
   fs.rmSync(dir, {recursive: true, force: true});
   fs.mkdirSync(dir, {recursive: true});
   const downloaded = path.join(dir, asset.file);

@@ -1,0 +1,107 @@
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * A certificate authority and code-signing leaves made with openssl, as a team's PKI issues them for
+ * Notation: an EC P-256 root (CA:TRUE, keyCertSign) and leaves with keyUsage digitalSignature,
+ * extendedKeyUsage codeSigning and a subject carrying C, ST and O (Notation requires them).
+ */
+export interface Ca {
+  dir: string;
+  /** The root certificate (PEM file). */
+  cert: string;
+  key: string;
+  subject: string;
+}
+
+export interface Leaf {
+  /** Private key (unencrypted PKCS#8 PEM file). */
+  key: string;
+  /** The chain, leaf first, ending at the root (PEM file). */
+  chain: string;
+  /** The leaf's subject as Notation compares it. */
+  subject: string;
+}
+
+const openssl = (args: string[], cwd: string): void => {
+  execFileSync('openssl', args, {cwd, stdio: 'pipe'});
+};
+
+export function makeCa(dir: string, name: string): Ca {
+  fs.mkdirSync(dir, {recursive: true});
+  const subject = `/C=US/ST=WA/O=${name}/CN=${name} Root`;
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}-ca.key`,
+      '-out',
+      `${name}-ca.crt`,
+      '-days',
+      '30',
+      '-subj',
+      subject,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign'
+    ],
+    dir
+  );
+  return {dir, cert: path.join(dir, `${name}-ca.crt`), key: path.join(dir, `${name}-ca.key`), subject};
+}
+
+/** A code-signing leaf issued by `ca` for the subject C=US, ST=WA, O=<org>, CN=<cn>. */
+export function makeLeaf(ca: Ca, org: string, cn: string): Leaf {
+  const base = path.join(ca.dir, `${org}-${cn}`.replace(/[^A-Za-z0-9-]/g, '_'));
+  fs.writeFileSync(
+    `${base}.ext`,
+    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n'
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-out',
+      `${base}.csr`,
+      '-subj',
+      `/C=US/ST=WA/O=${org}/CN=${cn}`
+    ],
+    ca.dir
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-out',
+      `${base}.crt`,
+      '-days',
+      '7',
+      '-extfile',
+      `${base}.ext`
+    ],
+    ca.dir
+  );
+  fs.writeFileSync(`${base}.chain.pem`, fs.readFileSync(`${base}.crt`, 'utf8') + fs.readFileSync(ca.cert, 'utf8'));
+  return {key: `${base}.key`, chain: `${base}.chain.pem`, subject: `C=US, ST=WA, O=${org}, CN=${cn}`};
+}
