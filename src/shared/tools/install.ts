@@ -175,7 +175,8 @@ export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolReque
 
   const asset = spec.asset(tag, process.platform, os.arch());
   const base = (req.env[spec.releasesUrlEnv] || spec.releasesUrl).replace(/\/$/, '');
-  const expected = spec.pinnedChecksums?.[tag.slice(1)]?.[asset.file] ?? (await publishedChecksum(spec, base, tag, asset));
+  const expected =
+    spec.pinnedChecksums?.[tag.slice(1)]?.[asset.file] ?? (await publishedChecksum(spec, base, tag, asset));
   fs.rmSync(dir, {recursive: true, force: true});
   fs.mkdirSync(dir, {recursive: true});
   const downloaded = path.join(dir, asset.file);
