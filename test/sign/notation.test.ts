@@ -1,4 +1,5 @@
 import {execFile} from 'node:child_process';
+import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
 import {Ca, Leaf, makeCa, makeLeaf} from '../helpers/pki.js';
 import {BINARY, IMPLEMENTATIONS, Implementation, Registry, startRegistry} from '../helpers/registry.js';
-import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
+import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 
 /**
@@ -254,3 +255,98 @@ async function copySignature(p: GhcrImages, from: Pushed, to: Pushed, tamper: bo
       `sha256-${to.digest.slice(7)}`
     );
 }
+
+describe('signer: notation, formats, plugins and copies', () => {
+  const maybe = ready ? test : test.skip;
+  let src: Registry;
+  let withApi: Registry;
+  let withoutApi: Registry;
+  beforeAll(async () => {
+    if (!ready) return;
+    [src, withApi, withoutApi] = (await Promise.all([
+      startRegistry('none', 'distribution-2.8'),
+      startRegistry('none', 'olareg'),
+      startRegistry('none', 'distribution-3')
+    ])) as Registry[];
+  }, 30000);
+  afterAll(async () => Promise.all([src, withApi, withoutApi].map(r => r?.stop())));
+
+  maybe('COSE as well as JWS: the envelope type asked for, verified by notation', async () => {
+    const p = new GhcrImages({host: withApi.host}, 'team', 'cose');
+    await p.platform('cose', 'linux/amd64', 512, 'v1');
+    ok(await sign(`${withApi.host}/team/cose:v1`, {'signature-format': 'cose'}));
+    const digest = (await p.client.headManifest(p.repo, 'v1'))?.digest as string;
+    const [sig] = (await p.client.referrers(p.repo, digest)) ?? [];
+    const m = JSON.parse((await p.client.getManifest(p.repo, sig.digest))?.body.toString('utf8') ?? '{}') as {
+      layers: Array<{mediaType: string}>;
+    };
+    expect(m.layers.map(l => l.mediaType)).toEqual(['application/cose']);
+    expect(await independentVerify(`${withApi.host}/team/cose@${digest}`, ca, release.subject)).toMatchObject({
+      code: 0
+    });
+  });
+
+  maybe(
+    'a KMS-style plugin (the plugin contract: describe-key, generate-signature) installed from a file with its checksum; a wrong checksum installs nothing',
+    async () => {
+      const plugin = path.join(ROOT, 'test', 'fixtures', 'notation-plugin', 'notation-registry-actions-test');
+      const sha256 = createHash('sha256').update(fs.readFileSync(plugin)).digest('hex');
+      const p = new GhcrImages({host: withApi.host}, 'team', 'plugin');
+      const image = await p.image('plugin', ['v1'], {platforms: ['linux/amd64', 'linux/arm64']});
+      const viaPlugin = {
+        'notation-key': '',
+        'notation-certificate': '',
+        'notation-plugin': 'registry-actions-test',
+        'notation-key-id': 'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release',
+        'notation-plugin-config': `key=${release.key}\nchain=${release.chain}`,
+        'notation-plugin-file': plugin
+      };
+      const refused = await sign(`${withApi.host}/team/plugin:v1`, {
+        ...viaPlugin,
+        'notation-plugin-sha256': 'ab'.repeat(32)
+      });
+      expect(refused.code).toBe(1);
+      expect(errorLines(refused).join('\n')).toContain('notation-plugin: the plugin could not be installed');
+      const r = await sign(`${withApi.host}/team/plugin:v1`, {...viaPlugin, 'notation-plugin-sha256': sha256});
+      ok(r);
+      for (const d of [image.digest, ...image.children])
+        expect(await independentVerify(`${withApi.host}/team/plugin@${d}`, ca, release.subject)).toMatchObject({
+          code: 0
+        });
+    }
+  );
+
+  maybe(
+    'push-multi carries Notation signatures: into a registry with the referrers API without the fallback tag, into one without it with the tag; notation verifies both copies',
+    async () => {
+      const p = new GhcrImages({host: src.host}, 'team', 'copied');
+      const image = await p.image('copied', ['v1'], {platforms: ['linux/amd64', 'linux/arm64']});
+      ok(await sign(`${src.host}/team/copied:v1`));
+      const copy = await runBundledAction('push-multi', {
+        source: `${src.host}/team/copied:v1`,
+        destinations: `${withApi.host}/team/copied\n${withoutApi.host}/team/copied`,
+        tags: 'v1'
+      });
+      ok(copy);
+      for (const [reg, hasApi] of [
+        [withApi, true],
+        [withoutApi, false]
+      ] as const) {
+        const dest = new GhcrImages({host: reg.host}, 'team', 'copied');
+        const tags = await dest.client.listTags(dest.repo);
+        expect({host: reg.host, fallback: tags.some(t => /^sha256-[a-f0-9]{64}$/.test(t))}).toEqual({
+          host: reg.host,
+          fallback: !hasApi
+        });
+        for (const d of [image.digest, ...image.children])
+          expect({
+            d,
+            at: reg.host,
+            ...(await independentVerify(`${reg.host}/team/copied@${d}`, ca, release.subject))
+          }).toMatchObject({
+            code: 0
+          });
+      }
+    }
+  );
+});

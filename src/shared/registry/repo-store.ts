@@ -88,11 +88,16 @@ export class RegistryRepository implements ImageSource, ImageTarget {
 
   /**
    * Writes a manifest. A referrers fallback tag is merged with what the destination already lists
-   * (never dropping an entry); a manifest with a subject pushed to a registry that did not take it into
+   * (never dropping an entry), and skipped where the destination has the referrers API; a manifest with a subject pushed to a registry that did not take it into
    * a referrers API (no OCI-Subject answer) is added to its subject's fallback index.
    */
   async putManifest(ref: string, manifest: StoredManifest): Promise<boolean> {
     if (REFERRERS_TAG.test(ref)) {
+      // A registry with the referrers API lists the referrers (written with their subject) itself and
+      // readers never look at a fallback tag there; olareg even stops listing a subject's referrers
+      // once a manifest with its listing's bytes is tagged. The tag is written only where it is read.
+      if ((await this.client.referrers(this.repository, `sha256:${ref.slice('sha256-'.length)}`)) !== undefined)
+        return false;
       const listed = (JSON.parse(manifest.body.toString('utf8')) as {manifests?: Descriptor[]}).manifests ?? [];
       return this.addReferrers(ref, listed, manifest);
     }
