@@ -349,4 +349,58 @@ describe('signer: notation, formats, plugins and copies', () => {
       }
     }
   );
+
+  maybe(
+    "the promotion gate with a Notation signer: push-multi copies the release signer's image, refuses the intern's and copies nothing of it; sync's verify rule the same",
+    async () => {
+      const p = new GhcrImages({host: src.host}, 'team', 'gated');
+      await p.image('released', ['v1'], {platforms: ['linux/amd64', 'linux/arm64']});
+      await p.image('interned', ['v2'], {platforms: ['linux/amd64', 'linux/arm64']});
+      ok(await sign(`${src.host}/team/gated:v1`));
+      ok(
+        await sign(`${src.host}/team/gated:v2`, {
+          'notation-key': fs.readFileSync(intern.key, 'utf8'),
+          'notation-certificate': intern.chain
+        })
+      );
+      const policy = path.join(work, 'notation-policy.yml');
+      fs.writeFileSync(policy, `signer:\n  notation:\n    ca: ${ca.cert}\n    identities: ['${release.subject}']\n`);
+      const promote = (tag: string): Promise<ActionRun> =>
+        runBundledAction('push-multi', {
+          source: `${src.host}/team/gated:${tag}`,
+          destinations: `${withApi.host}/prod/gated`,
+          tags: tag,
+          policy,
+          'notation-path': notation as string
+        });
+      const passed = await promote('v1');
+      ok(passed);
+      expect(passed.stdout).toMatch(/policy: .*signature ok/);
+      const refused = await promote('v2');
+      expect(refused.code).toBe(1);
+      expect(errorLines(refused).join('\n')).toMatch(
+        /does not meet the policy, nothing was copied: .*Notation: .*does not match the X\.509 trusted identities/
+      );
+      const prod = new GhcrImages({host: withApi.host}, 'prod', 'gated');
+      expect((await prod.client.listTags(prod.repo)).sort()).toEqual(['v1']);
+      // sync: an entry whose verify rule is the Notation signer mirrors v1 only.
+      const synced = await runBundledAction('sync', {
+        config: JSON.stringify({
+          images: [
+            {
+              source: `${src.host}/team/gated`,
+              destinations: [`${withoutApi.host}/mirror/gated`],
+              tags: {allow: ['v1', 'v2']},
+              verify: {notation: {ca: ca.cert, identities: [release.subject]}}
+            }
+          ]
+        }),
+        'notation-path': notation as string
+      });
+      expect({code: synced.code, refused: synced.outputs.refused}).toEqual({code: 0, refused: '1'});
+      expect(synced.stdout).toMatch(/::warning::.*\(v2\) refused: signature: Notation: .*trusted identities/);
+      const mirror = new GhcrImages({host: withoutApi.host}, 'mirror', 'gated');
+      expect((await mirror.client.listTags(mirror.repo)).filter(t => !t.startsWith('sha256-'))).toEqual(['v1']);
+    }
+  );
 });

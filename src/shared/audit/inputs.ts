@@ -13,6 +13,7 @@ export interface AuditInputs extends CleanupInputs {
   maxVerifications: number;
   trustedRoot?: string;
   cosignPath?: string;
+  notationPath?: string;
   cosignVersion?: string;
   reportFile: string;
   metricsFile: string;
@@ -36,6 +37,7 @@ export function readAuditInputs(io: ActionIO, env: NodeJS.ProcessEnv): AuditInpu
     maxVerifications: parseInteger('max-verifications', io.input('max-verifications'), 20, 0, 10_000),
     trustedRoot: io.input('trusted-root') || undefined,
     cosignPath: io.input('cosign-path') || undefined,
+    notationPath: io.input('notation-path') || undefined,
     cosignVersion: io.input('cosign-version') || undefined,
     reportFile: file('report-file', 'registry-audit.json'),
     metricsFile: file('metrics-file', 'registry-audit.prom'),

@@ -249,6 +249,7 @@ export async function runAuditJob(
           ...ctx,
           logins,
           cosignPath: opts.cosignPath,
+          notationPath: opts.notationPath,
           cosignVersion: opts.cosignVersion,
           trustedRoot: opts.trustedRoot
         })

@@ -70,6 +70,13 @@ function attestationRule(input: string, name: string, raw: unknown, signer: Sign
   const o: Raw = raw === null || raw === true ? {} : mapping(input, raw, where, allowed.join(', '));
   unknownKeys(input, o, allowed, where);
   const who = o.signer === undefined ? signer : signerRule(input, o.signer, `${where}.signer`);
+  if (who.notation)
+    throw fieldError(
+      input,
+      `${where}.signer`,
+      'attestations are Sigstore bundles that cosign verifies, not Notation signatures',
+      'Give this attestation a signer of its own (key, or identity and issuer).'
+    );
   const base = {name, signer: who};
   switch (kind) {
     case 'provenance':

@@ -32,7 +32,8 @@ function promotionPolicy(
     gate: {
       trustedRoot: io.input('trusted-root') || undefined,
       cosignVersion: io.input('cosign-version'),
-      cosignPath: io.input('cosign-path') || undefined
+      cosignPath: io.input('cosign-path') || undefined,
+      notationPath: io.input('notation-path') || undefined
     }
   };
 }

@@ -49,7 +49,7 @@ export interface PushOptions {
   progressMs?: number;
   /** A promotion policy the source must meet (every digest, every platform) before anything is copied. */
   policy?: Policy;
-  gate?: {trustedRoot?: string; cosignVersion?: string; cosignPath?: string};
+  gate?: {trustedRoot?: string; cosignVersion?: string; cosignPath?: string; notationPath?: string};
   /** Tags that never move once written (immutable-tags); undefined: no guard. */
   immutableTags?: ImmutableTags;
   /** Move them anyway (move-immutable-tags), with a warning naming each. */

@@ -8,6 +8,9 @@ import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
 import {resolveTool} from '../tools/install.js';
 import {CosignRun} from './cosign-run.js';
 import {VerifiedImage, signerCheck, verifyImages} from './verify.js';
+import {NotationTrust} from '../notation/config.js';
+import {notationVerify} from '../notation/sign.js';
+import {NOTATION, NOTATION_VERSION} from '../tools/notation.js';
 
 export type Verdict = {ok: true; images: VerifiedImage[]} | {ok: false; reason: string; images: VerifiedImage[]};
 
@@ -35,6 +38,9 @@ export function cosignGate(ctx: {
   cosignPath?: string;
   trustedRoot?: string;
   ignoreSct?: boolean;
+  /** For a policy whose signer is Notation: the CLI (found or installed at the pinned version on first use). */
+  notationVersion?: string;
+  notationPath?: string;
 }): CosignGate {
   let run: Promise<CosignRun> | undefined;
   let tempDir: string | undefined;
@@ -58,17 +64,95 @@ export function cosignGate(ctx: {
         getIdToken: ctx.getIdToken
       };
     })());
-  return {
-    async check(reference, policy, {where, recursive}) {
-      const images = await verifyImages({
-        ...(await cosign()),
+  let notationTool: Promise<string> | undefined;
+  const notation = (): Promise<string> =>
+    (notationTool ??= (async () => {
+      const tool = await resolveTool(NOTATION, NOTATION_VERSION, {
+        version: ctx.notationVersion ?? '',
+        path: ctx.notationPath,
+        env: ctx.env,
+        log: ctx.log
+      });
+      ctx.log.info(`gate: notation ${tool.version} (${tool.source}: ${tool.path})`);
+      return tool.path;
+    })());
+  /** A Notation signer's verdict per digest, then cosign's for the policy's attestations (if any). */
+  const withNotation = async (
+    reference: string,
+    policy: Policy,
+    trust: NotationTrust,
+    recursive: boolean
+  ): Promise<VerifiedImage[]> => {
+    const dir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-gate-notation-'));
+    let signed: VerifiedImage[];
+    try {
+      signed = await notationVerify({
+        notation: await notation(),
+        tempDir: dir,
+        env: ctx.env,
+        mask: ctx.mask,
+        log: ctx.log,
+        logins: ctx.logins,
         images: [reference],
         recursive,
-        signer: signerCheck(policy.signer, where, ctx.env, ctx.mask),
-        policy,
-        trustedRoot: ctx.trustedRoot,
-        ignoreSct: ctx.ignoreSct
+        trust,
+        metadata: {}
       });
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+    const attested = policy.attestations.length
+      ? await verifyImages({
+          ...(await cosign()),
+          images: [reference],
+          recursive,
+          signer: signerCheck(policy.signer, 'policy.signer', ctx.env, ctx.mask),
+          policy,
+          skipSignature: true,
+          trustedRoot: ctx.trustedRoot,
+          ignoreSct: ctx.ignoreSct
+        })
+      : [];
+    return signed.map(n => {
+      const a = attested.find(x => x.digest === n.digest);
+      const requirements = [
+        {
+          requirement: 'signature',
+          ok: n.verified,
+          detail: n.verified
+            ? `${n.signatures ?? '?'} Notation signature(s), one trusted`
+            : `Notation: ${n.error ?? ''}`
+        },
+        ...(a?.requirements ?? [])
+      ];
+      const failed = requirements.filter(r => !r.ok);
+      return {
+        ...n,
+        verified: failed.length === 0,
+        ...(failed.length
+          ? {
+              error: failed
+                .map(f => (f.requirement === 'signature' ? f.detail : `${f.requirement}: ${f.detail}`))
+                .join('; ')
+            }
+          : {error: undefined}),
+        requirements
+      };
+    });
+  };
+  return {
+    async check(reference, policy, {where, recursive}) {
+      const images = policy.signer.notation
+        ? await withNotation(reference, policy, policy.signer.notation, recursive)
+        : await verifyImages({
+            ...(await cosign()),
+            images: [reference],
+            recursive,
+            signer: signerCheck(policy.signer, where, ctx.env, ctx.mask),
+            policy,
+            trustedRoot: ctx.trustedRoot,
+            ignoreSct: ctx.ignoreSct
+          });
       const failed = images.filter(v => !v.verified);
       if (!failed.length) return {ok: true, images};
       const reason = failed

@@ -26,6 +26,8 @@ export interface SyncInputs {
   allowIncomplete: boolean;
   /** cosign for entries with a verify rule (found on PATH or installed at the pinned version otherwise). */
   cosignPath?: string;
+  /** For verify rules with a Notation signer. */
+  notationPath?: string;
   /** A private Sigstore's trusted root for keyless verify rules. */
   trustedRoot?: string;
   /** Tags that never move at a destination (immutable-tags); undefined: no guard. */
@@ -66,6 +68,7 @@ export function readSyncInputs(io: ActionIO, env: NodeJS.ProcessEnv): SyncInputs
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
     allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
     cosignPath: io.input('cosign-path') || undefined,
+    notationPath: io.input('notation-path') || undefined,
     trustedRoot: io.input('trusted-root') || undefined,
     immutableTags: readImmutableTags(getItems(io, 'immutable-tags')),
     moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false),
