@@ -82,21 +82,38 @@ export function makeLeaf(ca: Ca, org: string, cn: string): Leaf {
     ],
     ca.dir
   );
+  // Issued with `openssl ca` to backdate it an hour (x509 -req starts validity now, and an RFC 3161
+  // timestamp's accuracy window may then begin before the certificate does).
+  const db = path.join(ca.dir, 'db');
+  fs.mkdirSync(path.join(db, 'new'), {recursive: true});
+  if (!fs.existsSync(path.join(db, 'index.txt'))) {
+    fs.writeFileSync(path.join(db, 'index.txt'), '');
+    fs.writeFileSync(path.join(db, 'serial'), '1000\n');
+  }
+  fs.writeFileSync(
+    path.join(db, 'ca.cnf'),
+    `[ca]\ndefault_ca = ca\n[ca]\ndatabase = ${db}/index.txt\nnew_certs_dir = ${db}/new\nserial = ${db}/serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = none\n[any]\ncountryName = optional\nstateOrProvinceName = optional\norganizationName = optional\ncommonName = supplied\n`
+  );
+  const fmt = (d: Date): string => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
   openssl(
     [
-      'x509',
-      '-req',
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      path.join(db, 'ca.cnf'),
+      '-cert',
+      ca.cert,
+      '-keyfile',
+      ca.key,
       '-in',
       `${base}.csr`,
-      '-CA',
-      ca.cert,
-      '-CAkey',
-      ca.key,
-      '-CAcreateserial',
       '-out',
       `${base}.crt`,
-      '-days',
-      '7',
+      '-startdate',
+      fmt(new Date(Date.now() - 3_600_000)),
+      '-enddate',
+      fmt(new Date(Date.now() + 7 * 86_400_000)),
       '-extfile',
       `${base}.ext`
     ],

@@ -442,3 +442,72 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
     throw err;
   }
 }
+
+/** An RFC 3161 timestamp authority alone (Sigstore's timestamp-server), for Notation's timestamping. */
+export interface TimestampAuthority {
+  /** The RFC 3161 endpoint. */
+  url: string;
+  /** Its root certificate (PEM file): the last of its chain. */
+  root: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Sigstore's timestamp-server with an in-memory signer, answering with its certificate chain in
+ * each response (Notation needs it: "certificate signed by unknown authority" otherwise). One timestamp
+ * authority runs per machine at a time (its metrics port is fixed): it takes the same turn as startSigstore.
+ */
+export async function startTimestampAuthority(): Promise<TimestampAuthority> {
+  const bin = sigstoreTools()?.tsa;
+  if (!bin) throw new Error('timestamp-server missing: run scripts/setup.sh');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsa-'));
+  const release = await tsaTurn();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const child = spawn(
+        bin,
+        [
+          'serve',
+          '--timestamp-signer',
+          'memory',
+          '--include-chain-in-response',
+          '--disable-ntp-monitoring',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port)
+        ],
+        {stdio: ['ignore', 'pipe', 'pipe'], cwd: dir}
+      );
+      let out = '';
+      child.stdout?.on('data', d => (out = (out + d).slice(-20000)));
+      child.stderr?.on('data', d => (out = (out + d).slice(-20000)));
+      const base = `http://127.0.0.1:${port}/api/v1/timestamp`;
+      try {
+        await waitFor(`${base}/certchain`, child, 'timestamp-server', () => out);
+      } catch (err) {
+        child.kill('SIGKILL');
+        if (attempt >= 5 || !/address already in use/.test(out)) throw err;
+        continue;
+      }
+      const chain = await (await fetch(`${base}/certchain`)).text();
+      const certs = [...chain.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map(m => m[0]);
+      const root = path.join(dir, 'tsa-root.pem');
+      fs.writeFileSync(root, `${certs[certs.length - 1]}\n`);
+      return {
+        url: base,
+        root,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise(r => child.once('exit', r));
+          release();
+          fs.rmSync(dir, {recursive: true, force: true});
+        }
+      };
+    }
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

@@ -10,6 +10,7 @@ import {Ca, Leaf, makeCa, makeLeaf} from '../helpers/pki.js';
 import {BINARY, IMPLEMENTATIONS, Implementation, Registry, startRegistry} from '../helpers/registry.js';
 import {ActionRun, ROOT, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
+import {sigstoreTools, startTimestampAuthority} from '../helpers/sigstore.js';
 
 /**
  * The sign action with signer: notation, driving the real Notation CLI (v1.3.2) against three registry
@@ -402,5 +403,31 @@ describe('signer: notation, formats, plugins and copies', () => {
       const mirror = new GhcrImages({host: withoutApi.host}, 'mirror', 'gated');
       expect((await mirror.client.listTags(mirror.repo)).filter(t => !t.startsWith('sha256-'))).toEqual(['v1']);
     }
+  );
+
+  maybe(
+    'a timestamped signature (RFC 3161, the local timestamp authority): verified with the TSA root required; an untimestamped one then fails',
+    async () => {
+      if (!sigstoreTools()) throw new Error('timestamp-server missing: run scripts/setup.sh');
+      const tsa = await startTimestampAuthority();
+      try {
+        const p = new GhcrImages({host: withApi.host}, 'team', 'timed');
+        await p.platform('timed', 'linux/amd64', 512, 'timed');
+        await p.platform('untimed', 'linux/amd64', 512, 'untimed');
+        ok(await sign(`${withApi.host}/team/timed:timed`, {'timestamp-url': tsa.url, 'timestamp-root-cert': tsa.root}));
+        ok(await sign(`${withApi.host}/team/timed:untimed`));
+        const check = (tag: string): Promise<ActionRun> =>
+          verify(`${withApi.host}/team/timed:${tag}`, {'timestamp-root-cert': tsa.root});
+        ok(await check('timed'));
+        const untimed = await check('untimed');
+        expect(untimed.code).toBe(1);
+        expect(errorLines(untimed).join('\n')).toMatch(/timestamp/i);
+        // Without the TSA root in the trust both verify (the timestamp is not required then).
+        ok(await verify(`${withApi.host}/team/timed:untimed`));
+      } finally {
+        await tsa.stop();
+      }
+    },
+    120000
   );
 });
