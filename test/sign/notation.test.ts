@@ -430,4 +430,35 @@ describe('signer: notation, formats, plugins and copies', () => {
     },
     120000
   );
+
+  maybe(
+    "cleanup (backend oci) deletes a deleted image's Notation signatures with it and keeps a kept image's, still verifying; with and without the referrers API",
+    async () => {
+      for (const reg of [withApi, withoutApi]) {
+        const p = new GhcrImages({host: reg.host}, 'team', 'retained');
+        const old = await p.image('old', ['v1'], {created: '2026-01-01T00:00:00Z'});
+        const kept = await p.image('kept', ['v2'], {created: '2026-02-01T00:00:00Z'});
+        ok(await sign(`${reg.host}/team/retained:v1\n${reg.host}/team/retained:v2`));
+        const sigsOf = async (d: string): Promise<number> => listed(`${reg.host}/team/retained@${d}`);
+        expect(await sigsOf(old.digest)).toBe(1);
+        const run = await runBundledAction(
+          'ghcr-cleanup',
+          {backend: 'oci', 'registry-url': reg.host, packages: 'team/retained', 'keep-n-tagged': '1', token: ''},
+          {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(work, 'tools-'))}
+        );
+        ok(run);
+        const deleted = (JSON.parse(run.outputs.deleted) as Array<{digest: string}>).map(d => d.digest);
+        // The old image, its platforms, and the three signatures on them (and the fallback indexes where there is no API).
+        expect(deleted).toEqual(expect.arrayContaining([old.digest, ...old.children]));
+        expect(deleted.length).toBe(reg === withApi ? 6 : 9);
+        expect(await p.client.headManifest(p.repo, old.digest)).toBeUndefined();
+        for (const d of [kept.digest, ...kept.children]) {
+          expect(await sigsOf(d)).toBe(1);
+          expect(await independentVerify(`${reg.host}/team/retained@${d}`, ca, release.subject)).toMatchObject({
+            code: 0
+          });
+        }
+      }
+    }
+  );
 });
