@@ -48,7 +48,7 @@ export const envName = (input: string): string => `REGISTRY_ACTIONS_${input.toUp
 
 /** Inputs that carry secrets (passwords, tokens): never taken as flags, where shell history and process lists keep them. */
 export function isSecretInput(name: string): boolean {
-  return /(^|-)(password|token)$/.test(name);
+  return /(^|-)(password|token)$/.test(name) || name === 'notation-key';
 }
 
 function secretRefused(name: string, command: string): UsageError {

@@ -194,7 +194,8 @@ describe('registry-actions command-line tool', () => {
     ['sign', '--key-password', 'REGISTRY_ACTIONS_KEY_PASSWORD'],
     ['push', '--source-password', 'REGISTRY_ACTIONS_SOURCE_PASSWORD'],
     ['cleanup', '--token', 'REGISTRY_ACTIONS_TOKEN'],
-    ['tag', '--github-token', 'REGISTRY_ACTIONS_GITHUB_TOKEN']
+    ['tag', '--github-token', 'REGISTRY_ACTIONS_GITHUB_TOKEN'],
+    ['sign', '--notation-key', 'REGISTRY_ACTIONS_NOTATION_KEY']
   ])(
     '%s %s: a secret as a flag is refused (exit 2) naming the variable, and never echoed',
     async (command, flag, variable) => {
