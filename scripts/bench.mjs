@@ -111,7 +111,7 @@ for (const [what, value, note] of rows) console.log(`${what.padEnd(28)} ${value.
 
 // The push benchmark needs docker-registry (scripts/setup.sh installs it); crane and regctl are compared when on PATH.
 if (
-  ['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN', 'BENCH_VENDORS', 'BENCH_AUDIT'].some(
+  ['BENCH_PUSH', 'BENCH_CLEANUP', 'BENCH_SYNC', 'BENCH_SIGN', 'BENCH_VENDORS', 'BENCH_AUDIT', 'BENCH_NOTATION'].some(
     k => process.env[k] !== '0'
   )
 ) {
@@ -156,3 +156,7 @@ if (process.env.BENCH_SIGN !== '0') runBench('sign');
 // (manifest cache) run: API calls against the listing's pages (BENCH_AUDIT=0 to skip, BENCH_AUDIT_BACKENDS,
 // BENCH_AUDIT_MANIFESTS).
 if (process.env.BENCH_AUDIT !== '0') runBench('audit');
+
+// The Notation benchmark: N tags (BENCH_NOTATION_TAGS) of a 4-platform image signed with signer notation
+// against plain notation per tag (BENCH_NOTATION=0 to skip).
+if (process.env.BENCH_NOTATION !== '0') runBench('notation');
