@@ -9,7 +9,7 @@ import {TagMatcher} from '../tag/matcher.js';
 import {CosignGate, cosignGate} from '../sign/gate.js';
 import {Logger} from '../log.js';
 import {Mask, RegistryLogin} from '../registry/credentials.js';
-import {openManifestStore} from '../cleanup/manifest-store.js';
+import {openManifestStore, storeScope} from '../cleanup/manifest-store.js';
 import {StopRequest} from '../cleanup/stop.js';
 import {AuditInputs} from './inputs.js';
 import {ImageCompliance, VULN_PREDICATE, evidenceOf, platformsOf, presenceCompliance, Failure} from './compliance.js';
@@ -223,17 +223,7 @@ export async function runAuditJob(
   ctx: {env: NodeJS.ProcessEnv; mask: Mask; log: Logger}
 ): Promise<AuditResult> {
   const {manifestCache, allowIncomplete: _a, reportFile: _r, metricsFile: _m, failOnNoncompliant: _f, ...opts} = inputs;
-  const cached = manifestCache
-    ? await openManifestStore({
-        backend: `audit-${opts.backend}`,
-        registry: opts.registry,
-        owner: opts.owner,
-        packages: opts.packages,
-        shard: opts.shard,
-        env: ctx.env,
-        log: ctx.log
-      })
-    : undefined;
+  const cached = manifestCache ? await openManifestStore(storeScope(opts, ctx, 'audit')) : undefined;
   const stop = new StopRequest().listen(signal =>
     ctx.log.warning(
       `${signal}: finishing the repository being read, starting no other; the report covers what was read`

@@ -19,7 +19,13 @@ export class ManifestStore {
   /** Manifests this run read from the registry and stored (not found from an earlier run). */
   private readonly putNow = new Set<string>();
 
-  constructor(readonly dir: string) {}
+  /** Whether an earlier run left manifests here (a listing may then ask for a digest before a body). */
+  readonly warm: boolean;
+
+  constructor(readonly dir: string) {
+    const kept = path.join(dir, 'sha256');
+    this.warm = fs.existsSync(kept) && fs.readdirSync(kept).length > 0;
+  }
 
   private file(digest: string): string | undefined {
     const m = digest.match(/^sha256:([a-f0-9]{64})$/);
@@ -74,6 +80,7 @@ export class ManifestStore {
 }
 
 export interface StoreScope {
+  /** The backend; a job of another kind (the audit) prefixes its own name, for a store of its own. */
   backend: string;
   registry: string;
   owner: string;
@@ -82,6 +89,23 @@ export interface StoreScope {
   shard?: Shard;
   env: NodeJS.ProcessEnv;
   log: Logger;
+}
+
+/** A job's store scope from its options; `kind` (audit) keeps a store apart from the cleanup's. */
+export function storeScope(
+  o: Pick<StoreScope, 'backend' | 'registry' | 'owner' | 'packages' | 'shard'>,
+  ctx: Pick<StoreScope, 'env' | 'log'>,
+  kind?: string
+): StoreScope {
+  return {
+    backend: kind ? `${kind}-${o.backend}` : o.backend,
+    registry: o.registry,
+    owner: o.owner,
+    packages: o.packages,
+    ...(o.shard ? {shard: o.shard} : {}),
+    env: ctx.env,
+    log: ctx.log
+  };
 }
 
 /**

@@ -101,11 +101,12 @@ export class OciRepositoryBackend implements CleanupBackend {
   }
 
   /**
-   * The manifest a tag names now. With a store: a HEAD says the digest, and a manifest stored under it
-   * needs no GET (an unchanged repository costs one HEAD per tag); else one GET, its bytes stored.
+   * The manifest a tag names now. With a store an earlier run filled: a HEAD says the digest, and a
+   * manifest stored under it needs no GET (an unchanged repository costs one HEAD per tag, and no pull
+   * where GETs are counted); else one GET, its bytes stored.
    */
   private async tagged(tag: string): Promise<{digest: string; body: Buffer; mediaType?: string} | undefined> {
-    if (this.store) {
+    if (this.store?.warm) {
       const head = await this.client.headManifest(this.repository, tag);
       if (!head) return undefined;
       const kept = this.store.get(head.digest);

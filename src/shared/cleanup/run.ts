@@ -30,7 +30,7 @@ import {Shard, inShard, shardNote} from '../shard.js';
 import {Policy} from './policy.js';
 import {PreviewComparison, comparePreview} from './ecr.js';
 import {CleanupInputs} from './inputs.js';
-import {openManifestStore} from './manifest-store.js';
+import {openManifestStore, storeScope} from './manifest-store.js';
 
 export interface CleanupOptions {
   owner: string;
@@ -700,17 +700,7 @@ export async function runCleanupJob(
   ctx: {env: NodeJS.ProcessEnv; mask: Mask; log: Logger}
 ): Promise<CleanupResult> {
   const {manifestCache, allowIncomplete: _allowIncomplete, ...opts} = inputs;
-  const cached = manifestCache
-    ? await openManifestStore({
-        backend: opts.backend,
-        registry: opts.registry,
-        owner: opts.owner,
-        packages: opts.packages,
-        shard: opts.shard,
-        env: ctx.env,
-        log: ctx.log
-      })
-    : undefined;
+  const cached = manifestCache ? await openManifestStore(storeScope(opts, ctx)) : undefined;
   // A cancelled job or a job timeout (SIGINT, SIGTERM): the image in flight is finished, nothing new starts.
   const stop = new StopRequest().listen(signal =>
     ctx.log.warning(

@@ -7,7 +7,7 @@ import {Mask, RegistryLogin} from '../registry/credentials.js';
 import {COSIGN, COSIGN_VERSION} from '../tools/cosign.js';
 import {resolveTool} from '../tools/install.js';
 import {CosignRun} from './cosign-run.js';
-import {VerifiedImage, signerCheck, verifyImages} from './verify.js';
+import {VerifiedImage, requirementsError, signerCheck, verifyImages} from './verify.js';
 import {NotationTrust} from '../notation/config.js';
 import {notationVerify} from '../notation/sign.js';
 import {NOTATION, NOTATION_VERSION} from '../tools/notation.js';
@@ -125,19 +125,9 @@ export function cosignGate(ctx: {
         },
         ...(a?.requirements ?? [])
       ];
-      const failed = requirements.filter(r => !r.ok);
-      return {
-        ...n,
-        verified: failed.length === 0,
-        ...(failed.length
-          ? {
-              error: failed
-                .map(f => (f.requirement === 'signature' ? f.detail : `${f.requirement}: ${f.detail}`))
-                .join('; ')
-            }
-          : {error: undefined}),
-        requirements
-      };
+      const {error: _notationError, ...rest} = n;
+      const error = requirementsError(requirements);
+      return {...rest, verified: !error, ...(error ? {error} : {}), requirements};
     });
   };
   return {

@@ -112,6 +112,13 @@ export function verifiedPayloads(
   return {signatures, attestations};
 }
 
+/** What failed among a digest's requirements, as one line (the signature's reason alone, the others named); undefined when all passed. Pure. */
+export function requirementsError(requirements: RequirementResult[]): string | undefined {
+  const failed = requirements.filter(r => !r.ok);
+  if (!failed.length) return undefined;
+  return failed.map(f => (f.requirement === 'signature' ? f.detail : `${f.requirement}: ${f.detail}`)).join('; ');
+}
+
 /** The attestation rules that apply to a target: every-digest ones always, platform ones on platform manifests. Pure. */
 export function rulesFor(policy: Policy | undefined, t: Target, platforms: Set<Target>): AttestationRule[] {
   return (policy?.attestations ?? []).filter(r => r.on === 'every-digest' || platforms.has(t));
@@ -199,17 +206,11 @@ export async function verifyImages(opts: VerifyOptions): Promise<VerifiedImage[]
           : {requirement: rule.name, ok: false, detail: check.reason}
       );
     }
-    const failed = requirements.filter(r => !r.ok);
+    const error = requirementsError(requirements);
     return {
       ...base,
-      verified: failed.length === 0,
-      ...(failed.length
-        ? {
-            error: failed
-              .map(f => (f.requirement === 'signature' ? f.detail : `${f.requirement}: ${f.detail}`))
-              .join('; ')
-          }
-        : {}),
+      verified: !error,
+      ...(error ? {error} : {}),
       signatures,
       ...(opts.policy ? {requirements} : {})
     };
