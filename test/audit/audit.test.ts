@@ -5,7 +5,7 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, afterEach, beforeAll, describe, expect, test} from '@jest/globals';
 import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
-import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
+import {GhcrImages, Pushed, blobSizes, childrenOf, distinctBytes} from '../helpers/ghcr-images.js';
 import {Proxy, startProxy} from '../helpers/proxy.js';
 import {Registry, startRegistry} from '../helpers/registry.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
@@ -67,39 +67,21 @@ const report = (r: ActionRun): Report =>
 const metrics = (r: ActionRun): string => fs.readFileSync(path.join(r.dir, 'registry-audit.prom'), 'utf8');
 const ok = (r: ActionRun): void => expect({code: r.code, errors: errorLines(r)}).toEqual({code: 0, errors: []});
 
-/** Config and layer sizes of pushed image manifests, by blob digest (what the registry stores for them). */
-function blobsOf(pushed: Pushed[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const p of pushed) {
-    const m = JSON.parse(p.body.toString('utf8')) as {
-      config: {digest: string; size: number};
-      layers: Array<{digest: string; size: number}>;
-    };
-    for (const b of [m.config, ...m.layers]) out.set(b.digest, b.size);
-  }
-  return out;
-}
-const total = (m: Map<string, number>): number => [...m.values()].reduce((n, s) => n + s, 0);
-
-/** The registry's platform manifests of an index, as pushed. */
-async function kids(p: GhcrImages, index: Pushed): Promise<Pushed[]> {
-  return Promise.all(
-    index.children.map(async d => {
-      const m = await p.client.getManifest(p.repo, d);
-      return {digest: d, children: [], body: m?.body as Buffer, mediaType: m?.mediaType ?? ''};
-    })
-  );
-}
-
 /** Seeds three images: v1 and v2 share their platform manifests, v3 (also latest) has its own. */
-async function seedInventory(p: GhcrImages): Promise<{reclaimable: number; stored: number}> {
+async function seedInventory(
+  p: GhcrImages
+): Promise<{reclaimable: number; stored: number; blobs: Map<string, number>}> {
   const a = await p.image('inv-a', ['v1'], {created: '2026-01-01T00:00:00Z'});
-  const aKids = await kids(p, a);
+  const aKids = await childrenOf(p, a);
   await p.image('inv-a', ['v2'], {created: '2026-02-01T00:00:00Z', reuse: aKids});
   const c = await p.image('inv-c', ['v3', 'latest'], {created: '2026-03-01T00:00:00Z'});
-  const aBlobs = blobsOf(aKids);
-  const cBlobs = blobsOf(await kids(p, c));
-  return {reclaimable: total(aBlobs), stored: total(new Map([...aBlobs, ...cBlobs]))};
+  const aBlobs = blobSizes(aKids);
+  const cBlobs = blobSizes(await childrenOf(p, c));
+  return {
+    reclaimable: distinctBytes(aBlobs),
+    stored: distinctBytes(aBlobs, cBlobs),
+    blobs: new Map([...aBlobs, ...cBlobs])
+  };
 }
 
 describe('audit: inventory', () => {
@@ -164,7 +146,7 @@ describe('audit: inventory', () => {
         images: {tagged: 3, untagged: 1},
         tags: 4,
         manifests: 8,
-        storedBytes: expected.stored + total(blobsOf([loose])),
+        storedBytes: distinctBytes(expected.blobs, blobSizes([loose])),
         // no retention rule given: nothing reclaimable
         reclaimableBytes: 0
       });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, test} from '@jest/globals';
 import {Credential} from '../../src/shared/registry/auth.js';
-import {GhcrImages, Pushed} from '../helpers/ghcr-images.js';
+import {GhcrImages, blobSizes, childrenOf, distinctBytes} from '../helpers/ghcr-images.js';
 import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js';
 import {requireTool} from '../helpers/tools.js';
 import {VendorRegistry} from '../helpers/vendor-registry.js';
@@ -15,21 +15,6 @@ import {VENDORS, VendorCase} from '../helpers/vendors/index.js';
  * second run that reads no manifest.
  */
 const ready = !!requireTool('docker-registry');
-
-/** Config and layer sizes of pushed manifests, by blob digest. */
-function blobsOf(pushed: Pushed[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const p of pushed) {
-    const m = JSON.parse(p.body.toString('utf8')) as {
-      config: {digest: string; size: number};
-      layers: Array<{digest: string; size: number}>;
-    };
-    for (const b of [m.config, ...m.layers]) out.set(b.digest, b.size);
-  }
-  return out;
-}
-const total = (...maps: Array<Map<string, number>>): number =>
-  [...new Map(maps.flatMap(m => [...m])).values()].reduce((n, s) => n + s, 0);
 
 describe.each(VENDORS.map(v => [v.name, v] as const))('audit on backend %s', (_name, vendor: VendorCase) => {
   const maybe = ready ? test : test.skip;
@@ -46,15 +31,8 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('audit on backend %s', (_n
     'exact inventory: shared blobs once, untagged images where the API lists them, reclaimable, signatures',
     async () => {
       const p = new GhcrImages(emu, vendor.namespace, 'audited', vendor.credential as Credential);
-      const platformsOf = async (index: Pushed): Promise<Pushed[]> =>
-        Promise.all(
-          index.children.map(async d => {
-            const m = await p.client.getManifest(p.repo, d);
-            return {digest: d, children: [], body: m?.body as Buffer, mediaType: m?.mediaType ?? ''};
-          })
-        );
       const a = await p.image('a', ['v1']);
-      const aKids = await platformsOf(a);
+      const aKids = await childrenOf(p, a);
       await p.image('a', ['v2'], {reuse: aKids, created: '2026-02-01T00:00:00Z'});
       const c = await p.image('c', ['v3', 'latest']);
       const sig = await p.legacySignature(c.digest);
@@ -80,7 +58,7 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('audit on backend %s', (_n
         requests: {manifestReads: number};
       } => JSON.parse(fs.readFileSync(path.join(r.dir, 'registry-audit.json'), 'utf8'));
       const [inv] = report(first).repositories;
-      const cKids = await platformsOf(c);
+      const cKids = await childrenOf(p, c);
       expect(inv).toMatchObject({
         images: {tagged: 3, untagged: lone.length},
         tags: 4,
@@ -88,8 +66,8 @@ describe.each(VENDORS.map(v => [v.name, v] as const))('audit on backend %s', (_n
         manifests: 8 + lone.length,
         accessories: 1,
         platforms: ['linux/amd64', 'linux/arm64'],
-        storedBytes: total(blobsOf(aKids), blobsOf(cKids), blobsOf([sig]), blobsOf(lone)),
-        reclaimableBytes: total(blobsOf(aKids), blobsOf(lone)),
+        storedBytes: distinctBytes(blobSizes(aKids), blobSizes(cKids), blobSizes([sig]), blobSizes(lone)),
+        reclaimableBytes: distinctBytes(blobSizes(aKids), blobSizes(lone)),
         reclaimableManifests: 4 + lone.length
       });
       expect(first.outputs['stored-bytes']).toBe(String(inv.storedBytes));

@@ -235,3 +235,30 @@ export class GhcrImages {
     return {bundle, fallback: {...fallback, children: [bundle.digest]}};
   }
 }
+
+/** Config and layer sizes of pushed image manifests, by blob digest (what a registry stores for them). */
+export function blobSizes(pushed: Pushed[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of pushed) {
+    const m = JSON.parse(p.body.toString('utf8')) as {
+      config: {digest: string; size: number};
+      layers: Array<{digest: string; size: number}>;
+    };
+    for (const b of [m.config, ...m.layers]) out.set(b.digest, b.size);
+  }
+  return out;
+}
+
+/** Bytes of the distinct blobs of several blobSizes maps (a blob in two counted once). */
+export const distinctBytes = (...maps: Array<Map<string, number>>): number =>
+  [...new Map(maps.flatMap(m => [...m])).values()].reduce((n, s) => n + s, 0);
+
+/** An index's children as the registry holds them (for reuse in another image, or their blobs). */
+export async function childrenOf(p: GhcrImages, index: Pushed): Promise<Pushed[]> {
+  return Promise.all(
+    index.children.map(async d => {
+      const m = await p.client.getManifest(p.repo, d);
+      return {digest: d, children: [], body: m?.body as Buffer, mediaType: m?.mediaType ?? ''};
+    })
+  );
+}
