@@ -402,6 +402,29 @@ describe('signer: notation, formats, plugins and copies', () => {
       expect(synced.stdout).toMatch(/::warning::.*\(v2\) refused: signature: Notation: .*trusted identities/);
       const mirror = new GhcrImages({host: withoutApi.host}, 'mirror', 'gated');
       expect((await mirror.client.listTags(mirror.repo)).filter(t => !t.startsWith('sha256-'))).toEqual(['v1']);
+      // The audit with the same policy: both carry a Notation signature (presence); verified, v2's signer is refused.
+      const audited = await runBundledAction(
+        'audit',
+        {
+          backend: 'oci',
+          'registry-url': src.host,
+          packages: 'team/gated',
+          'compliance-policy': policy,
+          'notation-path': notation as string
+        },
+        {RUNNER_TOOL_CACHE: fs.mkdtempSync(path.join(work, 'tools-'))}
+      );
+      ok(audited);
+      const served = (
+        JSON.parse(fs.readFileSync(path.join(audited.dir, 'registry-audit.json'), 'utf8')) as {
+          repositories: Array<{
+            served: Array<{tags: string[]; checked: string; compliant: boolean; signatures: number}>;
+          }>;
+        }
+      ).repositories[0].served;
+      expect(
+        Object.fromEntries(served.map(i => [i.tags.join(','), `${i.checked} ${i.compliant} ${i.signatures}`]))
+      ).toEqual({v1: 'verified true 1', v2: 'verified false 1'});
     }
   );
 

@@ -33,7 +33,8 @@ export function readAuditInputs(io: ActionIO, env: NodeJS.ProcessEnv): AuditInpu
     ...cleanup,
     dryRun: true,
     compliance,
-    verifyTags: tagMatcher('verify-tags', parsePatterns(io.input('verify-tags'), false), false),
+    // action.yml's default, for callers that do not apply it: every served image, up to the cap.
+    verifyTags: tagMatcher('verify-tags', parsePatterns(io.input('verify-tags') || '*', false), false),
     maxVerifications: parseInteger('max-verifications', io.input('max-verifications'), 20, 0, 10_000),
     trustedRoot: io.input('trusted-root') || undefined,
     cosignPath: io.input('cosign-path') || undefined,
