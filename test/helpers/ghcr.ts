@@ -70,7 +70,13 @@ export interface GhcrEmulator {
    * GitHub's attestation store: bundles posted to POST /repos/{owner}/{repo}/attestations, by the
    * subject digests of their in-toto statement (what GET …/attestations/{subject_digest} finds).
    */
-  attestations: Array<{id: number; repository: string; bundle: Record<string, unknown>; subjects: string[]}>;
+  attestations: Array<{
+    id: number;
+    repository: string;
+    bundle: Record<string, unknown>;
+    subjects: string[];
+    predicateType?: string;
+  }>;
   /** Answer 403 to attestation writes (the job lacks attestations: write). */
   attestationsForbidden: boolean;
   branches: string[];
@@ -264,6 +270,30 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
     return {name, commit: base.commit, protected: false};
   };
 
+  /**
+   * The listing of attestations of a digest (repository or organisation), filtered by predicate_type as
+   * GitHub does; each was posted through the API by a workflow, so its initiator is "user".
+   */
+  const attestationsOf = (
+    where: (a: GhcrEmulator['attestations'][number]) => boolean,
+    digest: string,
+    url?: URL
+  ): unknown => {
+    // predicate_type: provenance, sbom and release name families of types; anything else is a type itself.
+    const type = url?.searchParams.get('predicate_type');
+    const families: Record<string, RegExp> = {
+      provenance: /^https:\/\/slsa\.dev\/provenance\//,
+      sbom: /^https:\/\/(spdx\.dev\/Document|cyclonedx\.org\/bom)/,
+      release: /^https:\/\/in-toto\.io\/attestation\/release\//
+    };
+    const matches = (t = ''): boolean => !type || (families[type] ? families[type].test(t) : t === type);
+    return {
+      attestations: emu.attestations
+        .filter(a => where(a) && a.subjects.includes(digest) && matches(a.predicateType))
+        .map(a => ({bundle: a.bundle, repository_id: 1296269, initiator: 'user'}))
+    };
+  };
+
   const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', emu.url);
     const path = url.pathname.replace(/^\/api/, '');
@@ -342,21 +372,39 @@ export async function startGhcr(): Promise<GhcrEmulator | undefined> {
         }
         const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
           subject?: Array<{digest?: Record<string, string>}>;
+          predicateType?: string;
         };
         const subjects = (statement.subject ?? []).flatMap(x =>
           Object.entries(x.digest ?? {}).map(([a, h]) => `${a}:${h}`)
         );
         const id = emu.attestations.length + 1;
-        emu.attestations.push({id, repository, bundle: parsed.bundle, subjects});
+        emu.attestations.push({
+          id,
+          repository,
+          bundle: parsed.bundle,
+          subjects,
+          predicateType: statement.predicateType
+        });
         answer(201, {id});
         return;
       }
       if (method === 'GET' && m[3]) {
-        const digest = decodeURIComponent(m[3]);
-        const found = emu.attestations.filter(a => a.repository === repository && a.subjects.includes(digest));
-        answer(200, {attestations: found.map(a => ({bundle: a.bundle, repository_id: 1296269}))});
+        answer(
+          200,
+          attestationsOf(a => a.repository === repository, decodeURIComponent(m[3]), url)
+        );
         return;
       }
+    }
+    // What gh attestation verify --owner asks: an organisation's attestations of a digest.
+    m = path.match(/^\/orgs\/([^/]+)\/attestations\/([^/]+)$/);
+    if (m && method === 'GET') {
+      const org = m[1].toLowerCase();
+      answer(
+        200,
+        attestationsOf(a => a.repository.split('/')[0] === org, decodeURIComponent(m[2]), url)
+      );
+      return;
     }
     m = path.match(/^\/repos\/([^/]+)\/([^/]+)\/(pulls|branches)$/);
     if (m) {

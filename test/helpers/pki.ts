@@ -122,3 +122,50 @@ export function makeLeaf(ca: Ca, org: string, cn: string): Leaf {
   fs.writeFileSync(`${base}.chain.pem`, fs.readFileSync(`${base}.crt`, 'utf8') + fs.readFileSync(ca.cert, 'utf8'));
   return {key: `${base}.key`, chain: `${base}.chain.pem`, subject: `C=US, ST=WA, O=${org}, CN=${cn}`};
 }
+
+/** A TLS server certificate for `host` (subjectAltName DNS), issued by `ca`: key and certificate PEM files. */
+export function makeServerCert(ca: Ca, host: string): {key: string; cert: string} {
+  const base = path.join(ca.dir, `tls-${host.replace(/[^A-Za-z0-9.-]/g, '_')}`);
+  fs.writeFileSync(
+    `${base}.ext`,
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${host}\n`
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-out',
+      `${base}.csr`,
+      '-subj',
+      `/C=US/ST=WA/O=Test/CN=${host}`
+    ],
+    ca.dir
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-out',
+      `${base}.crt`,
+      '-days',
+      '7',
+      '-extfile',
+      `${base}.ext`
+    ],
+    ca.dir
+  );
+  return {key: `${base}.key`, cert: `${base}.crt`};
+}

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import {Transform} from 'node:stream';
 
 export type Fault =
@@ -217,6 +219,77 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
       new Promise(r => {
         server.closeAllConnections();
         server.close(() => r());
+      })
+  };
+}
+
+export interface InterceptingProxy {
+  url: string;
+  /** CONNECT targets asked for, and the requests answered inside the tunnels (method, host, path). */
+  log: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTPS proxy that answers for public hosts itself: a CONNECT to one of `hosts` is accepted, TLS is
+ * terminated with `tls` (a certificate the client trusts through a test CA), and each request inside is
+ * passed to that host's local stand-in (plain HTTP, path and headers kept). A CONNECT to any other host is
+ * refused, so nothing leaves the machine. This is how a client with GitHub's API built in (gh) reaches
+ * the GitHub emulator.
+ */
+export async function startInterceptingProxy(
+  hosts: Record<string, string>,
+  tlsFiles: {key: string; cert: string}
+): Promise<InterceptingProxy> {
+  const log: string[] = [];
+  const key = fs.readFileSync(tlsFiles.key);
+  const cert = fs.readFileSync(tlsFiles.cert);
+  const inner = http.createServer((req, res) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    log.push(`${req.method} ${host}${req.url}`);
+    const target = new URL(req.url ?? '/', hosts[host]);
+    const up = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: target.pathname + target.search,
+        headers: req.headers
+      },
+      upRes => {
+        const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
+        res.writeHead(upRes.statusCode ?? 502, headers);
+        upRes.pipe(res);
+      }
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  const outer = http.createServer((_req, res) => {
+    res.writeHead(405);
+    res.end();
+  });
+  outer.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+    const host = (req.url ?? '').replace(/:\d+$/, '');
+    log.push(`CONNECT ${req.url}`);
+    if (!hosts[host]) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    const secure = new tls.TLSSocket(socket, {isServer: true, key, cert});
+    secure.on('error', () => socket.destroy());
+    inner.emit('connection', secure);
+  });
+  await new Promise<void>(r => outer.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(outer.address() as net.AddressInfo).port}`,
+    log,
+    stop: () =>
+      new Promise(r => {
+        outer.closeAllConnections();
+        inner.closeAllConnections();
+        outer.close(() => r());
       })
   };
 }

@@ -9,6 +9,8 @@ import {ActionRun, errorLines, runBundledAction} from '../helpers/run-action.js'
 import {Sigstore, sigstoreTools, startSigstore} from '../helpers/sigstore.js';
 import {alpineFiles, dbWriter, pushDb} from '../helpers/trivy-db.js';
 import {nodeRuntimes, requireTool} from '../helpers/tools.js';
+import {makeCa, makeServerCert} from '../helpers/pki.js';
+import {startInterceptingProxy} from '../helpers/proxy.js';
 import {GH_TOKEN, GhcrEmulator, startGhcr} from '../helpers/ghcr.js';
 
 /**
@@ -257,7 +259,7 @@ describe('keyless signing against a real local Sigstore', () => {
   );
 
   maybe(
-    "github-attestations: each digest's bundles recorded once in GitHub's attestation store (held to its REST description), however many registries hold the image; a refusal fails clearly, or warns",
+    "github-attestations: each digest's bundles recorded once in GitHub's attestation store (held to its REST description), however many registries hold the image; gh attestation verify finds them there (through HTTPS_PROXY) as well as in the registry; a refusal fails clearly, or warns",
     async () => {
       const emu = (await startGhcr()) as GhcrEmulator;
       try {
@@ -311,7 +313,11 @@ describe('keyless signing against a real local Sigstore', () => {
         // GitHub's own verifier, as GitHub users check: from the registry, with its policy flags.
         const root = path.join(sigstore.dir, 'trusted-root.jsonl');
         fs.writeFileSync(root, `${JSON.stringify(JSON.parse(fs.readFileSync(sigstore.trustedRoot, 'utf8')))}\n`);
-        const gh = async (ref: string, flags: string[]): Promise<{code: number; out: string}> => {
+        const gh = async (
+          ref: string,
+          flags: string[],
+          store?: {proxy: string; ca: string}
+        ): Promise<{code: number; out: string}> => {
           try {
             const {stdout, stderr} = await promisify(execFile)(
               ghCli as string,
@@ -319,7 +325,7 @@ describe('keyless signing against a real local Sigstore', () => {
                 'attestation',
                 'verify',
                 `oci://${ref}`,
-                '--bundle-from-oci',
+                ...(store ? [] : ['--bundle-from-oci']),
                 '--custom-trusted-root',
                 root,
                 '--cert-oidc-issuer',
@@ -331,7 +337,10 @@ describe('keyless signing against a real local Sigstore', () => {
                   PATH: process.env.PATH ?? '',
                   HOME: sigstore.dir,
                   GH_CONFIG_DIR: sigstore.dir,
-                  GH_TOKEN: 'offline'
+                  // From the store: GitHub's API through the proxy, with the emulator's token and the test CA.
+                  ...(store
+                    ? {GH_TOKEN, HTTPS_PROXY: store.proxy, SSL_CERT_FILE: store.ca, NO_PROXY: '127.0.0.1'}
+                    : {GH_TOKEN: 'offline'})
                 }
               }
             );
@@ -371,6 +380,48 @@ describe('keyless signing against a real local Sigstore', () => {
             wrong,
             code: 1
           });
+
+        // From GitHub's attestation store, as gh verifies without --bundle-from-oci: api.github.com reached
+        // through HTTPS_PROXY (TLS ended by a proxy gh trusts through a test CA), answered by the emulator.
+        const tlsCa = makeCa(path.join(sigstore.dir, 'tls'), 'Proxy');
+        const proxy = await startInterceptingProxy(
+          {'api.github.com': emu.apiUrl},
+          makeServerCert(tlsCa, 'api.github.com')
+        );
+        try {
+          const store = {proxy: proxy.url, ca: tlsCa.cert};
+          for (const [ref, flags] of [
+            [`${registry.host}/store-a@${release.index}`, ['--owner', 'acme']],
+            [`${registry.host}/store-b@${release.amd64}`, policy],
+            [
+              `${registry.host}/store-a@${release.arm64}`,
+              ['--repo', 'acme/app', '--predicate-type', 'https://cyclonedx.org/bom']
+            ]
+          ] as const) {
+            const r = await gh(ref, [...flags], store);
+            expect({ref, code: r.code, out: r.code ? r.out : ''}).toEqual({ref, code: 0, out: ''});
+          }
+          // gh asked GitHub's API, not the registry's referrers: the organisation's and the repository's listings.
+          expect(proxy.log).toEqual(
+            expect.arrayContaining([
+              expect.stringMatching(new RegExp(`^GET api\\.github\\.com/orgs/acme/attestations/${release.index}\\?`)),
+              expect.stringMatching(
+                new RegExp(`^GET api\\.github\\.com/repos/acme/app/attestations/${release.arm64}\\?`)
+              )
+            ])
+          );
+          // Another owner's store holds nothing for it; an image never attested is found nowhere.
+          for (const [ref, flags] of [
+            [`${registry.host}/store-a@${release.index}`, ['--owner', 'other']],
+            [
+              `${registry.host}/store-a@${release.index}`,
+              ['--repo', 'acme/app', '--predicate-type', 'https://cyclonedx.org/bom']
+            ]
+          ] as const)
+            expect({ref, flags, code: (await gh(ref, [...flags], store)).code}).toEqual({ref, flags, code: 1});
+        } finally {
+          await proxy.stop();
+        }
 
         // Without attestations: write: a clear error, or with warn a warning and the run passes.
         emu.attestationsForbidden = true;
