@@ -10,7 +10,9 @@ import {
 } from '@azure/container-registry';
 import {ArtifactRegistryClient} from '@google-cloud/artifact-registry';
 import {GhcrImages} from '../helpers/ghcr-images.js';
-import {AAD_TOKEN, startAcr} from '../helpers/vendors/acr.js';
+import {multiPlatformFixture} from '../helpers/images.js';
+import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
+import {AAD_TOKEN, ACR_PUSH_PASSWORD, startAcr} from '../helpers/vendors/acr.js';
 import {GAR_TOKEN, startGar} from '../helpers/vendors/gar.js';
 import {requireTool} from '../helpers/tools.js';
 import {VendorRegistry} from '../helpers/vendor-registry.js';
@@ -130,6 +132,51 @@ describe("Azure's SDK (@azure/container-registry) against the ACR emulator", () 
       await repo.getArtifact(digests[2]).delete();
       expect(emu.find('team/sdk', digests[2])).toBeUndefined();
       expect(emu.violations).toEqual([]);
+    }
+  );
+});
+
+/** An ACR access token as a client gets one with the admin login (GET /oauth2/token, basic auth). */
+async function acrAccessToken(acr: VendorRegistry, repo: string): Promise<string> {
+  const res = await fetch(`${acr.url}/oauth2/token?service=${acr.host}&scope=repository:${repo}:metadata_read`, {
+    headers: {authorization: `Basic ${Buffer.from(`admin:${ACR_PUSH_PASSWORD}`).toString('base64')}`}
+  });
+  return ((await res.json()) as {access_token: string}).access_token;
+}
+
+describe('push-multi lock-tags on ACR', () => {
+  (ready ? test : test.skip)(
+    'the release tag is locked after the copy (writeEnabled and deleteEnabled false through the data-plane API), the floating alias is not',
+    async () => {
+      const acr = (await startAcr()) as VendorRegistry;
+      try {
+        const fixture = multiPlatformFixture({seed: 'acr-lock'});
+        const run = await runBundledAction(
+          'push-multi',
+          {
+            source: `oci:${fixture.dir}:v1`,
+            destinations: `${acr.host}/team/locked,provider=acr`,
+            tags: 'v1.2.3\nlatest',
+            'lock-tags': 'true'
+          },
+          {AZURE_ACCESS_TOKEN: AAD_TOKEN}
+        );
+        expect({code: run.code, errors: errorLines(run)}).toEqual({code: 0, errors: []});
+        expect(pushResults(run)[0].locked).toEqual(['v1.2.3']);
+        // Read back as `az acr repository show --image` does: GET _tags/{reference} (answers held to ACR's description).
+        const token = await acrAccessToken(acr, 'team/locked');
+        const attributes = async (tag: string): Promise<unknown> => {
+          const res = await fetch(`${acr.url}/acr/v1/team/locked/_tags/${tag}?api-version=2021-07-01`, {
+            headers: {authorization: `Bearer ${token}`}
+          });
+          return ((await res.json()) as {tag: {changeableAttributes: unknown}}).tag.changeableAttributes;
+        };
+        expect(await attributes('v1.2.3')).toMatchObject({writeEnabled: false, deleteEnabled: false});
+        expect(await attributes('latest')).toMatchObject({writeEnabled: true, deleteEnabled: true});
+        expect(acr.violations).toEqual([]);
+      } finally {
+        await acr.stop();
+      }
     }
   );
 });

@@ -79,6 +79,7 @@ export function readPushInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.en
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},
     dryRun: parseBoolean('dry-run', io.input('dry-run'), false),
     createRepositories: parseBoolean('create-repositories', io.input('create-repositories'), false),
+    lockTags: parseBoolean('lock-tags', io.input('lock-tags'), false),
     immutableTags: readImmutableTags(getItems(io, 'immutable-tags')),
     moveImmutableTags: parseBoolean('move-immutable-tags', io.input('move-immutable-tags'), false),
     ...promotionPolicy(io, env, !!source && !isLayoutSource(source))

@@ -24,6 +24,7 @@ import {loginMap} from '../registry/logins.js';
 import {Destination, tagsFor} from './destinations.js';
 import {buildxCommand} from './buildx.js';
 import {PushInputs} from './inputs.js';
+import {lockAcrTags} from './tag-locks.js';
 import {ImmutableTags, TagMove, immutableMoves, moveWarning, refusalMessage} from './immutable.js';
 import {describe, execOk} from '../exec.js';
 
@@ -41,6 +42,8 @@ export interface PushOptions {
   dryRun: boolean;
   /** Create missing repositories where the registry needs it (ECR). */
   createRepositories?: boolean;
+  /** Lock the guarded tags where the registry can (ACR: writeEnabled and deleteEnabled false). */
+  lockTags?: boolean;
   env: NodeJS.ProcessEnv;
   mask: Mask;
   log: Logger;
@@ -63,6 +66,8 @@ export interface DestinationResult extends Omit<FanoutResult, 'name' | 'status'>
   destination: string;
   digest: string;
   refs: string[];
+  /** With lock-tags: the tags the registry now refuses to move or delete. */
+  locked?: string[];
 }
 
 export interface PushResult {
@@ -252,6 +257,7 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
       ...r
     };
   });
+  if (opts.lockTags) await lockTags(results, opts, clients);
   const failed = results.filter(r => r.status === 'failed');
   return {
     digest: root.digest,
@@ -261,6 +267,44 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
     failed,
     ...(gate ? {gate} : {})
   };
+}
+
+/** ACR destinations (provider acr, or an azurecr.io host): the guarded tags written there locked. */
+const isAcr = (d: Destination): boolean =>
+  d.provider === 'acr' || (d.provider === 'auto' && /\.azurecr\.(io|cn|us)$/.test(d.registry));
+
+/**
+ * lock-tags: after the copy, each tag immutable-tags guards is locked where the registry can enforce it
+ * (ACR); a lock that fails is a warning (the copy stands), a registry that cannot lock is said once.
+ */
+async function lockTags(results: DestinationResult[], opts: PushOptions, clients: Clients): Promise<void> {
+  const rule = opts.immutableTags;
+  if (!rule) {
+    opts.log.warning('lock-tags: immutable-tags is none, so no tag is guarded and none is locked.');
+    return;
+  }
+  const unable: string[] = [];
+  for (const r of results) {
+    const dest = opts.destinations.find(d => d.name === r.destination);
+    if (!dest || r.status === 'failed' || r.status === 'refused') continue;
+    const tags = r.tags.filter(t => rule.matches(t));
+    if (!tags.length) continue;
+    if (!isAcr(dest)) {
+      unable.push(dest.name);
+      continue;
+    }
+    const {locked, error} = await lockAcrTags(clients.get(dest.registry), dest.repository, tags);
+    r.locked = locked;
+    if (error)
+      opts.log.warning(
+        `lock-tags: ${dest.name}: ${error}; the copy stands, ${tags.length - locked.length} tag(s) are not locked (the token needs metadata_write).`
+      );
+    else opts.log.info(`lock-tags: ${dest.name}: locked ${locked.join(', ')} (ACR refuses to move or delete them)`);
+  }
+  if (unable.length)
+    opts.log.warning(
+      `lock-tags: ${unable.join(', ')}: no per-tag lock through this registry's API; the immutable-tags guard of this action still refuses to move them.`
+    );
 }
 
 /** A destination's result when nothing was done there (refused, or its tags could not be read). */

@@ -27,6 +27,15 @@ export async function startAcr(tls?: {key: string; cert: string}): Promise<Vendo
   const refresh = new Set<string>();
   const access = new Set<string>();
   const push = `Basic ${Buffer.from(`admin:${ACR_PUSH_PASSWORD}`).toString('base64')}`;
+  /** Each tag's changeable attributes (TagWriteableProperties), as ContainerRegistry_UpdateTagAttributes sets them. */
+  const tagAttributes = new Map<string, Record<string, boolean>>();
+  const attributesOf = (repo: string, tag: string): Record<string, boolean> => ({
+    deleteEnabled: true,
+    writeEnabled: true,
+    listEnabled: true,
+    readEnabled: true,
+    ...tagAttributes.get(`${repo}:${tag}`)
+  });
   const bearerOk = (a: string | undefined): boolean => !!a && a.startsWith('Bearer ') && access.has(a.slice(7));
   /** ACR's challenge names the scope the call needs (the SDK asks for exactly that). */
   const challenge = (emu: VendorRegistry, req: {method: string; pathname: string}): string => {
@@ -37,7 +46,9 @@ export async function startAcr(tls?: {key: string; cert: string}): Promise<Vendo
       req.method === 'DELETE'
         ? 'delete'
         : req.pathname.startsWith('/acr/')
-          ? 'metadata_read'
+          ? req.method === 'PATCH'
+            ? 'metadata_write'
+            : 'metadata_read'
           : ['GET', 'HEAD'].includes(req.method)
             ? 'pull'
             : 'pull,push';
@@ -154,22 +165,34 @@ export async function startAcr(tls?: {key: string; cert: string}): Promise<Vendo
         return (reply(200, {registry: emu.host, imageName: m[1], manifest: view(found)}), true);
       }
       m = p.match(/^\/acr\/v1\/(.+)\/_tags\/([^/]+)$/);
-      if (m && c.method === 'GET') {
+      if (m && (c.method === 'GET' || c.method === 'PATCH')) {
+        const repo = m[1];
         const tag = decodeURIComponent(m[2]);
-        const held = emu.active(m[1]).find(x => x.tags.includes(tag));
+        const held = emu.active(repo).find(x => x.tags.includes(tag));
         if (!held) return (error(404, 'TAG_UNKNOWN', 'tag unknown'), true);
+        if (c.method === 'PATCH') {
+          // TagWriteableProperties: the four booleans, each optional; anything else is not an attribute.
+          const body = JSON.parse(c.body.toString('utf8') || '{}') as Record<string, unknown>;
+          const known = ['deleteEnabled', 'writeEnabled', 'listEnabled', 'readEnabled'];
+          const bad = Object.entries(body).find(([k, v]) => !known.includes(k) || typeof v !== 'boolean');
+          if (bad) return (error(400, 'BAD_REQUEST', `invalid attribute ${bad[0]}`), true);
+          tagAttributes.set(`${repo}:${tag}`, {
+            ...tagAttributes.get(`${repo}:${tag}`),
+            ...(body as Record<string, boolean>)
+          });
+        }
         const at = new Date(held.pushedAt).toISOString();
         return (
           reply(200, {
             registry: emu.host,
-            imageName: m[1],
+            imageName: repo,
             tag: {
               name: tag,
               digest: held.digest,
               createdTime: at,
               lastUpdateTime: at,
               signed: false,
-              changeableAttributes: {deleteEnabled: true, writeEnabled: true, listEnabled: true, readEnabled: true}
+              changeableAttributes: attributesOf(repo, tag)
             }
           }),
           true
