@@ -147,7 +147,7 @@ async function fromProvider(
     case 'ecr-public':
       return ecrPublicCredential({registry, roleArn: o.role}, ctx);
     case 'acr':
-      return acrCredential({registry, tenantId: o.tenant, clientId: o['client-id']}, ctx);
+      return acrCredential({registry, tenantId: o.tenant, clientId: o['client-id'], insecure: login.insecure}, ctx);
     case 'gar':
       return garCredential(
         {registry, workloadIdentityProvider: o['workload-identity-provider'], serviceAccount: o['service-account']},

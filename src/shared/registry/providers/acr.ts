@@ -9,6 +9,8 @@ export interface AcrOptions {
   registry: string;
   tenantId?: string;
   clientId?: string;
+  /** The login's insecure= (plain http); unset: http for loopback hosts only, as the registry client. */
+  insecure?: boolean;
 }
 
 /**
@@ -41,7 +43,8 @@ export async function acrCredential(opts: AcrOptions, ctx: ProviderContext): Pro
     aad = out.access_token;
   }
   ctx.mask(aad);
-  const scheme = isLoopback(opts.registry) ? 'http' : 'https';
+  // The same scheme as the registry's own client: a login's insecure=false means https even on loopback.
+  const scheme = (opts.insecure ?? isLoopback(opts.registry)) ? 'http' : 'https';
   const exchange = await postJson<{refresh_token: string}>(
     `${scheme}://${opts.registry}/oauth2/exchange`,
     {grant_type: 'access_token', service: opts.registry, access_token: aad, ...(tenant ? {tenant} : {})},
