@@ -108,11 +108,20 @@ export async function notationSign(opts: NotationSignOptions): Promise<SignResul
   }
   if (opts.plugin && opts.key.kind === 'plugin') await home.installPlugin(opts.plugin, 'notation-plugin');
   opts.log.info(`signing ${targets.length} manifest(s) with Notation (${opts.format}): ${command}`);
-  // Digests in parallel; each is one notation run (it signs a single reference).
-  await mapLimit(targets, 4, async t => {
-    const res = await home.run(argsFor(t));
-    if (res.code !== 0) throw signError(targetRef(t), res.stderr, opts.key.kind);
-    opts.log.debug(res.stdout.trim());
+  // One notation run per digest (it signs a single reference). Repositories in parallel, a repository's
+  // digests one after another: each run uploads the same empty config blob, and concurrent uploads of
+  // one blob into one repository race on distribution 2.8 ("blob unknown" at the manifest PUT).
+  const byRepository = new Map<string, Target[]>();
+  for (const t of targets) {
+    const key = `${t.registry}/${t.repository}`;
+    byRepository.set(key, [...(byRepository.get(key) ?? []), t]);
+  }
+  await mapLimit([...byRepository.values()], 4, async group => {
+    for (const t of group) {
+      const res = await home.run(argsFor(t));
+      if (res.code !== 0) throw signError(targetRef(t), res.stderr, opts.key.kind);
+      opts.log.debug(res.stdout.trim());
+    }
   });
   const after = await mapLimit(targets, 8, count);
   return {images: targets.map((t, i) => result(t, before[i], after[i])), command, attestations: []};
