@@ -2,6 +2,7 @@ import {ChildProcess, spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import type {DestinationResult} from '../../src/shared/push/push.js';
 
 /** The repository root: the nearest directory above this file with the project's package.json. */
@@ -44,8 +45,27 @@ export function parseCommandFile(text: string): Record<string, string> {
 }
 
 /**
- * Runs a bundled action the way the runner does: `node dist/<action>/<entry>.js` with INPUT_* variables,
- * GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STEP_SUMMARY files, and the given environment.
+ * The defaults action.yml gives, as the runner applies them (an input not given is set to its default).
+ * Expression defaults (`${{ github.token }}`) are the runner's to evaluate: left out here, as a step
+ * outside a workflow has no such context.
+ */
+function actionDefaults(action: string): Record<string, string> {
+  const meta = YAML.parse(fs.readFileSync(path.join(ROOT, action, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, {default?: unknown}>;
+  };
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
+    if (spec.default === undefined) continue;
+    const value = String(spec.default);
+    if (!value.includes('${{')) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Runs a bundled action the way the runner does: `node dist/<action>/<entry>.js` with INPUT_* variables
+ * (action.yml's defaults for those not given, as the runner sets them), GITHUB_OUTPUT/GITHUB_ENV/
+ * GITHUB_STEP_SUMMARY files, and the given environment.
  */
 export async function runBundledAction(
   action: string,
@@ -70,7 +90,8 @@ export async function runBundledAction(
     ...files,
     ...env
   };
-  for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries({...actionDefaults(action), ...inputs}))
+    full[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   const node = opts.node ?? process.execPath;
   return new Promise(resolve => {
     const child = spawn(node, [path.join(ROOT, 'dist', action, `${entry}.js`)], {env: full, cwd: opts.cwd ?? dir});

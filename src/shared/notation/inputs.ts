@@ -39,6 +39,9 @@ const COSIGN_ONLY = [
   'github-attestations'
 ];
 
+/** Values of cosign inputs that ask for nothing (their defaults). */
+const NEUTRAL: Record<string, string[]> = {provenance: ['false'], 'github-attestations': ['false']};
+
 /** PEM text given inline, or a file of it (relative to the workspace). */
 function pem(io: ActionIO, name: string, env: NodeJS.ProcessEnv, secret = false): string | undefined {
   const v = io.input(name).trim();
@@ -91,8 +94,14 @@ export function readNotationInputs(
   env: NodeJS.ProcessEnv,
   common: {logins: Map<string, RegistryLogin>; images: string[]; recursive: boolean; verify: boolean; dryRun: boolean}
 ): NotationInputs {
+  // A cosign input at its action.yml default (the runner sets it: provenance and github-attestations
+  // 'false') is not given.
+  const given = (name: string): boolean => {
+    const v = io.input(name).trim();
+    return !!v && !(NEUTRAL[name] ?? []).includes(v.toLowerCase());
+  };
   for (const name of COSIGN_ONLY)
-    if (io.input(name).trim())
+    if (given(name))
       throw new UserError(
         `${name}: a cosign input; with signer: notation give notation-key and notation-certificate (or notation-plugin), and for verifying notation-trusted-ca and notation-trusted-identities. Attestations (SBOM, provenance, scans) are made with cosign: a second sign step with signer: cosign.`
       );
