@@ -28,26 +28,29 @@ const openssl = (args: string[], cwd: string): void => {
   execFileSync('openssl', args, {cwd, stdio: 'pipe'});
 };
 
+/** `openssl req` with a new EC P-256 key (unencrypted) for `subject`, writing `key` and `out`. */
+const newKeyRequest = (key: string, out: string, subject: string, extra: string[] = []): string[] => [
+  'req',
+  ...extra,
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:P-256',
+  '-nodes',
+  '-keyout',
+  key,
+  '-out',
+  out,
+  '-subj',
+  subject
+];
+
 export function makeCa(dir: string, name: string): Ca {
   fs.mkdirSync(dir, {recursive: true});
   const subject = `/C=US/ST=WA/O=${name}/CN=${name} Root`;
   openssl(
     [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}-ca.key`,
-      '-out',
-      `${name}-ca.crt`,
-      '-days',
-      '30',
-      '-subj',
-      subject,
+      ...newKeyRequest(`${name}-ca.key`, `${name}-ca.crt`, subject, ['-x509', '-days', '30']),
       '-addext',
       'basicConstraints=critical,CA:TRUE',
       '-addext',
@@ -65,23 +68,7 @@ export function makeLeaf(ca: Ca, org: string, cn: string): Leaf {
     `${base}.ext`,
     'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n'
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.csr`,
-      '-subj',
-      `/C=US/ST=WA/O=${org}/CN=${cn}`
-    ],
-    ca.dir
-  );
+  openssl(newKeyRequest(`${base}.key`, `${base}.csr`, `/C=US/ST=WA/O=${org}/CN=${cn}`), ca.dir);
   // Issued with `openssl ca` to backdate it an hour (x509 -req starts validity now, and an RFC 3161
   // timestamp's accuracy window may then begin before the certificate does).
   const db = path.join(ca.dir, 'db');
@@ -130,23 +117,7 @@ export function makeServerCert(ca: Ca, host: string): {key: string; cert: string
     `${base}.ext`,
     `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${host}\n`
   );
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.csr`,
-      '-subj',
-      `/C=US/ST=WA/O=Test/CN=${host}`
-    ],
-    ca.dir
-  );
+  openssl(newKeyRequest(`${base}.key`, `${base}.csr`, `/C=US/ST=WA/O=Test/CN=${host}`), ca.dir);
   openssl(
     [
       'x509',

@@ -175,29 +175,34 @@ export interface ForwardProxy {
   stop(): Promise<void>;
 }
 
+/** Passes a request to `target` (plain HTTP), method, path and headers kept, and its answer back. */
+function forward(req: http.IncomingMessage, res: http.ServerResponse, target: URL): void {
+  const up = http.request(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: target.pathname + target.search,
+      headers: req.headers
+    },
+    upRes => {
+      // Hop-by-hop headers stay on their hop (RFC 9110 §7.6.1): the client's connection is kept alive.
+      const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
+      res.writeHead(upRes.statusCode ?? 502, headers);
+      upRes.pipe(res);
+    }
+  );
+  up.on('error', () => res.socket?.destroy());
+  req.pipe(up);
+}
+
 /** A forward proxy as corporate networks run them: absolute-URI HTTP requests, and CONNECT tunnels for HTTPS. */
 export async function startForwardProxy(): Promise<ForwardProxy> {
   const log: string[] = [];
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '');
     log.push(`${req.method} ${target.href}`);
-    const up = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: target.pathname + target.search,
-        headers: req.headers
-      },
-      upRes => {
-        // Hop-by-hop headers stay on their hop (RFC 9110 §7.6.1): the client's connection is kept alive.
-        const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
-        res.writeHead(upRes.statusCode ?? 502, headers);
-        upRes.pipe(res);
-      }
-    );
-    up.on('error', () => res.socket?.destroy());
-    req.pipe(up);
+    forward(req, res, target);
   });
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     log.push(`CONNECT ${req.url}`);
@@ -247,23 +252,7 @@ export async function startInterceptingProxy(
   const inner = http.createServer((req, res) => {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     log.push(`${req.method} ${host}${req.url}`);
-    const target = new URL(req.url ?? '/', hosts[host]);
-    const up = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: target.pathname + target.search,
-        headers: req.headers
-      },
-      upRes => {
-        const {connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...headers} = upRes.headers;
-        res.writeHead(upRes.statusCode ?? 502, headers);
-        upRes.pipe(res);
-      }
-    );
-    up.on('error', () => res.socket?.destroy());
-    req.pipe(up);
+    forward(req, res, new URL(req.url ?? '/', hosts[host]));
   });
   const outer = http.createServer((_req, res) => {
     res.writeHead(405);

@@ -451,7 +451,8 @@ describe('signer: notation, formats, plugins and copies', () => {
         await tsa.stop();
       }
     },
-    120000
+    // One timestamp authority runs per machine at a time: this may wait for the keyless suite's turn.
+    900000
   );
 
   maybe(
