@@ -106,8 +106,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
       return undefined;
     }
     const pkg = set.backendFor(name);
-    const pages = webPages(opts, set.ownerKind, name);
-    const url = pages.repository;
+    const web = webPages(opts, set.ownerKind, name);
+    const url = web.repository;
     const empty: RepositoryAudit = {
       path: pkg.repository,
       pages: 0,
@@ -139,7 +139,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
         manifestReads += reads;
         served = tagged.map(v =>
           presenceCompliance(
-            {repository: name, digest: v.digest, tags: v.tags, createdAt: v.createdAt, url: pages.image(v)},
+            {repository: name, digest: v.digest, tags: v.tags, createdAt: v.createdAt, url: web.image(v)},
             graph,
             manifests,
             policy,

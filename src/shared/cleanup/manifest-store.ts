@@ -23,8 +23,10 @@ export class ManifestStore {
   readonly warm: boolean;
 
   constructor(readonly dir: string) {
-    const kept = path.join(dir, 'sha256');
-    this.warm = fs.existsSync(kept) && fs.readdirSync(kept).length > 0;
+    // One entry read is enough to know (the directory may hold thousands).
+    const kept = fs.existsSync(path.join(dir, 'sha256')) ? fs.opendirSync(path.join(dir, 'sha256')) : undefined;
+    this.warm = !!kept?.readSync();
+    kept?.closeSync();
   }
 
   private file(digest: string): string | undefined {

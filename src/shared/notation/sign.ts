@@ -6,8 +6,8 @@ import {Clients} from '../registry/clients.js';
 import {RegistryClient} from '../registry/client.js';
 import {Mask, RegistryLogin} from '../registry/credentials.js';
 import {mapLimit} from '../registry/limit.js';
-import {DEFAULT_RETRY} from '../registry/retry.js';
 import {listReferrers} from '../sign/signatures.js';
+import {clientsFor, targetCredentials} from '../sign/cosign-run.js';
 import {SignResult} from '../sign/sign.js';
 import {Target, parseImages, planTargets, resolveImages, targetRef} from '../sign/targets.js';
 import {VerifiedImage} from '../sign/verify.js';
@@ -58,18 +58,12 @@ export async function notationSignatures(
     .sort();
 }
 
-function clientsOf(run: NotationRun): Clients {
-  return new Clients({env: run.env, mask: run.mask, log: run.log, retry: DEFAULT_RETRY, concurrency: 4}, run.logins);
-}
-
 /** A private Notation home with the logins of every registry the targets live in. */
 async function homeFor(run: NotationRun, clients: Clients, targets: Target[]): Promise<NotationHome> {
   const home = new NotationHome(run.notation, path.join(run.tempDir, 'notation'), run.env);
-  const registries = [...new Set(targets.map(t => t.registry))];
-  const creds = new Map(await Promise.all(registries.map(async r => [r, await clients.credential(r)] as const)));
   home.registries(
-    creds,
-    registries.filter(r => clients.insecure(r))
+    await targetCredentials(clients, targets),
+    [...new Set(targets.map(t => t.registry))].filter(r => clients.insecure(r))
   );
   return home;
 }
@@ -81,7 +75,7 @@ async function homeFor(run: NotationRun, clients: Clients, targets: Target[]): P
  * it, Notation keeps the sha256-<hex> fallback index.
  */
 export async function notationSign(opts: NotationSignOptions): Promise<SignResult> {
-  const clients = clientsOf(opts);
+  const clients = clientsFor(opts);
   const images = parseImages(opts.images);
   if (images.length === 0)
     throw new UserError('images: give at least one image (a reference, or the push-multi refs output).');
@@ -159,7 +153,7 @@ function result(t: Target, before: string[], after: string[]): SignResult['image
  * Notation only logs an untrusted signer: a warning says it is no gate.
  */
 export async function notationVerify(opts: NotationVerifyOptions): Promise<VerifiedImage[]> {
-  const clients = clientsOf(opts);
+  const clients = clientsFor(opts);
   const images = parseImages(opts.images);
   if (images.length === 0) throw new UserError('images: give at least one image to verify.');
   const targets = planTargets(await resolveImages(images, clients), opts.recursive);

@@ -22,11 +22,16 @@ export interface CosignRun {
   getIdToken?: (audience: string) => Promise<string>;
 }
 
-/** Credentials of every registry the targets live in, as a docker config cosign reads. */
-export async function cosignDockerConfig(clients: Clients, targets: Target[], dir: string): Promise<string> {
+/** Credentials of every registry the targets live in, by registry (what a tool's docker config holds). */
+export async function targetCredentials(clients: Clients, targets: Target[]): Promise<Map<string, Credential>> {
   const creds = new Map<string, Credential>();
   for (const registry of new Set(targets.map(t => t.registry))) creds.set(registry, await clients.credential(registry));
-  return writeDockerConfig(path.join(dir, 'docker'), creds);
+  return creds;
+}
+
+/** Credentials of every registry the targets live in, as a docker config cosign reads. */
+export async function cosignDockerConfig(clients: Clients, targets: Target[], dir: string): Promise<string> {
+  return writeDockerConfig(path.join(dir, 'docker'), await targetCredentials(clients, targets));
 }
 
 export const allowHttp = (clients: Clients, targets: Target[]): boolean =>
@@ -49,7 +54,8 @@ export function cosignError(what: string, stderr: string, code: number): UserErr
   }
 }
 
-export function clientsFor(run: CosignRun): Clients {
+/** The registry clients of a tool's run (cosign, notation): its logins, its log and environment. */
+export function clientsFor(run: Pick<CosignRun, 'env' | 'mask' | 'log' | 'logins' | 'getIdToken'>): Clients {
   return new Clients(
     {env: run.env, mask: run.mask, log: run.log, retry: DEFAULT_RETRY, concurrency: 4, getIdToken: run.getIdToken},
     run.logins
