@@ -552,6 +552,110 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
     for (const p of pkgs) expect(state(p).size).toBe(3);
   });
 
+  describe('recheck wave', () => {
+    const listingPath = (p: GhcrImages): RegExp => new RegExp(`/${p.pkg}/versions$`);
+    /** Runs a wave-checked cleanup, calling `inject` once before the first listing read after planning's `pages`. */
+    const waveRun = async (
+      p: GhcrImages,
+      pages: number,
+      inputs: Record<string, string>,
+      inject: () => Promise<void>
+    ): Promise<{run: ActionRun; reads: {pages: number; versions: number; deletes: number}}> => {
+      let listings = 0;
+      let done = false;
+      const calls0 = emu.calls.length;
+      emu.onRequest = async r => {
+        if (r.method !== 'GET' || !listingPath(p).test(r.url.pathname)) return;
+        if (++listings === pages + 1 && !done) {
+          done = true;
+          await inject();
+        }
+      };
+      try {
+        const run = await cleanup(p, {recheck: 'wave', ...inputs});
+        const calls = emu.calls.slice(calls0).filter(c => c.path.includes(`/${p.pkg}/versions`));
+        return {
+          run,
+          reads: {
+            pages: calls.filter(c => c.method === 'GET' && /\/versions(\?|$)/.test(c.path)).length,
+            versions: calls.filter(c => c.method === 'GET' && /\/versions\/\d+$/.test(c.path)).length,
+            deletes: calls.filter(c => c.method === 'DELETE').length
+          }
+        };
+      } finally {
+        emu.onRequest = undefined;
+      }
+    };
+
+    maybe(
+      'a wave is checked by reading its listing pages, not each version: what was tagged before the read is kept',
+      async () => {
+        const p = fresh();
+        emu.maxPerPage = 4;
+        try {
+          // 10 images (index + platform each): 20 versions, 5 pages of 4; keep-n-tagged 2 plans 8 away.
+          const images: Pushed[] = [];
+          for (let i = 0; i < 10; i++) images.push(await p.image(`w${i}`, [`v${i}`], {platforms: ['linux/amd64']}));
+          const retagged = images[3];
+          const {run, reads} = await waveRun(p, 5, {'keep-n-tagged': '2'}, () => p.tag(retagged, 'hotfix'));
+          ok(run);
+          const planned = images.slice(0, 8);
+          expect(deleted(run)).toEqual(all(...planned.filter(i => i !== retagged)));
+          expect(state(p).get(retagged.digest)).toEqual(['hotfix', 'v3']);
+          const skipped = JSON.parse(run.outputs.skipped) as Array<{digest: string; reason: string}>;
+          expect(skipped.find(s_ => s_.digest === retagged.digest)?.reason).toBe(
+            'not deleted: tagged hotfix since planning'
+          );
+          // Two waves (the 8 indexes, then their 7 platforms): each reads the pages it spans and the one
+          // after; no version is read on its own.
+          expect(reads.versions).toBe(0);
+          expect(reads.deletes).toBe(14);
+          expect(reads.pages).toBeGreaterThan(5);
+          expect(reads.pages).toBeLessThanOrEqual(5 + 2 * 6);
+        } finally {
+          emu.maxPerPage = 100;
+        }
+      }
+    );
+
+    maybe(
+      'versions pushed since planning move the wave off its pages: each version not found is read on its own, none is judged on absence',
+      async () => {
+        const p = fresh();
+        emu.maxPerPage = 4;
+        try {
+          const images: Pushed[] = [];
+          for (let i = 0; i < 6; i++) images.push(await p.image(`m${i}`, [`v${i}`], {platforms: ['linux/amd64']}));
+          // Three pages of 4; keep-n-tagged 1 plans five images away. Before the first wave's read, ten
+          // untagged platform manifests are pushed: every planned version is now two pages further down.
+          const pushed: Pushed[] = [];
+          const {run, reads} = await waveRun(p, 3, {'keep-n-tagged': '1'}, async () => {
+            for (let i = 0; i < 10; i++) pushed.push(await p.platform(`late${i}`, 'linux/amd64', 128));
+          });
+          ok(run);
+          expect(deleted(run)).toEqual(all(...images.slice(0, 5)));
+          for (const x of pushed) expect(state(p).has(x.digest)).toBe(true);
+          expect(reads.versions).toBeGreaterThan(0);
+          expect(reads.deletes).toBe(10);
+        } finally {
+          emu.maxPerPage = 100;
+        }
+      }
+    );
+
+    maybe('recheck wave is refused for a backend that checks each deletion at the registry', async () => {
+      const run = await runBundledAction('ghcr-cleanup', {
+        backend: 'oci',
+        'registry-url': emu.host,
+        packages: 'acme/x',
+        'keep-n-tagged': '1',
+        recheck: 'wave'
+      });
+      expect(run.code).not.toBe(0);
+      expect(errorLines(run).join('\n')).toContain('recheck: wave reads GHCR');
+    });
+  });
+
   maybe('an incomplete version list deletes nothing in that package', async () => {
     const p = fresh();
     for (let i = 0; i < 3; i++) await p.image(`i${i}`, [`t${i}`]);

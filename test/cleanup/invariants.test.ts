@@ -65,6 +65,11 @@ interface Subject {
   start(): Promise<Backing | undefined>;
   /** Whether a request starts the backend's read before a write (its check). */
   checkStart(r: ApiRequest): boolean;
+  /**
+   * recheck wave: one read covers the writes of a wave (at most this many); a loss an injection caused
+   * after that read is the documented window only when at most this many writes followed the read.
+   */
+  wave?: number;
 }
 
 const isGet = (r: ApiRequest, re: RegExp): boolean => r.method === 'GET' && re.test(r.url.pathname);
@@ -107,11 +112,15 @@ function vendorSubject(name: string, checkStart: Subject['checkStart'], oci = fa
   };
 }
 
-/** GHCR: the Packages API emulator with its registry. */
-const ghcrSubject: Subject = {
-  name: 'ghcr',
+/** GHCR: the Packages API emulator with its registry; with `wave`, under recheck wave (a wave's listing pages read before it). */
+const ghcrSubject = (wave?: number): Subject => ({
+  name: wave ? 'ghcr-wave' : 'ghcr',
   owner: 'acme-org',
-  checkStart: r => isGet(r, /\/versions\/\d+$/) || isHead(r, /^\/v2\/.+\/manifests\/(?!sha256:)[^/]+$/),
+  wave,
+  checkStart: r =>
+    isGet(r, /\/versions\/\d+$/) ||
+    isHead(r, /^\/v2\/.+\/manifests\/(?!sha256:)[^/]+$/) ||
+    (!!wave && isGet(r, /\/versions$/)),
   start: async () => {
     const emu = await startGhcr();
     if (!emu) return undefined;
@@ -125,7 +134,8 @@ const ghcrSubject: Subject = {
         packages: pkg,
         'github-token': GH_TOKEN,
         'github-api-url': emu.apiUrl,
-        'registry-url': emu.host
+        'registry-url': emu.host,
+        ...(wave ? {recheck: 'wave'} : {})
       }),
       env: {},
       held,
@@ -142,7 +152,7 @@ const ghcrSubject: Subject = {
       stop: () => emu.stop()
     };
   }
-};
+});
 
 const SUBJECTS: Subject[] = [
   vendorSubject('ecr', r => ecrOperation(r) === 'DescribeImages' && r.body.includes('imageIds')),
@@ -151,7 +161,8 @@ const SUBJECTS: Subject[] = [
   vendorSubject('gar', r => isGet(r, /\/packages\/[^/]+\/(tags|versions)\/[^/]+$/)),
   vendorSubject('dockerhub', r => isGet(r, /\/v2\/namespaces\/[^/]+\/repositories\/[^/]+\/tags\/[^/]+$/)),
   vendorSubject('oci', r => isGet(r, /^\/v2\/.+\/tags\/list$/), true),
-  ghcrSubject
+  ghcrSubject(),
+  ghcrSubject(100)
 ];
 
 type State = Map<string, string[]>;
@@ -380,9 +391,30 @@ describe.each(SUBJECTS.map(s => [s.name, s] as const))('cleanup invariants: back
     // injection came after that read, and no check started after the injection. A write with no read of
     // its own before it is never a window.
     const writes = changes.filter(c => c.by === 'run' && (c.deleted.length || c.untagged.length)).map(c => c.at);
+    const listedBy = (digest: string): string[] =>
+      ((JSON.parse(bodies.get(digest) ?? '{}') as {manifests?: Array<{digest: string}>}).manifests ?? []).map(
+        m => m.digest
+      );
     const judge = (what: string, tag: string, digest: string, j: number): void => {
       const cause = writtenBy(tag, digest, j);
       if (!cause) return void violations.push(what);
+      if (subject.wave) {
+        // recheck wave: the last read before this write came before the injection, and at most a wave of
+        // writes followed that read.
+        // (The wave's pages are read together: the read starts at the first of them.)
+        let read = j - 1;
+        while (read >= 0 && !subject.checkStart(requests[read])) read--;
+        while (read > 0 && subject.checkStart(requests[read - 1])) read--;
+        const since = writes.filter(w => w > read && w <= j).length;
+        // A wave never holds a version and the image listing it: the read for a platform manifest comes
+        // after its index went.
+        const parentGone = changes
+          .filter(c => c.by === 'run' && c.at < j)
+          .filter(c => c.deleted.some(x => listedBy(x.digest).includes(digest)))
+          .map(c => c.at);
+        const windowed = read >= 0 && read < cause.at && since <= subject.wave && parentGone.every(at => at < read);
+        return void (windowed ? windows : violations).push(`${what} (written by others before request ${cause.at})`);
+      }
       const previous = Math.max(-1, ...writes.filter(w => w < j));
       const readBefore = requests.slice(previous + 1, cause.at).some(subject.checkStart);
       const readAfter = requests.slice(cause.at, j + 1).some(subject.checkStart);

@@ -87,6 +87,8 @@ export class GhcrPackage implements CleanupBackend {
         this.params({per_page: 100, state: 'active'})
       )) {
         pages++;
+        // The page size GitHub actually served (it may cap per_page), for reading one page later.
+        if (pages === 1 && page.data.length) this.pageSize = page.data.length;
         for (const v of page.data as RawVersion[]) versions.push(toVersion(v));
       }
     } catch (err) {
@@ -133,8 +135,19 @@ export class GhcrPackage implements CleanupBackend {
   }
 
   /** The newest versions (first page), to find one just created (the untag throwaway). */
-  async newest(): Promise<PackageVersion[]> {
-    const {data} = await this.octokit.request(`GET ${this.base}`, this.params({per_page: 100, state: 'active'}));
+  newest(): Promise<PackageVersion[]> {
+    return this.listPage(1);
+  }
+
+  /** Versions a page: 100 asked for, what the first page of the listing held when that was less. */
+  pageSize = 100;
+
+  /** One page of the active versions, as listVersions pages them (recheck wave reads a wave's pages). */
+  async listPage(page: number): Promise<PackageVersion[]> {
+    const {data} = await this.octokit.request(
+      `GET ${this.base}`,
+      this.params({per_page: this.pageSize, page, state: 'active'})
+    );
     return (data as RawVersion[]).map(toVersion);
   }
 }

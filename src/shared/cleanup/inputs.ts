@@ -8,6 +8,7 @@ import {readLogins} from '../registry/logins.js';
 import {compilePolicy} from './policy.js';
 import {BACKENDS, BackendName} from './backends/index.js';
 import {CleanupOptions} from './run.js';
+import {Recheck} from './wave-read.js';
 
 /** The cleanup action's inputs, read and validated in one place; errors name the input. */
 export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' | 'store'> & {
@@ -19,6 +20,23 @@ export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' 
 
 const optionalInt = (io: ActionIO, name: string): number | undefined =>
   io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
+
+/** recheck: true (each deletion read first), wave (GHCR: the listing pages of each wave) or false. */
+export function parseRecheck(value: string, backend: string): Recheck {
+  const v = value.trim().toLowerCase();
+  if (v === 'wave') {
+    if (backend !== 'ghcr')
+      throw new UserError(
+        `recheck: wave reads GHCR's listing pages instead of each version (to spare the GitHub API budget); backend ${backend} checks each deletion at the registry: use true or false.`
+      );
+    return 'wave';
+  }
+  try {
+    return parseBoolean('recheck', value, true) ? 'each' : 'off';
+  } catch {
+    throw new UserError(`recheck: "${value}" is not one of true, wave, false.`);
+  }
+}
 
 function ecrPreview(io: ActionIO, backend: string): boolean {
   const on = parseBoolean('ecr-lifecycle-preview', io.input('ecr-lifecycle-preview'), false);
@@ -97,7 +115,7 @@ export function readCleanupInputs(
     allowIncomplete: parseBoolean('allow-incomplete', io.input('allow-incomplete'), false),
     concurrency: parseInteger('concurrency', io.input('concurrency'), 8, 1, 64),
     verify: parseBoolean('verify-after', io.input('verify-after'), true),
-    recheck: parseBoolean('recheck', io.input('recheck'), true),
+    recheck: parseRecheck(io.input('recheck'), backend),
     manifestCache: parseBoolean('manifest-cache', io.input('manifest-cache'), true),
     ecrPreview: ecrPreview(io, backend)
   };

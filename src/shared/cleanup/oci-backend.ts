@@ -29,6 +29,10 @@ export interface CleanupBackend {
   deleteBatch?(items: Array<{id: number; planned?: readonly string[]}>): Promise<Array<Removal | Error>>;
   /** The most versions deleteBatch takes at once. */
   readonly batchSize?: number;
+  /** The listing's page size, where it can be read a page at a time (recheck wave). */
+  readonly pageSize?: number;
+  /** One page (1-based) of the listing as it is now, in listing order (recheck wave). */
+  listPage?(page: number): Promise<PackageVersion[]>;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
   /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */

@@ -22,9 +22,10 @@ import {FactsCache, ReadStats, readManifests} from './manifests.js';
 import {ManifestStore} from './manifest-store.js';
 import {CleanupBackend} from './oci-backend.js';
 import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
-import {Decision, ManifestState, Plan} from './model.js';
+import {Decision, ManifestState, PackageVersion, Plan} from './model.js';
 import {planCleanup} from './plan.js';
-import {Removal, UntagResult, movedReason} from './removal.js';
+import {Removal, UntagResult, judgeFresh, movedReason} from './removal.js';
+import {PagedListing, Recheck, RemovedPositions, WAVE_SIZE, readWave} from './wave-read.js';
 import {StopRequest, apiBudget} from './stop.js';
 import {Shard, inShard, shardNote} from '../shard.js';
 import {Policy} from './policy.js';
@@ -56,8 +57,8 @@ export interface CleanupOptions {
   concurrency: number;
   /** Walk every kept tag after a real run. */
   verify: boolean;
-  /** Re-read an image's version right before deleting it (one API call per image deleted). */
-  recheck: boolean;
+  /** How a deletion is checked against what changed since planning (each: a read per deletion; wave: per wave). */
+  recheck: Recheck;
   now: number;
   env: NodeJS.ProcessEnv;
   mask: Mask;
@@ -238,12 +239,17 @@ async function deleteInWaves(
   pkg: CleanupBackend,
   plan: Plan,
   manifests: Map<string, ManifestState>,
+  listed: readonly PackageVersion[],
   opts: CleanupOptions,
   rep: PackageReport
 ): Promise<Set<number>> {
-  // With recheck, the backend deletes only what carries no tag outside the plan, read right before
-  // the write (a release or another run may have tagged it meanwhile).
-  const planned = (d: Decision): readonly string[] | undefined => (opts.recheck ? d.tags : undefined);
+  // With recheck each, the backend deletes only what carries no tag outside the plan, read right
+  // before the write (a release or another run may have tagged it meanwhile); with recheck wave, the
+  // listing pages holding a wave are read before it and the wave's deletes are unconditional.
+  const byWave = opts.recheck === 'wave' && !!pkg.listPage;
+  const planned = (d: Decision): readonly string[] | undefined => (opts.recheck === 'each' ? d.tags : undefined);
+  const positions = new Map(listed.map((v, i) => [v.id, i]));
+  const removed = new RemovedPositions();
   const notDeleted = new Set<number>();
   const stop = opts.stop;
   const byId = new Map(plan.decisions.map(d => [d.id, d]));
@@ -264,14 +270,17 @@ async function deleteInWaves(
       rep.deleted.push(report(d));
       deletedIds.add(d.id);
     }
+    if (!(res instanceof Error) && res.outcome !== 'kept') removed.add(positions.get(d.id) ?? 0);
   };
   // Waves: consecutive versions of the order none of which depends on another in the same wave (all
   // the images, then what they list, …); a backend that deletes many at once takes a wave in few calls.
-  const size = pkg.deleteBatch ? Math.max(1, pkg.batchSize ?? 100) : 1;
+  const size = pkg.deleteBatch ? Math.max(1, pkg.batchSize ?? 100) : byWave ? WAVE_SIZE : 1;
   const order = plan.deleteOrder;
   // What finishing costs, for a budget: each version below a deleted one must still go (a read and a
-  // delete with recheck), and starting an image commits to it and everything below it.
-  const perDeletion = opts.recheck ? 2 : 1;
+  // delete with recheck each; a delete and the wave's few pages with recheck wave), and starting an
+  // image commits to it and everything below it.
+  const perDeletion = opts.recheck === 'each' ? 2 : 1;
+  const perWave = byWave ? 3 : 0;
   const below = new Map<number, number[]>();
   for (const [id, ups] of Object.entries(plan.dependsOn))
     for (const up of ups) {
@@ -299,7 +308,7 @@ async function deleteInWaves(
       // without its platforms); nothing else is started.
       const started = (plan.dependsOn[id] ?? []).some(p => deletedIds.has(p));
       if (started) committed = Math.max(0, committed - 1);
-      if (!started && stop?.before(() => (committed + subtree(id)) * perDeletion)) {
+      if (!started && stop?.before(() => (committed + subtree(id)) * perDeletion + perWave)) {
         notDeleted.add(id);
         rep.left.push({...report(d), reason: `not deleted: ${stop.reason} asked to stop`});
         continue;
@@ -320,6 +329,11 @@ async function deleteInWaves(
       wave.push(d);
       inWave.add(id);
     }
+    if (byWave && wave.length) {
+      const judged = await judgeWave(pkg as CleanupBackend & PagedListing, wave, positions, removed);
+      for (const [d, res] of judged) record(d, res);
+      wave.splice(0, wave.length, ...wave.filter(d => !judged.has(d)));
+    }
     if (pkg.deleteBatch && wave.length > 1) {
       const results = await pkg
         .deleteBatch(wave.map(d => ({id: d.id, planned: planned(d)})))
@@ -328,6 +342,36 @@ async function deleteInWaves(
     } else for (const d of wave) record(d, await pkg.deleteVersion(d.id, planned(d)).catch(asError));
   }
   return notDeleted;
+}
+
+/**
+ * Reads the listing pages holding a wave (recheck wave) and judges each version on what they show:
+ * those that may not go (tagged since planning, gone) or whose read failed, with their outcome; the
+ * rest may be deleted unconditionally.
+ */
+async function judgeWave(
+  pkg: CleanupBackend & PagedListing,
+  wave: readonly Decision[],
+  positions: Map<number, number>,
+  removed: RemovedPositions
+): Promise<Map<Decision, Removal | Error>> {
+  const out = new Map<Decision, Removal | Error>();
+  try {
+    const {now} = await readWave(
+      pkg,
+      wave.map(d => d.id),
+      id => positions.get(id) ?? 0,
+      removed,
+      id => pkg.getVersion(id)
+    );
+    for (const d of wave) {
+      const judged = judgeFresh(now.get(d.id), d.tags);
+      if (judged) out.set(d, judged);
+    }
+  } catch (err) {
+    for (const d of wave) out.set(d, asError(err));
+  }
+  return out;
 }
 
 /** A package read and planned: its listing, its manifests' facts and the plan (none when it could not be listed). */
@@ -439,7 +483,7 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
     }
   }
-  const notDeleted = await deleteInWaves(pkg, plan, manifests, opts, rep);
+  const notDeleted = await deleteInWaves(pkg, plan, manifests, planned.listing?.versions ?? [], opts, rep);
   if (pkg.stillHeld && rep.deleted.length) {
     // A registry that deletes by name only: what was tagged during the run outlived its planned tags.
     const held = await pkg.stillHeld(rep.deleted.map(d => d.digest)).catch((err: unknown) => {

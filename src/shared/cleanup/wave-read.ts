@@ -1,0 +1,99 @@
+import {PackageVersion} from './model.js';
+
+/**
+ * How a cleanup makes sure a version it deletes carries no tag outside the plan:
+ * - `each`: the version read right before its delete (one API call per deletion);
+ * - `wave`: the listing pages holding a wave of deletions read right before the wave (GHCR: a few API
+ *   calls per up to WAVE_SIZE deletions; a tag added during the wave is the window);
+ * - `off`: not checked.
+ */
+export type Recheck = 'each' | 'wave' | 'off';
+
+/** The most deletions one fresh read of the listing covers (about 40 s at GitHub's pace of 150 a minute). */
+export const WAVE_SIZE = 100;
+
+/** A backend whose listing can be read one page at a time, in the order it lists (GHCR's Packages API). */
+export interface PagedListing {
+  readonly pageSize: number;
+  /** Page `page` (1-based) of the listing as it is now. */
+  listPage(page: number): Promise<PackageVersion[]>;
+}
+
+/**
+ * The pages to read for versions at the given planning positions (0-based, in listing order), now that
+ * `removedBefore(position)` versions listed before each have been deleted: each version's estimated
+ * page, and the page after the last (versions pushed since planning move later ones down the listing).
+ * Sorted and distinct. Pure.
+ */
+export function pagesToRead(
+  positions: readonly number[],
+  removedBefore: (position: number) => number,
+  pageSize: number
+): number[] {
+  const pages = new Set<number>();
+  for (const p of positions) {
+    const page = Math.floor(Math.max(0, p - removedBefore(p)) / pageSize) + 1;
+    pages.add(page);
+    pages.add(page + 1);
+  }
+  return [...pages].sort((a, b) => a - b);
+}
+
+/**
+ * Counts, for a planning position, how many versions listed before it are deleted: the deleted
+ * versions' planning positions, kept sorted.
+ */
+export class RemovedPositions {
+  private readonly sorted: number[] = [];
+
+  add(position: number): void {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid] < position) lo = mid + 1;
+      else hi = mid;
+    }
+    this.sorted.splice(lo, 0, position);
+  }
+
+  /** How many removed positions are below `position`. */
+  before(position: number): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid] < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/**
+ * The wave's versions as the listing shows them now: the pages where they are expected, read in
+ * parallel. A version not on those pages (the listing shifted more than a page, or it is gone) is read
+ * on its own with `readOne`, so a missing one is judged on a fresh read, never on absence. Returns each
+ * id's version now (undefined: gone) and the number of API calls made.
+ */
+export async function readWave(
+  listing: PagedListing,
+  ids: readonly number[],
+  positionOf: (id: number) => number,
+  removed: RemovedPositions,
+  readOne: (id: number) => Promise<PackageVersion | undefined>
+): Promise<{now: Map<number, PackageVersion | undefined>; calls: number}> {
+  const pages = pagesToRead(ids.map(positionOf), p => removed.before(p), listing.pageSize);
+  const seen = new Map<number, PackageVersion>();
+  for (const page of await Promise.all(pages.map(p => listing.listPage(p)))) for (const v of page) seen.set(v.id, v);
+  const now = new Map<number, PackageVersion | undefined>();
+  let calls = pages.length;
+  for (const id of ids) {
+    if (seen.has(id)) now.set(id, seen.get(id));
+    else {
+      calls++;
+      now.set(id, await readOne(id));
+    }
+  }
+  return {now, calls};
+}
