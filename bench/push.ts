@@ -195,7 +195,7 @@ export async function benchPush(): Promise<Row[]> {
     ];
     for (const [name, bin, args] of peers) {
       if (!bin) {
-        console.log(`(${name}: not installed; go install it to compare)`);
+        console.log(`(${name}: not installed; scripts/setup.sh --bench builds it)`);
         continue;
       }
       const env = {...process.env, HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-home-'))};

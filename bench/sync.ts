@@ -262,7 +262,7 @@ try {
         run(regsync, ['once', '-c', cfg], {...process.env, HOME: work})
       )
     );
-  } else console.log('regsync not on PATH (go install github.com/regclient/regclient/cmd/regsync@v0.11.7): left out');
+  } else console.log('regsync not installed (scripts/setup.sh --bench builds it): left out');
   const skopeo = peers ? which('skopeo') : undefined;
   if (skopeo) {
     const c = await target();

@@ -3,12 +3,16 @@
 # and the real tools the integration tests run against. Safe to run again; skips what is present.
 # --demo: only what `node scripts/demo.mjs` needs (a registry, cosign, trivy and the DB writer); the
 # bundled actions in dist/ need no npm packages.
+# --bench: also the peers `npm run bench` measures ours against (crane, regctl, regsync), built from the
+# Go module proxy; the tests never need them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 mkdir -p "$TOOLS/bin"
 DEMO=0
+BENCH=0
 [ "${1:-}" = "--demo" ] && DEMO=1
+[ "${1:-}" = "--bench" ] && BENCH=1
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -69,6 +73,9 @@ PROMTOOL_VERSION=v0.316.0
 # The Notary Project's CLI for the Notation signer (its version list is withheld by the proxy: a throwaway module)
 NOTATION_VERSION=v1.3.2
 GH_TOOLCHAIN=go1.27.4
+# The bench's peers (--bench): the copy and mirror tools users run today
+CRANE_VERSION=v0.22.1
+REGCLIENT_VERSION=v0.11.7
 LOGS="$TOOLS/logs"
 mkdir -p "$LOGS"
 pids=()
@@ -124,6 +131,11 @@ if command -v go >/dev/null; then
   fi
   # the scan tests' DB writer (trivy-db's own packages) and the push benchmark's link emulator
   build trivy-db-fixture sh -c "cd test/tools/trivy-db && GOFLAGS=-mod=mod go build -o '$TOOLS/bin/trivy-db-fixture' ."
+  if [ "$BENCH" = 1 ]; then
+    go_tool crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane crane
+    go_tool regctl "$REGCLIENT_VERSION" github.com/regclient/regclient/cmd/regctl regctl
+    go_tool regsync "$REGCLIENT_VERSION" github.com/regclient/regclient/cmd/regsync regsync
+  fi
   [ "$DEMO" = 1 ] || build shaper sh -c "cd test/tools/shaper && go build -o '$TOOLS/bin/shaper' ."
   started=$SECONDS
   failed=0
