@@ -1,7 +1,7 @@
 // Push benchmark: a 4-platform image of 200 MiB copied to 3 registries through loopback proxies that
 // cap each connection's bandwidth and add latency. Ours (the bundled push-multi action) against the
 // tools users run: skopeo copy --all, crane copy and regctl image copy, each once per destination.
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import {LayoutBuilder} from '../test/helpers/images.js';
 import {startProxy} from '../test/helpers/proxy.js';
 import {Registry, skopeo, startRegistry} from '../test/helpers/registry.js';
 import {ROOT} from '../test/helpers/run-action.js';
-import {which} from '../test/helpers/tools.js';
+import {NODE24, which} from '../test/helpers/tools.js';
 
 const MiB = 1048576;
 const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/ppc64le'];
@@ -63,13 +63,16 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
   });
 }
 
+/** The runtime the runner gives the actions (node24, as action.yml declares), when setup.sh installed it. */
+const RUNTIME = fs.existsSync(NODE24) ? NODE24 : process.execPath;
+
 function ourAction(source: string, destinations: string[], tag: string): Promise<Timing> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-run-'));
   const out = path.join(dir, 'out');
   fs.writeFileSync(out, '');
   // BENCH_PROF=<dir>: a CPU profile of each of our runs, for chrome://inspect or speedscope.
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  return timed(process.execPath, [...prof, path.join(ROOT, 'dist', 'push-multi', 'index.js')], {
+  return timed(RUNTIME, [...prof, path.join(ROOT, 'dist', 'push-multi', 'index.js')], {
     ...process.env,
     GITHUB_OUTPUT: out,
     RUNNER_TEMP: dir,
@@ -226,7 +229,7 @@ export async function benchPush(): Promise<Row[]> {
 const rows = await benchPush();
 const cores = os.cpus().length;
 console.log(
-  `\npush: 4 platforms x 2 layers x ${LAYER / MiB} MiB, 3 destinations, ${BANDWIDTH / MiB} MiB/s per connection, ${LATENCY} ms latency, ${cores} cores`
+  `\npush: 4 platforms x 2 layers x ${LAYER / MiB} MiB, 3 destinations, ${BANDWIDTH / MiB} MiB/s per connection, ${LATENCY} ms latency, ${cores} cores; ours on Node ${spawnSync(RUNTIME, ['--version'], {encoding: 'utf8'}).stdout.trim()}`
 );
 const cols: Array<[string, number, (r: Row) => string]> = [
   ['wall s', 8, r => r.seconds.toFixed(2)],
