@@ -564,6 +564,7 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
       let listings = 0;
       let done = false;
       const calls0 = emu.calls.length;
+      emu.maxPerPage = 4;
       emu.onRequest = async r => {
         if (r.method !== 'GET' || !listingPath(p).test(r.url.pathname)) return;
         if (++listings === pages + 1 && !done) {
@@ -584,37 +585,37 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
         };
       } finally {
         emu.onRequest = undefined;
+        emu.maxPerPage = 100;
       }
+    };
+    /** `n` single-platform images, each tagged v<i>, oldest first: 2n versions, pages of 4 in waveRun. */
+    const images = async (p: GhcrImages, n: number): Promise<Pushed[]> => {
+      const out: Pushed[] = [];
+      for (let i = 0; i < n; i++) out.push(await p.image(`w${i}`, [`v${i}`], {platforms: ['linux/amd64']}));
+      return out;
     };
 
     maybe(
       'a wave is checked by reading its listing pages, not each version: what was tagged before the read is kept',
       async () => {
         const p = fresh();
-        emu.maxPerPage = 4;
-        try {
-          // 10 images (index + platform each): 20 versions, 5 pages of 4; keep-n-tagged 2 plans 8 away.
-          const images: Pushed[] = [];
-          for (let i = 0; i < 10; i++) images.push(await p.image(`w${i}`, [`v${i}`], {platforms: ['linux/amd64']}));
-          const retagged = images[3];
-          const {run, reads} = await waveRun(p, 5, {'keep-n-tagged': '2'}, () => p.tag(retagged, 'hotfix'));
-          ok(run);
-          const planned = images.slice(0, 8);
-          expect(deleted(run)).toEqual(all(...planned.filter(i => i !== retagged)));
-          expect(state(p).get(retagged.digest)).toEqual(['hotfix', 'v3']);
-          const skipped = JSON.parse(run.outputs.skipped) as Array<{digest: string; reason: string}>;
-          expect(skipped.find(s_ => s_.digest === retagged.digest)?.reason).toBe(
-            'not deleted: tagged hotfix since planning'
-          );
-          // Two waves (the 8 indexes, then their 7 platforms): each reads the pages it spans and the one
-          // after; no version is read on its own.
-          expect(reads.versions).toBe(0);
-          expect(reads.deletes).toBe(14);
-          expect(reads.pages).toBeGreaterThan(5);
-          expect(reads.pages).toBeLessThanOrEqual(5 + 2 * 6);
-        } finally {
-          emu.maxPerPage = 100;
-        }
+        // 10 images (index + platform each): 20 versions, 5 pages of 4; keep-n-tagged 2 plans 8 away.
+        const pushed = await images(p, 10);
+        const retagged = pushed[3];
+        const {run, reads} = await waveRun(p, 5, {'keep-n-tagged': '2'}, () => p.tag(retagged, 'hotfix'));
+        ok(run);
+        expect(deleted(run)).toEqual(all(...pushed.slice(0, 8).filter(i => i !== retagged)));
+        expect(state(p).get(retagged.digest)).toEqual(['hotfix', 'v3']);
+        const skipped = JSON.parse(run.outputs.skipped) as Array<{digest: string; reason: string}>;
+        expect(skipped.find(s_ => s_.digest === retagged.digest)?.reason).toBe(
+          'not deleted: tagged hotfix since planning'
+        );
+        // Two waves (the 8 indexes, then their 7 platforms): each reads the pages it spans and the one
+        // after; no version is read on its own.
+        expect(reads.versions).toBe(0);
+        expect(reads.deletes).toBe(14);
+        expect(reads.pages).toBeGreaterThan(5);
+        expect(reads.pages).toBeLessThanOrEqual(5 + 2 * 6);
       }
     );
 
@@ -622,24 +623,18 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
       'versions pushed since planning move the wave off its pages: each version not found is read on its own, none is judged on absence',
       async () => {
         const p = fresh();
-        emu.maxPerPage = 4;
-        try {
-          const images: Pushed[] = [];
-          for (let i = 0; i < 6; i++) images.push(await p.image(`m${i}`, [`v${i}`], {platforms: ['linux/amd64']}));
-          // Three pages of 4; keep-n-tagged 1 plans five images away. Before the first wave's read, ten
-          // untagged platform manifests are pushed: every planned version is now two pages further down.
-          const pushed: Pushed[] = [];
-          const {run, reads} = await waveRun(p, 3, {'keep-n-tagged': '1'}, async () => {
-            for (let i = 0; i < 10; i++) pushed.push(await p.platform(`late${i}`, 'linux/amd64', 128));
-          });
-          ok(run);
-          expect(deleted(run)).toEqual(all(...images.slice(0, 5)));
-          for (const x of pushed) expect(state(p).has(x.digest)).toBe(true);
-          expect(reads.versions).toBeGreaterThan(0);
-          expect(reads.deletes).toBe(10);
-        } finally {
-          emu.maxPerPage = 100;
-        }
+        // Three pages of 4; keep-n-tagged 1 plans five images away. Before the first wave's read, ten
+        // untagged platform manifests are pushed: every planned version is now two pages further down.
+        const planned = await images(p, 6);
+        const late: Pushed[] = [];
+        const {run, reads} = await waveRun(p, 3, {'keep-n-tagged': '1'}, async () => {
+          for (let i = 0; i < 10; i++) late.push(await p.platform(`late${i}`, 'linux/amd64', 128));
+        });
+        ok(run);
+        expect(deleted(run)).toEqual(all(...planned.slice(0, 5)));
+        for (const x of late) expect(state(p).has(x.digest)).toBe(true);
+        expect(reads.versions).toBeGreaterThan(0);
+        expect(reads.deletes).toBe(10);
       }
     );
 

@@ -47,17 +47,10 @@ export class RemovedPositions {
   private readonly sorted: number[] = [];
 
   add(position: number): void {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.sorted[mid] < position) lo = mid + 1;
-      else hi = mid;
-    }
-    this.sorted.splice(lo, 0, position);
+    this.sorted.splice(this.before(position), 0, position);
   }
 
-  /** How many removed positions are below `position`. */
+  /** How many removed positions are below `position` (a binary search). */
   before(position: number): number {
     let lo = 0;
     let hi = this.sorted.length;
