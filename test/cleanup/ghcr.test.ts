@@ -554,7 +554,10 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
 
   describe('recheck wave', () => {
     const listingPath = (p: GhcrImages): RegExp => new RegExp(`/${p.pkg}/versions$`);
-    /** Runs a wave-checked cleanup, calling `inject` once before the first listing read after planning's `pages`. */
+    /**
+     * Runs a wave-checked cleanup, calling `inject` once before the first listing read after planning's
+     * `pages`; the first wave's page reads (sent together) are all answered after it.
+     */
     const waveRun = async (
       p: GhcrImages,
       pages: number,
@@ -562,15 +565,12 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
       inject: () => Promise<void>
     ): Promise<{run: ActionRun; reads: {pages: number; versions: number; deletes: number}}> => {
       let listings = 0;
-      let done = false;
+      let injected: Promise<void> | undefined;
       const calls0 = emu.calls.length;
       emu.maxPerPage = 4;
       emu.onRequest = async r => {
         if (r.method !== 'GET' || !listingPath(p).test(r.url.pathname)) return;
-        if (++listings === pages + 1 && !done) {
-          done = true;
-          await inject();
-        }
+        if (++listings > pages) await (injected ??= inject());
       };
       try {
         const run = await cleanup(p, {recheck: 'wave', ...inputs});
