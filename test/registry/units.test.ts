@@ -9,6 +9,7 @@ import {chunksOf} from '../../src/shared/registry/chunks.js';
 import {parseSize} from '../../src/shared/inputs.js';
 import {Readable} from 'node:stream';
 import {sdkRequestUrl} from '../../src/shared/registry/providers/aws-http.js';
+import {azureCloudOf, entraTokenRequest} from '../../src/shared/registry/providers/azure-cloud.js';
 
 describe('WWW-Authenticate', () => {
   test.each([
@@ -239,5 +240,57 @@ describe('AWS SDK requests through the run pool', () => {
     ]
   ])('%j is %s', (request, url) => {
     expect(sdkRequestUrl(request)).toBe(url);
+  });
+});
+
+describe("ACR in each of Azure's clouds", () => {
+  test.each([
+    [
+      'myreg.azurecr.io',
+      'AzureCloud',
+      'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+      'https://management.azure.com/.default'
+    ],
+    [
+      'MyReg.AzureCR.io:443',
+      'AzureCloud',
+      'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+      'https://management.azure.com/.default'
+    ],
+    [
+      'myreg.azurecr.cn',
+      'AzureChinaCloud',
+      'https://login.chinacloudapi.cn/t/oauth2/v2.0/token',
+      'https://management.chinacloudapi.cn/.default'
+    ],
+    [
+      'myreg.azurecr.us',
+      'AzureUSGovernment',
+      'https://login.microsoftonline.us/t/oauth2/v2.0/token',
+      'https://management.usgovcloudapi.net/.default'
+    ],
+    // Not an ACR host name (a private endpoint alias, a test registry): the public cloud's token.
+    [
+      'registry.internal:5000',
+      undefined,
+      'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+      'https://management.azure.com/.default'
+    ],
+    [
+      'azurecr.io.example.com',
+      undefined,
+      'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+      'https://management.azure.com/.default'
+    ]
+  ])('%s: cloud %s, token from %s for %s', (registry, cloud, url, scope) => {
+    expect(azureCloudOf(registry)?.name).toBe(cloud);
+    expect(entraTokenRequest(registry, 't', {})).toEqual({url, scope});
+  });
+
+  test("AZURE_AUTHORITY_HOST replaces the authority, never the cloud's scope", () => {
+    expect(entraTokenRequest('myreg.azurecr.cn', 't', {AZURE_AUTHORITY_HOST: 'https://login.example/'})).toEqual({
+      url: 'https://login.example/t/oauth2/v2.0/token',
+      scope: 'https://management.chinacloudapi.cn/.default'
+    });
   });
 });

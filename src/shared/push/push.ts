@@ -25,6 +25,7 @@ import {Destination, tagsFor} from './destinations.js';
 import {buildxCommand} from './buildx.js';
 import {PushInputs} from './inputs.js';
 import {lockAcrTags} from './tag-locks.js';
+import {azureCloudOf} from '../registry/providers/azure-cloud.js';
 import {ImmutableTags, TagMove, immutableMoves, moveWarning, refusalMessage} from './immutable.js';
 import {describe, execOk} from '../exec.js';
 
@@ -269,9 +270,9 @@ export async function pushMulti(opts: PushOptions): Promise<PushResult> {
   };
 }
 
-/** ACR destinations (provider acr, or an azurecr.io host): the guarded tags written there locked. */
+/** ACR destinations (provider acr, or a registry host of one of Azure's clouds): the guarded tags written there locked. */
 const isAcr = (d: Destination): boolean =>
-  d.provider === 'acr' || (d.provider === 'auto' && /\.azurecr\.(io|cn|us)$/.test(d.registry));
+  d.provider === 'acr' || (d.provider === 'auto' && !!azureCloudOf(d.registry));
 
 /**
  * lock-tags: after the copy, each tag immutable-tags guards is locked where the registry can enforce it

@@ -6,6 +6,7 @@ import {execOk} from '../exec.js';
 import {Credential} from './auth.js';
 import {isDockerHub} from './reference.js';
 import {acrCredential} from './providers/acr.js';
+import {azureCloudOf} from './providers/azure-cloud.js';
 import {ProviderContext} from './providers/context.js';
 import {ecrCredential, parseEcrHost} from './providers/ecr.js';
 import {ecrPublicCredential} from './providers/ecr-public.js';
@@ -129,7 +130,7 @@ export interface RegistryLogin {
 function cloudProvider(registry: string, env: NodeJS.ProcessEnv): string | undefined {
   if (parseEcrHost(registry)) return 'ecr';
   if (registry === 'public.ecr.aws' && (env.AWS_ACCESS_KEY_ID || env.AWS_ROLE_ARN)) return 'ecr-public';
-  if (registry.endsWith('.azurecr.io') && (env.AZURE_CLIENT_ID || env.AZURE_ACCESS_TOKEN)) return 'acr';
+  if (azureCloudOf(registry) && (env.AZURE_CLIENT_ID || env.AZURE_ACCESS_TOKEN)) return 'acr';
   if (isGarHost(registry) && (env.GCP_WORKLOAD_IDENTITY_PROVIDER || env.GOOGLE_OAUTH_ACCESS_TOKEN)) return 'gar';
   return undefined;
 }

@@ -2,6 +2,7 @@ import {UserError} from '../../errors.js';
 import {Credential} from '../auth.js';
 import {isLoopback} from '../client.js';
 import {ProviderContext, oidcToken, postJson} from './context.js';
+import {entraTokenRequest} from './azure-cloud.js';
 
 export const ACR_USER = '00000000-0000-0000-0000-000000000000';
 
@@ -28,15 +29,15 @@ export async function acrCredential(opts: AcrOptions, ctx: ProviderContext): Pro
       );
     }
     const assertion = await oidcToken(ctx, 'api://AzureADTokenExchange', opts.registry);
-    const authority = (ctx.env.AZURE_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, '');
+    const entra = entraTokenRequest(opts.registry, tenant, ctx.env);
     const out = await postJson<{access_token: string}>(
-      `${authority}/${tenant}/oauth2/v2.0/token`,
+      entra.url,
       {
         grant_type: 'client_credentials',
         client_id: clientId,
         client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
         client_assertion: assertion,
-        scope: 'https://management.azure.com/.default'
+        scope: entra.scope
       },
       `${opts.registry} (Azure AD)`
     );
