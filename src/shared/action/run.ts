@@ -48,6 +48,7 @@ export function getMultiline(io: Pick<ActionIO, 'input'>, name: string): string[
 }
 
 /** Reads a list input whose entries may also be comma-separated: parseItems. */
-export function getItems(io: Pick<ActionIO, 'input'>, name: string): string[] {
-  return parseItems(io.input(name));
+export function getItems(io: Pick<ActionIO, 'input'>, name: string, fallback: string[] = []): string[] {
+  const items = parseItems(io.input(name));
+  return items.length ? items : fallback;
 }

@@ -73,7 +73,7 @@ export function readPushInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.en
     sourcePassword: sourcePassword || undefined,
     destinations,
     tags: getItems(io, 'tags'),
-    platforms: getItems(io, 'platforms'),
+    platforms: getItems(io, 'platforms', ['all']),
     copyReferrers: parseBoolean('copy-referrers', io.input('copy-referrers'), true),
     concurrency: parseInteger('concurrency', io.input('concurrency'), 4, 1, 64),
     retry: {...DEFAULT_RETRY, retries: parseInteger('retries', io.input('retries'), DEFAULT_RETRY.retries, 0, 20)},

@@ -63,6 +63,10 @@ function readIgnores(io: ActionIO): IgnoreRule[] {
   return rules;
 }
 
+/** Where trivy's databases come from when db-repository / java-db-repository are not given (action.yml's defaults). */
+const DB_REPOSITORIES = ['mirror.gcr.io/aquasec/trivy-db:2', 'ghcr.io/aquasecurity/trivy-db:2'];
+const JAVA_DB_REPOSITORIES = ['mirror.gcr.io/aquasec/trivy-java-db:1', 'ghcr.io/aquasecurity/trivy-java-db:1'];
+
 /** Reads every scan input through `io` (the runner's or the command line's). */
 export function readScanInputs(given: ActionIO, env: NodeJS.ProcessEnv): ScanInputs {
   const io = withRenamedInputs(given, 'scan');
@@ -98,7 +102,7 @@ export function readScanInputs(given: ActionIO, env: NodeJS.ProcessEnv): ScanInp
 
   return {
     targets,
-    platforms: getItems(io, 'platforms'),
+    platforms: getItems(io, 'platforms', ['all']),
     threshold: threshold as Severity,
     failOn,
     scanners,
@@ -111,9 +115,9 @@ export function readScanInputs(given: ActionIO, env: NodeJS.ProcessEnv): ScanInp
     cacheDir: io.input('cache-dir') || undefined,
     reportDir: io.input('report-dir') || undefined,
     cache: parseBoolean('cache', io.input('cache'), true),
-    dbRepositories: getItems(io, 'db-repository'),
+    dbRepositories: getItems(io, 'db-repository', DB_REPOSITORIES),
     javaDb: parseBoolean('java-db', io.input('java-db'), false),
-    javaDbRepositories: getItems(io, 'java-db-repository'),
+    javaDbRepositories: getItems(io, 'java-db-repository', JAVA_DB_REPOSITORIES),
     timeout: io.input('timeout') || '10m',
     tlsInsecure: parseBoolean('tls-insecure', io.input('tls-insecure'), false)
   };

@@ -31,7 +31,7 @@ export function readTagInputs(io: ActionIO): TagInputs {
   const sep = (name: string): string => io.input(name, {trimWhitespace: false}) || '\n';
   return {
     githubToken: token,
-    context: io.input('context'),
+    context: io.input('context') || 'workflow',
     images: io.input('images'),
     tags: io.input('tags'),
     flavor: io.input('flavor'),
