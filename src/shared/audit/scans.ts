@@ -1,6 +1,5 @@
-import {ManifestStore} from '../cleanup/manifest-store.js';
+import {ManifestStore, storedOrRead} from '../cleanup/manifest-store.js';
 import {RegistryClient} from '../registry/client.js';
-import {sha256} from '../registry/digest.js';
 import {mapLimit} from '../registry/limit.js';
 import {ImageManifest, MEDIA} from '../registry/media.js';
 import {TrivyReport, Severity, SEVERITIES, severityRank} from '../scan/report.js';
@@ -48,12 +47,9 @@ export async function readScans(
 ): Promise<{scans: Map<string, ScanFacts>; reads: number}> {
   let reads = 0;
   const bytes = async (digest: string, read: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> => {
-    const kept = store?.get(digest);
-    if (kept) return kept;
-    reads++;
-    const body = await read().catch(() => undefined);
-    if (body && sha256(body) === digest) store?.put(digest, body);
-    return body;
+    const got = await storedOrRead(store, digest, () => read().catch(() => undefined));
+    if (got.fresh) reads++;
+    return got.body;
   };
   const scans = new Map<string, ScanFacts>();
   await mapLimit([...new Set(attestations)], concurrency, async a => {

@@ -158,3 +158,19 @@ export async function openManifestStore(
   };
   return {store, finish};
 }
+
+/**
+ * A manifest's (or config's) bytes by digest: from the store when it holds them intact, else `read`
+ * and stored (put keeps only bytes that hash to the digest). `fresh`: a read was made.
+ */
+export async function storedOrRead(
+  store: ManifestStore | undefined,
+  digest: string,
+  read: () => Promise<Buffer | undefined>
+): Promise<{body?: Buffer; fresh: boolean}> {
+  const kept = store?.get(digest);
+  if (kept) return {body: kept, fresh: false};
+  const body = await read();
+  if (body) store?.put(digest, body);
+  return {body, fresh: true};
+}

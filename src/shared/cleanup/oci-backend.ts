@@ -2,7 +2,7 @@ import {errorMessage} from '../errors.js';
 import {RegistryClient} from '../registry/client.js';
 import {mapLimit} from '../registry/limit.js';
 import {manifestFacts} from './manifests.js';
-import {ManifestStore} from './manifest-store.js';
+import {ManifestStore, storedOrRead} from './manifest-store.js';
 import {PackageVersion} from './model.js';
 import {GONE, Removal, UntagResult, recheck, removalOf} from './removal.js';
 
@@ -71,15 +71,6 @@ export class OciRepositoryBackend implements CleanupBackend {
     private readonly store?: ManifestStore
   ) {}
 
-  /** Bytes of a manifest or config by digest: from the store when it has them, else read and stored. */
-  private async byDigest(digest: string, read: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
-    const kept = this.store?.get(digest);
-    if (kept) return kept;
-    const body = await read();
-    if (body) this.store?.put(digest, body);
-    return body;
-  }
-
   get name(): string {
     return this.repository;
   }
@@ -93,7 +84,7 @@ export class OciRepositoryBackend implements CleanupBackend {
     if (annotated) return annotated;
     if (!m.config || !/config/.test(m.config.mediaType ?? '')) return undefined;
     try {
-      const bytes = await this.byDigest(m.config.digest, async () => {
+      const {body: bytes} = await storedOrRead(this.store, m.config.digest, async () => {
         const stream = await this.client.getBlob(this.repository, m.config?.digest ?? '');
         return Buffer.concat(await stream.toArray());
       });
@@ -155,7 +146,8 @@ export class OciRepositoryBackend implements CleanupBackend {
       const referrers = (await this.client.referrers(this.repository, digest).catch(() => undefined)) ?? [];
       for (const d of [...(facts?.children ?? []).map(c => c.digest), ...referrers.map(r => r.digest)]) {
         if (byDigest.has(d)) continue;
-        const body = await this.byDigest(
+        const {body} = await storedOrRead(
+          this.store,
           d,
           async () => (await this.client.getManifest(this.repository, d).catch(() => undefined))?.body
         );

@@ -48,7 +48,6 @@ export async function runScan(inputs: ScanInputs, ctx: ScanContext): Promise<Sca
     env: ctx.env,
     log: ctx.log
   });
-  ctx.log.info(`trivy ${tool.version} (${tool.source}: ${tool.path})`);
   const base = ctx.env.RUNNER_TEMP || os.tmpdir();
   const cacheDir =
     inputs.cacheDir ??

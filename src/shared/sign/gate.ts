@@ -50,9 +50,9 @@ export function cosignGate(ctx: {
         version: ctx.cosignVersion ?? '',
         path: ctx.cosignPath,
         env: ctx.env,
-        log: ctx.log
+        log: ctx.log,
+        role: 'gate'
       });
-      ctx.log.info(`gate: cosign ${tool.version} (${tool.source}: ${tool.path})`);
       tempDir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-gate-'));
       return {
         cosign: tool.path,
@@ -71,9 +71,9 @@ export function cosignGate(ctx: {
         version: ctx.notationVersion ?? '',
         path: ctx.notationPath,
         env: ctx.env,
-        log: ctx.log
+        log: ctx.log,
+        role: 'gate'
       });
-      ctx.log.info(`gate: notation ${tool.version} (${tool.source}: ${tool.path})`);
       return tool.path;
     })());
   /** A Notation signer's verdict per digest, then cosign's for the policy's attestations (if any). */

@@ -39,7 +39,6 @@ export async function runSign(
     env: ctx.env,
     log: ctx.log
   });
-  ctx.log.info(`cosign ${tool.version} (${tool.source}: ${tool.path})`);
   const tempDir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-sign-'));
   ctx.saveState?.('temp-dir', tempDir);
   const run = {
@@ -60,10 +59,10 @@ export async function runSign(
           version: inputs.trivyVersion,
           path: inputs.trivyPath,
           env: ctx.env,
-          log: ctx.log
+          log: ctx.log,
+          role: 'SBOMs'
         })
       : undefined;
-    if (trivy) ctx.log.info(`trivy ${trivy.version} for SBOMs (${trivy.source}: ${trivy.path})`);
     return {
       cosignVersion: tool.version,
       verify: false,
@@ -85,7 +84,6 @@ async function runNotation(
     env: ctx.env,
     log: ctx.log
   });
-  ctx.log.info(`notation ${tool.version} (${tool.source}: ${tool.path})`);
   const tempDir = fs.mkdtempSync(path.join(ctx.env.RUNNER_TEMP || os.tmpdir(), 'registry-actions-sign-'));
   ctx.saveState?.('temp-dir', tempDir);
   const run = {notation: tool.path, tempDir, env: ctx.env, mask: ctx.mask, log: ctx.log, logins: inputs.logins};

@@ -47,6 +47,8 @@ export interface ToolRequest {
   path?: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Who uses the tool, for the log line that says which one runs ("gate: cosign v3.1.3 (PATH: …)"). */
+  role?: string;
 }
 
 export interface ResolvedTool {
@@ -138,6 +140,12 @@ async function publishedChecksum(
  * cache; a download of that release, checked against its published checksum.
  */
 export async function resolveTool(spec: ToolSpec, pinned: string, req: ToolRequest): Promise<ResolvedTool> {
+  const tool = await findOrInstall(spec, pinned, req);
+  req.log.info(`${req.role ? `${req.role}: ` : ''}${spec.name} ${tool.version} (${tool.source}: ${tool.path})`);
+  return tool;
+}
+
+async function findOrInstall(spec: ToolSpec, pinned: string, req: ToolRequest): Promise<ResolvedTool> {
   const wanted = req.version.trim() || pinned;
   if (!parseVersion(wanted)) {
     throw new UserError(`${spec.versionInput}: "${req.version}" is not a release version; write it like ${pinned}.`);
