@@ -199,6 +199,27 @@ async function waitFor(url: string, child: ChildProcess, name: string, log: () =
 }
 
 /**
+ * timestamp-server's metrics port is fixed (:2112): taken, no retry helps. Most often a timestamp-server
+ * left behind by a test run that was killed; say so instead of "address already in use".
+ */
+function metricsPortTaken(out: string): Error | undefined {
+  if (!/:2112\b[\s\S]*address already in use|address already in use[\s\S]*:2112\b/.test(out)) return undefined;
+  const holders = fs
+    .readdirSync('/proc')
+    .filter(d => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .filter(d => {
+      try {
+        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('timestamp-server');
+      } catch {
+        return false;
+      }
+    });
+  return new Error(
+    `timestamp-server cannot bind its fixed metrics port :2112: ${holders.length ? `timestamp-server process(es) ${holders.join(', ')} still run (left by a killed test run?); stop them (kill ${holders.join(' ')}) and run again` : 'another process holds it; free it and run again'}.`
+  );
+}
+
+/**
  * Waits for this process's turn to run a timestamp authority: a lock file naming the holder's pid (a
  * holder that died leaves a lock the next one takes over). Returns what frees it.
  */
@@ -272,6 +293,8 @@ export async function startSigstore(cosign: string): Promise<Sigstore> {
         await waitFor(probe, child, name, () => out);
         return ports;
       } catch (err) {
+        const taken = metricsPortTaken(out);
+        if (taken) throw taken;
         if (attempt >= 5 || !/address already in use/.test(out)) throw err;
       }
     }
@@ -488,6 +511,8 @@ export async function startTimestampAuthority(): Promise<TimestampAuthority> {
         await waitFor(`${base}/certchain`, child, 'timestamp-server', () => out);
       } catch (err) {
         child.kill('SIGKILL');
+        const taken = metricsPortTaken(out);
+        if (taken) throw taken;
         if (attempt >= 5 || !/address already in use/.test(out)) throw err;
         continue;
       }
