@@ -370,16 +370,22 @@ describe('keyless signing against a real local Sigstore', () => {
           'https://cyclonedx.org/bom'
         ]);
         expect({code: sbom.code, out: sbom.code ? sbom.out : ''}).toEqual({code: 0, out: ''});
-        for (const wrong of [
-          ['--owner', 'other'],
-          ['--repo', 'acme/other'],
-          ['--owner', 'acme', '--signer-workflow', 'acme/app/.github/workflows/other.yml'],
-          ['--owner', 'acme', '--source-ref', 'refs/tags/v9.9.9']
-        ])
-          expect({wrong, code: (await gh(`${registry.host}/store-a@${release.index}`, wrong)).code}).toEqual({
-            wrong,
-            code: 1
-          });
+        // Refused for the policy's reason (the identity, or the ref), not for want of finding anything.
+        for (const [wrong, why] of [
+          [['--owner', 'other'], 'verifying with issuer "sigstore"'],
+          [['--repo', 'acme/other'], 'verifying with issuer "sigstore"'],
+          [
+            ['--owner', 'acme', '--signer-workflow', 'acme/app/.github/workflows/other.yml'],
+            'verifying with issuer "sigstore"'
+          ],
+          [
+            ['--owner', 'acme', '--source-ref', 'refs/tags/v9.9.9'],
+            'expected SourceRepositoryRef to be refs/tags/v9.9.9, got refs/heads/main'
+          ]
+        ] as const) {
+          const r = await gh(`${registry.host}/store-a@${release.index}`, [...wrong]);
+          expect({wrong, code: r.code, why: r.out.includes(why) ? why : r.out}).toEqual({wrong, code: 1, why});
+        }
 
         // From GitHub's attestation store, as gh verifies without --bundle-from-oci: api.github.com reached
         // through HTTPS_PROXY (TLS ended by a proxy gh trusts through a test CA), answered by the emulator.
@@ -417,8 +423,16 @@ describe('keyless signing against a real local Sigstore', () => {
               `${registry.host}/store-a@${release.index}`,
               ['--repo', 'acme/app', '--predicate-type', 'https://cyclonedx.org/bom']
             ]
-          ] as const)
-            expect({ref, flags, code: (await gh(ref, [...flags], store)).code}).toEqual({ref, flags, code: 1});
+          ] as const) {
+            const r = await gh(ref, [...flags], store);
+            const why = 'no attestations found';
+            expect({ref, flags, code: r.code, why: r.out.includes(why) ? why : r.out}).toEqual({
+              ref,
+              flags,
+              code: 1,
+              why
+            });
+          }
         } finally {
           await proxy.stop();
         }
