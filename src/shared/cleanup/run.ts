@@ -246,8 +246,10 @@ async function deleteInWaves(
   // With recheck each, the backend deletes only what carries no tag outside the plan, read right
   // before the write (a release or another run may have tagged it meanwhile); with recheck wave, the
   // listing pages holding a wave are read before it and the wave's deletes are unconditional.
+  // (A backend whose listing cannot be read a page at a time checks each deletion under recheck wave.)
   const byWave = opts.recheck === 'wave' && !!pkg.listPage;
-  const planned = (d: Decision): readonly string[] | undefined => (opts.recheck === 'each' ? d.tags : undefined);
+  const eachChecked = opts.recheck === 'each' || (opts.recheck === 'wave' && !byWave);
+  const planned = (d: Decision): readonly string[] | undefined => (eachChecked ? d.tags : undefined);
   const positions = new Map(listed.map((v, i) => [v.id, i]));
   const removed = new RemovedPositions();
   const notDeleted = new Set<number>();
@@ -279,7 +281,7 @@ async function deleteInWaves(
   // What finishing costs, for a budget: each version below a deleted one must still go (a read and a
   // delete with recheck each; a delete and the wave's few pages with recheck wave), and starting an
   // image commits to it and everything below it.
-  const perDeletion = opts.recheck === 'each' ? 2 : 1;
+  const perDeletion = eachChecked ? 2 : 1;
   const perWave = byWave ? 3 : 0;
   const below = new Map<number, number[]>();
   for (const [id, ups] of Object.entries(plan.dependsOn))
