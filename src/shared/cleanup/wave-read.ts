@@ -1,4 +1,8 @@
+import {mapLimit} from '../registry/limit.js';
 import {PackageVersion} from './model.js';
+
+/** Versions read on their own at once when a wave's pages missed them. */
+const ALONE_AT_ONCE = 8;
 
 /**
  * How a cleanup makes sure a version it deletes carries no tag outside the plan:
@@ -80,13 +84,8 @@ export async function readWave(
   const seen = new Map<number, PackageVersion>();
   for (const page of await Promise.all(pages.map(p => listing.listPage(p)))) for (const v of page) seen.set(v.id, v);
   const now = new Map<number, PackageVersion | undefined>();
-  let calls = pages.length;
-  for (const id of ids) {
-    if (seen.has(id)) now.set(id, seen.get(id));
-    else {
-      calls++;
-      now.set(id, await readOne(id));
-    }
-  }
-  return {now, calls};
+  for (const id of ids) if (seen.has(id)) now.set(id, seen.get(id));
+  const missing = ids.filter(id => !seen.has(id));
+  await mapLimit(missing, ALONE_AT_ONCE, async id => void now.set(id, await readOne(id)));
+  return {now, calls: pages.length + missing.length};
 }
