@@ -1,4 +1,3 @@
-import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import {multiPlatformFixture} from '../helpers/images.js';
 import {errorLines, pushResults, runBundledAction} from '../helpers/run-action.js';
 import {AAD_TOKEN, startAcr} from '../helpers/vendors/acr.js';
 import {GAR_TOKEN, startGar} from '../helpers/vendors/gar.js';
+import {makeCa, makeServerCert} from '../helpers/pki.js';
 import {requireTool} from '../helpers/tools.js';
 import {VendorRegistry} from '../helpers/vendor-registry.js';
 
@@ -28,35 +28,19 @@ const ready = !!requireTool('docker-registry') && !!requireTool('openssl');
 
 let emu: VendorRegistry;
 let ca: string;
+let caFile: string;
 
 beforeAll(async () => {
   if (!ready) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1'
-    ],
-    {stdio: 'ignore'}
-  );
-  ca = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-  emu = (await startAcr({key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: ca})) as VendorRegistry;
+  // ACR speaks TLS: a certificate for 127.0.0.1 from a test CA the clients trust.
+  const authority = makeCa(fs.mkdtempSync(path.join(os.tmpdir(), 'acr-tls-')), 'ACR test');
+  const server = makeServerCert(authority, '127.0.0.1');
+  caFile = authority.cert;
+  ca = fs.readFileSync(caFile, 'utf8');
+  emu = (await startAcr({
+    key: fs.readFileSync(server.key, 'utf8'),
+    cert: fs.readFileSync(server.cert, 'utf8')
+  })) as VendorRegistry;
 }, 30000);
 afterAll(async () => emu?.stop());
 
@@ -141,8 +125,6 @@ describe('push-multi lock-tags on ACR, read back with Azure’s SDK', () => {
     'over TLS with workload identity: the release tag is locked after the copy (writeEnabled and deleteEnabled false), the floating alias is not',
     async () => {
       const fixture = multiPlatformFixture({seed: 'acr-lock'});
-      const caFile = path.join(os.tmpdir(), `acr-ca-${process.pid}.pem`);
-      fs.writeFileSync(caFile, ca);
       const run = await runBundledAction(
         'push-multi',
         {

@@ -1,5 +1,6 @@
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -115,7 +116,7 @@ export function makeServerCert(ca: Ca, host: string): {key: string; cert: string
   const base = path.join(ca.dir, `tls-${host.replace(/[^A-Za-z0-9.-]/g, '_')}`);
   fs.writeFileSync(
     `${base}.ext`,
-    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${host}\n`
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${net.isIP(host) ? 'IP' : 'DNS'}:${host}\n`
   );
   openssl(newKeyRequest(`${base}.key`, `${base}.csr`, `/C=US/ST=WA/O=Test/CN=${host}`), ca.dir);
   openssl(
