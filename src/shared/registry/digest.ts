@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import {Transform, TransformCallback} from 'node:stream';
+import {noteStreamed} from './memory-pacer.js';
 
 export function sha256(data: Buffer | string): string {
   return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
@@ -37,7 +38,10 @@ export class VerifyingStream extends Transform {
     if (hashing) this.hash = crypto.createHash('sha256');
   }
   _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash?.update(chunk);
+    if (this.hash) {
+      this.hash.update(chunk);
+      noteStreamed(chunk.length);
+    }
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     cb(null, chunk);
