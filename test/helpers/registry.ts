@@ -19,6 +19,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether process `pid` holds a socket listening on `port` (Linux: /proc/net/tcp and tcp6 name the
+ * listening socket's inode, /proc/<pid>/fd links to it). A free port found by freePort can be taken by
+ * another process before ours binds it; an answer on the port then is not ours.
+ */
+export function ownsPort(pid: number | undefined, port: number): boolean {
+  if (pid === undefined) return false;
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set(
+    ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap(f => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').slice(1) : []))
+      .map(l => l.trim().split(/\s+/))
+      .filter(f => f[1]?.endsWith(hexPort) && f[3] === '0A')
+      .map(f => `socket:[${f[9]}]`)
+  );
+  if (inodes.size === 0) return false;
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some(fd => {
+      try {
+        return inodes.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
 export interface TokenServer {
   url: string;
   service: string;
@@ -159,21 +188,14 @@ export function allImplementations(): boolean {
 /** Starts a registry on a loopback port: Debian's docker-registry (distribution 2.8) unless `impl` says otherwise. */
 export async function startRegistry(
   auth: 'none' | 'htpasswd' | {users: Array<[string, string]>} | {token: TokenServer} = 'none',
-  impl: Implementation = 'distribution-2.8'
+  impl: Implementation = 'distribution-2.8',
+  /** Where ports come from (a test of this helper hands it one that is taken). */
+  pickPort: () => Promise<number> = freePort
 ): Promise<Registry | undefined> {
   const bin = requireTool(BINARY[impl]);
   if (!bin) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-'));
-  const port = await freePort();
-  if (impl === 'olareg') {
-    if (auth !== 'none') throw new Error('olareg has no authentication: use it with auth none');
-    return spawnRegistry(
-      bin,
-      ['serve', '--addr', '127.0.0.1', '--port', String(port), '--store-type', 'mem', '--api-delete'],
-      port,
-      dir
-    );
-  }
+  if (impl === 'olareg' && auth !== 'none') throw new Error('olareg has no authentication: use it with auth none');
   let authYaml = '';
   const users: Array<[string, string]> | undefined =
     auth === 'htpasswd' ? [[USER, PASSWORD]] : typeof auth === 'object' && 'users' in auth ? auth.users : undefined;
@@ -184,37 +206,65 @@ export async function startRegistry(
   } else if (typeof auth === 'object' && 'token' in auth) {
     authYaml = `auth:\n  token:\n    realm: ${auth.token.url}\n    service: ${auth.token.service}\n    issuer: test-issuer\n    rootcertbundle: ${auth.token.certFile}\n`;
   }
-  fs.writeFileSync(
-    path.join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`
-  );
-  return spawnRegistry(bin, ['serve', path.join(dir, 'config.yml')], port, dir);
+  const argsFor = (port: number): string[] => {
+    if (impl === 'olareg')
+      return ['serve', '--addr', '127.0.0.1', '--port', String(port), '--store-type', 'mem', '--api-delete'];
+    fs.writeFileSync(
+      path.join(dir, 'config.yml'),
+      `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`
+    );
+    return ['serve', path.join(dir, 'config.yml')];
+  };
+  return spawnRegistry(bin, argsFor, dir, pickPort);
 }
 
-async function spawnRegistry(bin: string, args: string[], port: number, dir: string): Promise<Registry> {
-  const child: ChildProcess = spawn(bin, args, {
-    stdio: ['ignore', 'ignore', 'pipe']
-  });
-  let stderr = '';
-  child.stderr?.on('data', d => (stderr += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.body?.cancel();
-      break;
-    } catch {
-      if (child.exitCode !== null) throw new Error(`${path.basename(bin)} exited: ${stderr}`);
-      await new Promise(r => setTimeout(r, 50));
+/**
+ * Starts the registry on a free port. Another process may take that port before the registry binds it:
+ * the registry then exits (address already in use) or, worse, the readiness probe is answered by the
+ * other process; either way it is started again on another port.
+ */
+async function spawnRegistry(
+  bin: string,
+  argsFor: (port: number) => string[],
+  dir: string,
+  pickPort: () => Promise<number>
+): Promise<Registry> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    const child: ChildProcess = spawn(bin, argsFor(port), {stdio: ['ignore', 'ignore', 'pipe']});
+    let stderr = '';
+    child.stderr?.on('data', d => (stderr += d));
+    const url = `http://127.0.0.1:${port}`;
+    let ready = false;
+    for (let i = 0; i < 200 && !ready && child.exitCode === null; i++) {
+      try {
+        const res = await fetch(`${url}/v2/`);
+        await res.body?.cancel();
+        ready = ownsPort(child.pid, port);
+      } catch {
+        // not yet
+      }
+      if (!ready) await new Promise(r => setTimeout(r, 50));
     }
+    if (ready) return registryHandle(child, port, dir);
+    child.kill('SIGKILL');
+    if (attempt >= 5 || (child.exitCode !== null && !/address already in use/.test(stderr)))
+      throw new Error(`${path.basename(bin)} did not start on port ${port}: ${stderr.slice(-2000)}`);
   }
+}
+
+function registryHandle(child: ChildProcess, port: number, dir: string): Registry {
+  const url = `http://127.0.0.1:${port}`;
   return {
     host: `127.0.0.1:${port}`,
     url,
     dir,
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise(r => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise(r => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
       fs.rmSync(dir, {recursive: true, force: true});
     }
   };

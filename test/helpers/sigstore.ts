@@ -5,7 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
-import {freePort} from './registry.js';
+import {freePort, ownsPort} from './registry.js';
 import {requireTool} from './tools.js';
 
 /**
@@ -189,7 +189,8 @@ async function waitFor(url: string, child: ChildProcess, name: string, log: () =
     try {
       const res = await fetch(url);
       await res.body?.cancel();
-      if (res.status < 500) return;
+      // an answer from another process that took the port first is not this one's
+      if (res.status < 500 && ownsPort(child.pid, Number(new URL(url).port))) return;
     } catch {
       // not yet
     }

@@ -11,6 +11,7 @@ import {
   Implementation,
   Registry,
   allImplementations,
+  freePort,
   manifestDigest,
   skopeo,
   startRegistry
@@ -251,6 +252,31 @@ describe.each(IMPLEMENTATIONS)('on %s', impl => {
         'cosign-path': cosign
       });
       expect({format, code: verify.code, errors: errorLines(verify)}).toEqual({format, code: 0, errors: []});
+    }
+  });
+});
+
+// The registries these tests start take a free port, which another process can take first. Handed a
+// port another registry holds, the helper must not mistake that registry's answer for its own.
+describe('the test registry helper', () => {
+  maybe('a port another registry holds is not taken for ours', async () => {
+    const other = (await startRegistry('none')) as Registry;
+    let handed = false;
+    const taken = Number(other.host.split(':')[1]);
+    const ours = (await startRegistry('htpasswd', 'distribution-2.8', async () => {
+      if (handed) return freePort();
+      handed = true;
+      return taken;
+    })) as Registry;
+    try {
+      expect(handed).toBe(true);
+      expect(ours.host).not.toBe(other.host);
+      // ours asks for credentials; the other registry does not
+      expect((await fetch(`${ours.url}/v2/`)).status).toBe(401);
+      expect((await fetch(`${other.url}/v2/`)).status).toBe(200);
+    } finally {
+      await ours.stop();
+      await other.stop();
     }
   });
 });
