@@ -59,7 +59,8 @@ export function noteStreamed(n: number): void {
   const gc = collector();
   if (!gc) return;
   gc('minor');
-  const held = process.memoryUsage().arrayBuffers;
+  // what native buffers hold (array buffers among them), read from V8 without a look at /proc
+  const held = v8.getHeapStatistics().external_memory;
   floor = Math.min(floor ?? held, held);
   if (held < floor + OLD_LIMIT) return;
   gc('major');
