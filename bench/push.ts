@@ -35,11 +35,12 @@ interface Row {
   harnessCpu: number;
 }
 
-function buildImage(): string {
+/** The bench image: 4 platforms x 2 layers of `layer` bytes. */
+function buildImage(layer: number): string {
   const b = new LayoutBuilder();
   const manifests = PLATFORMS.map(p => {
     const [os_, arch, variant] = p.split('/');
-    return b.image({os: os_, architecture: arch, variant}, `bench-${p}`, 2, LAYER);
+    return b.image({os: os_, architecture: arch, variant}, `bench-${p}`, 2, layer);
   });
   b.tag(b.index(manifests), 'v1');
   return b.dir;
@@ -155,6 +156,8 @@ async function measure(tool: string, proxies: Link[], fn: () => Promise<Timing>)
   return {tool, seconds: r.seconds, mibSent: sent / MiB, requests, maxRssMiB: r.rssMiB, cpu: r.cpu, harnessCpu};
 }
 
+const TINY = 'ours: 3 dests, tiny image';
+
 export async function benchPush(): Promise<Row[]> {
   const registries = (await Promise.all([0, 1, 2, 3].map(() => startRegistry('none')))) as Registry[];
   const proxies = await Promise.all(registries.map(r => startLink(r.host)));
@@ -162,15 +165,21 @@ export async function benchPush(): Promise<Row[]> {
   try {
     const step = (m: string): boolean => process.stderr.write(`bench: ${m}\n`);
     step('building the image');
-    const dir = buildImage();
+    const dir = buildImage(LAYER);
+    // The same shape with 1 KiB layers: how much of our peak memory the image's size adds.
+    const tinyDir = buildImage(1024);
     step('seeding the source registry');
-    await skopeo([
-      'copy',
-      '--all',
-      '--dest-tls-verify=false',
-      `oci:${dir}:v1`,
-      `docker://${registries[0].host}/bench/app:v1`
-    ]);
+    for (const [d, repo] of [
+      [dir, 'app'],
+      [tinyDir, 'tiny']
+    ])
+      await skopeo([
+        'copy',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${d}:v1`,
+        `docker://${registries[0].host}/bench/${repo}:v1`
+      ]);
     const source = `${srcProxy.host}/bench/app:v1`;
     const dests = (repo: string): string[] => dstProxies.map(p => `${p.host}/${repo}`);
     const rows: Row[] = [];
@@ -178,6 +187,7 @@ export async function benchPush(): Promise<Row[]> {
     rows.push(await measure('ours: 3 destinations', proxies, () => ourAction(source, dests('ours/app'), 'v1')));
     rows.push(await measure('ours: 1 destination', proxies, () => ourAction(source, [dests('single/app')[0]], 'v1')));
     rows.push(await measure('ours: rerun, all present', proxies, () => ourAction(source, dests('ours/app'), 'v1')));
+    rows.push(await measure(TINY, proxies, () => ourAction(`${srcProxy.host}/bench/tiny:v1`, dests('tiny/app'), 'v1')));
     if (process.env.BENCH_PEERS === '0') return rows;
     // Peers run once per destination, one after another, as release scripts do.
     const peers: Array<[string, string | undefined, (d: string) => string[]]> = [
@@ -245,7 +255,7 @@ for (const r of rows) console.log(`${r.tool.padEnd(28)} ${cols.map(([, w, f]) =>
 console.log(
   '(CPU s: the tool itself; harness CPU s: the shaping proxies and the registries serving it; machine busy: both over wall time x cores)'
 );
-const [fanOut, single, rerun] = rows;
+const [fanOut, single, rerun, tiny] = rows;
 const ratio = fanOut.seconds / single.seconds;
 console.log(`fan-out to 3 / single destination: ${ratio.toFixed(2)}x (target <= 1.3x)`);
 const busy = (fanOut.cpu + fanOut.harnessCpu) / (fanOut.seconds * cores);
@@ -255,5 +265,11 @@ if (ratio > 1.3 && busy > 0.75) {
   );
 }
 console.log(`rerun with everything present: ${rerun.seconds.toFixed(2)} s (target < 1 s)`);
-for (const p of rows.slice(3))
+if (tiny.maxRssMiB !== undefined && fanOut.maxRssMiB !== undefined) {
+  const growth = fanOut.maxRssMiB - tiny.maxRssMiB;
+  console.log(
+    `peak memory, tiny image -> this one: ${tiny.maxRssMiB.toFixed(0)} -> ${fanOut.maxRssMiB.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(0)}; target <= +16)`
+  );
+}
+for (const p of rows.slice(4))
   console.log(`vs ${p.tool}: ${(p.seconds / fanOut.seconds).toFixed(2)}x slower than ours`);
