@@ -40,7 +40,7 @@ function collector(): Collect | null {
     } catch {
       gc = undefined;
     } finally {
-      v8.setFlagsFromString('--no-expose-gc');
+      if (!exposedAtStart()) v8.setFlagsFromString('--no-expose-gc');
     }
   }
   // A full collection is asked for without options: Node 20's V8 ignores {type: 'major'}.
@@ -49,6 +49,12 @@ function collector(): Collect | null {
     collect = type => (type === 'minor' ? run({type: 'minor', execution: 'sync'}) : run());
   }
   return collect;
+}
+
+/** Whether the process was started with --expose-gc (a context without gc, such as a test's, may still see it). */
+function exposedAtStart(): boolean {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return args.some(a => a === '--expose-gc' || a === '--expose_gc');
 }
 
 /** Counts bytes streamed through a copy; frees dead buffers when enough of them piled up. */
