@@ -640,14 +640,14 @@ describe('ghcr-cleanup: failures are reported per package, never half-applied', 
 
     maybe('recheck wave is refused for a backend that checks each deletion at the registry', async () => {
       const run = await runBundledAction('ghcr-cleanup', {
-        backend: 'oci',
+        backend: 'harbor',
         'registry-url': emu.host,
         packages: 'acme/x',
         'keep-n-tagged': '1',
         recheck: 'wave'
       });
       expect(run.code).not.toBe(0);
-      expect(errorLines(run).join('\n')).toContain('recheck: wave reads GHCR');
+      expect(errorLines(run).join('\n')).toContain('backend harbor checks each deletion at the registry cheaply');
     });
   });
 

@@ -75,13 +75,17 @@ interface Subject {
 const isGet = (r: ApiRequest, re: RegExp): boolean => r.method === 'GET' && re.test(r.url.pathname);
 const isHead = (r: ApiRequest, re: RegExp): boolean => r.method === 'HEAD' && re.test(r.url.pathname);
 
-/** A vendor's emulator (or, with `oci`, the Harbor emulator's registry API under backend oci). */
-function vendorSubject(name: string, checkStart: Subject['checkStart'], oci = false): Subject {
+/**
+ * A vendor's emulator (or, with `oci`, the Harbor emulator's registry API under backend oci; with
+ * `wave`, under recheck wave).
+ */
+function vendorSubject(name: string, checkStart: Subject['checkStart'], oci = false, wave?: number): Subject {
   const v = VENDORS.find(x => x.name === (oci ? 'harbor' : name)) as VendorCase;
   return {
     name,
     owner: v.namespace,
     checkStart,
+    wave,
     start: async () => {
       const emu = await v.start();
       if (!emu) return undefined;
@@ -90,7 +94,8 @@ function vendorSubject(name: string, checkStart: Subject['checkStart'], oci = fa
         inputs: (owner, pkg) => ({
           packages: `${owner}/${pkg}`,
           ...v.inputs(emu),
-          ...(oci ? {backend: 'oci', logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`} : {})
+          ...(oci ? {backend: 'oci', logins: `${emu.host},username=${HARBOR_ROBOT},password-env=HARBOR_SECRET`} : {}),
+          ...(wave ? {recheck: 'wave'} : {})
         }),
         env: {...v.env(emu), HARBOR_SECRET},
         credential: v.credential,
@@ -161,6 +166,7 @@ const SUBJECTS: Subject[] = [
   vendorSubject('gar', r => isGet(r, /\/packages\/[^/]+\/(tags|versions)\/[^/]+$/)),
   vendorSubject('dockerhub', r => isGet(r, /\/v2\/namespaces\/[^/]+\/repositories\/[^/]+\/tags\/[^/]+$/)),
   vendorSubject('oci', r => isGet(r, /^\/v2\/.+\/tags\/list$/), true),
+  vendorSubject('oci-wave', r => isGet(r, /^\/v2\/.+\/tags\/list$/), true, 100),
   ghcrSubject(),
   ghcrSubject(100)
 ];

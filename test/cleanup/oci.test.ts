@@ -93,6 +93,48 @@ describe('cleanup on any OCI registry (backend: oci) with the same planner', () 
     for (const d of img.children) expect(await present(p, d)).toBe(true);
   });
 
+  // The OCI API cannot say which tags point at a digest: the check before a delete reads the tag list and
+  // resolves every tag. recheck wave does that once a wave instead of once a deletion.
+  maybe('recheck wave reads the tags once a wave, and deletes what recheck true deletes', async () => {
+    const T = 12;
+    const setUp = async (repo: string): Promise<string[]> => {
+      const p = images(repo);
+      const pushed = [];
+      for (let i = 0; i < T; i++)
+        pushed.push(
+          await p.image(`w${i}`, [`t${i}`], {created: `2026-01-${String(i + 1).padStart(2, '0')}T00:00:00Z`})
+        );
+      return pushed
+        .slice(0, T - 2)
+        .flatMap(x => [x.digest, ...x.children])
+        .sort();
+    };
+    const run = async (repo: string, recheck: string): Promise<{deleted: string[]; requests: number}> => {
+      const r = await cleanup(repo, {'keep-n-tagged': '2', recheck});
+      expect({code: r.code, errors: errorLines(r)}).toEqual({code: 0, errors: []});
+      return {
+        deleted: (JSON.parse(r.outputs.deleted) as Array<{digest: string}>).map(d => d.digest).sort(),
+        requests: (JSON.parse(r.outputs.counts) as {registryRequests: number}).registryRequests
+      };
+    };
+    const plannedEach = await setUp('each');
+    const plannedWave = await setUp('wave');
+    const each = await run('each', 'true');
+    const wave = await run('wave', 'wave');
+    expect(each.deleted).toEqual(plannedEach);
+    expect(wave.deleted).toEqual(plannedWave);
+    // N images go, K stay, each with C platform manifests. Deleting an image deletes its tag, so the
+    // tags left shrink as the run goes. recheck true, before each delete: the tag list, a HEAD of each tag
+    // left and of the version. recheck wave: two waves (the images, then their platforms), each a tag list,
+    // a HEAD of each tag left and a HEAD of each version in it.
+    const [N, K, C] = [T - 2, 2, 2];
+    let checksEach = 0;
+    for (let k = 0; k < N; k++) checksEach += 1 + (T - k) + 1;
+    checksEach += N * C * (1 + K + 1);
+    const checksWave = 1 + T + N + (1 + K + N * C);
+    expect(each.requests - wave.requests).toBe(checksEach - checksWave);
+  });
+
   describe.each(nodeRuntimes())('on %s (action.yml declares node24)', (_label, node) => {
     (ready && node ? test : test.skip)('a dry run plans without changing anything', async () => {
       const p = images('runtime');

@@ -18,6 +18,7 @@ describe('recheck input', () => {
     ['false', 'ghcr', 'off'],
     ['wave', 'ghcr', 'wave'],
     [' Wave ', 'ghcr', 'wave'],
+    ['wave', 'oci', 'wave'],
     ['true', 'ecr', 'each'],
     ['false', 'harbor', 'off']
   ])('%j with backend %s is %s', (value, backend, expected) => {
@@ -25,7 +26,8 @@ describe('recheck input', () => {
   });
 
   test.each([
-    ['wave', 'ecr', 'backend ecr checks each deletion at the registry: use true or false'],
+    ['wave', 'ecr', 'backend ecr checks each deletion at the registry cheaply: use true or false'],
+    ['wave', 'dockerhub', 'backend dockerhub checks each deletion at the registry cheaply: use true or false'],
     ['sometimes', 'ghcr', 'recheck: "sometimes" is not one of true, wave, false.']
   ])('%j with backend %s is refused, saying what to give', (value, backend, message) => {
     expect(() => parseRecheck(value, backend)).toThrow(message);

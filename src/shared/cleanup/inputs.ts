@@ -21,13 +21,16 @@ export type CleanupInputs = Omit<CleanupOptions, 'now' | 'env' | 'mask' | 'log' 
 const optionalInt = (io: ActionIO, name: string): number | undefined =>
   io.input(name).trim() === '' ? undefined : parseInteger(name, io.input(name), 0, 0, 100000);
 
-/** recheck: true (each deletion read first), wave (GHCR: the listing pages of each wave) or false. */
+/**
+ * recheck: true (each deletion read first), wave (one read per wave: GHCR's listing pages holding it,
+ * or the OCI API's tags) or false.
+ */
 export function parseRecheck(value: string, backend: string): Recheck {
   const v = value.trim().toLowerCase();
   if (v === 'wave') {
-    if (backend !== 'ghcr')
+    if (backend !== 'ghcr' && backend !== 'oci')
       throw new UserError(
-        `recheck: wave reads GHCR's listing pages instead of each version (to spare the GitHub API budget); backend ${backend} checks each deletion at the registry: use true or false.`
+        `recheck: wave reads a wave's versions in one go instead of each (GHCR's listing pages, to spare the GitHub API budget; the OCI API's tags, resolved once a wave instead of once a deletion); backend ${backend} checks each deletion at the registry cheaply: use true or false.`
       );
     return 'wave';
   }

@@ -33,6 +33,11 @@ export interface CleanupBackend {
   readonly pageSize?: number;
   /** One page (1-based) of the listing as it is now, in listing order (recheck wave). */
   listPage?(page: number): Promise<PackageVersion[]>;
+  /**
+   * Versions as they are now (undefined: gone), from one read of the repository for them all (recheck
+   * wave, where the listing has no pages to read: the OCI API's tag list, each tag resolved once).
+   */
+  readMany?(ids: readonly number[]): Promise<Map<number, PackageVersion | undefined>>;
   /** Deletes the throwaway manifest that took the tags being removed. */
   deleteThrowaway(digest: string): Promise<void>;
   /** Whether a version is a manifest (not a record that can outlive it, as GHCR's package versions do). */
@@ -185,25 +190,41 @@ export class OciRepositoryBackend implements CleanupBackend {
   }
 
   /**
-   * The tags pointing at a digest now. The OCI API cannot say which tags point at a digest: the tag list
-   * is read afresh and every tag resolved (a HEAD each).
+   * Which tags point at which digest now. The OCI API cannot say which tags point at a digest: the tag
+   * list is read afresh and every tag resolved (a HEAD each).
    */
-  private async tagsOf(digest: string): Promise<string[]> {
+  private async tagsNow(): Promise<Map<string, string[]>> {
     const tags = await this.client.listTags(this.repository);
-    const hits = await mapLimit(tags, this.concurrency, async t =>
-      (await this.client.headManifest(this.repository, t))?.digest === digest ? t : undefined
+    const digests = await mapLimit(
+      tags,
+      this.concurrency,
+      async t => (await this.client.headManifest(this.repository, t))?.digest
     );
-    return hits.filter((t): t is string => !!t).sort();
+    const byDigest = new Map<string, string[]>();
+    tags.forEach((t, i) => {
+      const d = digests[i];
+      if (d) byDigest.set(d, [...(byDigest.get(d) ?? []), t]);
+    });
+    return byDigest;
   }
 
   async getVersion(id: number): Promise<PackageVersion | undefined> {
-    const v = this.byId.get(id);
-    if (!v) return undefined;
-    const [present, tags] = await Promise.all([
-      this.client.headManifest(this.repository, v.digest),
-      this.tagsOf(v.digest)
+    return (await this.readMany([id])).get(id);
+  }
+
+  /** The tags are read once for all of them; each manifest's presence with a HEAD. */
+  async readMany(ids: readonly number[]): Promise<Map<number, PackageVersion | undefined>> {
+    const known = ids.map(id => this.byId.get(id)).filter((v): v is PackageVersion => !!v);
+    const out = new Map<number, PackageVersion | undefined>(ids.map(id => [id, undefined]));
+    if (known.length === 0) return out;
+    const [tags, present] = await Promise.all([
+      this.tagsNow(),
+      mapLimit(known, this.concurrency, v => this.client.headManifest(this.repository, v.digest))
     ]);
-    return present ? {...v, tags} : undefined;
+    known.forEach((v, i) => {
+      if (present[i]) out.set(v.id, {...v, tags: [...(tags.get(v.digest) ?? [])].sort()});
+    });
+    return out;
   }
 
   /**

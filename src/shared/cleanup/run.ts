@@ -245,9 +245,9 @@ async function deleteInWaves(
 ): Promise<Set<number>> {
   // With recheck each, the backend deletes only what carries no tag outside the plan, read right
   // before the write (a release or another run may have tagged it meanwhile); with recheck wave, the
-  // listing pages holding a wave are read before it and the wave's deletes are unconditional.
-  // (A backend whose listing cannot be read a page at a time checks each deletion under recheck wave.)
-  const byWave = opts.recheck === 'wave' && !!pkg.listPage;
+  // wave is read before it (GHCR: the listing pages holding it; the OCI API: its tags, once) and the
+  // wave's deletes are unconditional. (A backend that has neither checks each deletion.)
+  const byWave = opts.recheck === 'wave' && (!!pkg.listPage || !!pkg.readMany);
   const eachChecked = opts.recheck === 'each' || (opts.recheck === 'wave' && !byWave);
   const planned = (d: Decision): readonly string[] | undefined => (eachChecked ? d.tags : undefined);
   const positions = new Map(listed.map((v, i) => [v.id, i]));
@@ -332,7 +332,7 @@ async function deleteInWaves(
       inWave.add(id);
     }
     if (byWave && wave.length) {
-      const judged = await judgeWave(pkg as CleanupBackend & PagedListing, wave, positions, removed);
+      const judged = await judgeWave(pkg, wave, positions, removed);
       for (const [d, res] of judged) record(d, res);
       wave.splice(0, wave.length, ...wave.filter(d => !judged.has(d)));
     }
@@ -347,25 +347,30 @@ async function deleteInWaves(
 }
 
 /**
- * Reads the listing pages holding a wave (recheck wave) and judges each version on what they show:
- * those that may not go (tagged since planning, gone) or whose read failed, with their outcome; the
- * rest may be deleted unconditionally.
+ * Reads a wave's versions as they are now (recheck wave: GHCR's listing pages holding it, or the
+ * backend's one read for many) and judges each: those that may not go (tagged since planning, gone)
+ * or whose read failed, with their outcome; the rest may be deleted unconditionally.
  */
 async function judgeWave(
-  pkg: CleanupBackend & PagedListing,
+  pkg: CleanupBackend,
   wave: readonly Decision[],
   positions: Map<number, number>,
   removed: RemovedPositions
 ): Promise<Map<Decision, Removal | Error>> {
   const out = new Map<Decision, Removal | Error>();
+  const ids = wave.map(d => d.id);
   try {
-    const {now} = await readWave(
-      pkg,
-      wave.map(d => d.id),
-      id => positions.get(id) ?? 0,
-      removed,
-      id => pkg.getVersion(id)
-    );
+    const now = pkg.readMany
+      ? await pkg.readMany(ids)
+      : (
+          await readWave(
+            pkg as CleanupBackend & PagedListing,
+            ids,
+            id => positions.get(id) ?? 0,
+            removed,
+            id => pkg.getVersion(id)
+          )
+        ).now;
     for (const d of wave) {
       const judged = judgeFresh(now.get(d.id), d.tags);
       if (judged) out.set(d, judged);
