@@ -2,7 +2,7 @@ import {describe, expect, test} from '@jest/globals';
 import fc from 'fast-check';
 import {parseRecheck} from '../../src/shared/cleanup/inputs.js';
 import {PackageVersion} from '../../src/shared/cleanup/model.js';
-import {RemovedPositions, pagesToRead, readWave} from '../../src/shared/cleanup/wave-read.js';
+import {RemovedPositions, pagesToRead, readWave, tagReadsHint} from '../../src/shared/cleanup/wave-read.js';
 
 const version = (id: number, tags: string[] = []): PackageVersion => ({
   id,
@@ -31,6 +31,22 @@ describe('recheck input', () => {
     ['sometimes', 'ghcr', 'recheck: "sometimes" is not one of true, wave, false.']
   ])('%j with backend %s is refused, saying what to give', (value, backend, message) => {
     expect(() => parseRecheck(value, backend)).toThrow(message);
+  });
+});
+
+describe('what recheck true costs where every tag is read before each delete', () => {
+  test.each([
+    // deletions, tags → said?
+    [1000, 500, true], // 502,000 requests against 5,010 + 1,000
+    [100, 50, false], // 5,200 against 151: under 10,000 saved
+    [300, 30, false], // 9,600 against 393: under 10,000 saved
+    [400, 30, true], // 12,800 against 524
+    [5000, 0, false], // 10,000 against 5,050: not ten times
+    [0, 1000, false]
+  ])('%i deletions among %i tags: said %s', (deletions, tags, said) => {
+    const hint = tagReadsHint(deletions, tags);
+    expect(hint !== undefined).toBe(said);
+    if (hint) expect(hint).toContain(`about ${deletions * (tags + 2)} requests; recheck: wave`);
   });
 });
 

@@ -25,7 +25,7 @@ import {BackendName, cannotHonour, vendorBackend} from './backends/index.js';
 import {Decision, ManifestState, PackageVersion, Plan} from './model.js';
 import {planCleanup} from './plan.js';
 import {Removal, UntagResult, judgeFresh, movedReason} from './removal.js';
-import {PagedListing, Recheck, RemovedPositions, WAVE_SIZE, readWave} from './wave-read.js';
+import {PagedListing, Recheck, RemovedPositions, WAVE_SIZE, readWave, tagReadsHint} from './wave-read.js';
 import {StopRequest, apiBudget} from './stop.js';
 import {Shard, inShard, shardNote} from '../shard.js';
 import {Policy} from './policy.js';
@@ -489,6 +489,11 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       rep.untagged = rep.untagged.filter(x => x !== u);
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
     }
+  }
+  if (opts.recheck === 'each' && pkg.readMany) {
+    const tags = new Set((planned.listing?.versions ?? []).flatMap(v => v.tags)).size;
+    const hint = tagReadsHint(plan.deleteOrder.length, tags);
+    if (hint) opts.log.info(`${pkg.name}: ${hint}`);
   }
   const notDeleted = await deleteInWaves(pkg, plan, manifests, planned.listing?.versions ?? [], opts, rep);
   if (pkg.stillHeld && rep.deleted.length) {

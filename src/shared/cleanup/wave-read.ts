@@ -89,3 +89,15 @@ export async function readWave(
   await mapLimit(missing, ALONE_AT_ONCE, async id => void now.set(id, await readOne(id)));
   return {now, calls: pages.length + missing.length};
 }
+
+/**
+ * Where the check before each delete reads every tag (the OCI API): what recheck true will cost
+ * against recheck wave, said when wave would save most of it (at least ten times fewer requests and
+ * 10,000 saved). `deletions` versions to delete, `tags` in the repository.
+ */
+export function tagReadsHint(deletions: number, tags: number): string | undefined {
+  const each = deletions * (tags + 2);
+  const wave = Math.ceil(deletions / WAVE_SIZE) * (tags + 1) + deletions;
+  if (each < 10 * wave || each - wave < 10000) return undefined;
+  return `recheck: true reads the tag list and each of its ${tags} tags before each of ${deletions} deletions: about ${each} requests; recheck: wave reads them once per ${WAVE_SIZE} deletions (about ${wave}), leaving a tag moved onto a version while its wave runs to go with it.`;
+}
