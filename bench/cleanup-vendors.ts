@@ -9,6 +9,8 @@ import {seedImages} from './seed.js';
 import {runBundledAction} from '../test/helpers/run-action.js';
 import {VENDORS} from '../test/helpers/vendors/index.js';
 import {Credential} from '../src/shared/registry/auth.js';
+import {GhcrEmulator} from '../test/helpers/ghcr.js';
+import {Registry, startRegistry} from '../test/helpers/registry.js';
 
 const target = Number(process.env.BENCH_VENDOR_VERSIONS || 10000);
 
@@ -58,5 +60,42 @@ for (const vendor of VENDORS.filter(v => !only || only.includes(v.name))) {
     if (emu.violations.length) console.log(`  description violations: ${emu.violations.slice(0, 5).join('; ')}`);
   } finally {
     await emu.stop();
+  }
+}
+
+// Backend oci on a plain registry (distribution 2.8): the OCI API cannot say which tags point at a
+// digest, so recheck true reads the tag list and every tag before each delete; recheck wave once a wave.
+// Twin repositories of BENCH_OCI_VERSIONS manifests (default 1,000; every image tagged: untagged ones
+// cannot be listed there), keep-n-tagged 100.
+if (!only || only.includes('oci')) {
+  const n = Number(process.env.BENCH_OCI_VERSIONS || 1000);
+  const reg = (await startRegistry('none')) as Registry | undefined;
+  if (!reg) throw new Error('docker-registry is needed: run scripts/setup.sh');
+  try {
+    console.log(`\noci (distribution 2.8): ${n} manifests per repository, keep-n-tagged 100`);
+    for (const recheck of ['true', 'wave']) {
+      const p = new GhcrImages({host: reg.host} as GhcrEmulator, 'team', `oci-${recheck}`);
+      await seedImages(p, n, () => true);
+      const start = performance.now();
+      const run = await runBundledAction('ghcr-cleanup', {
+        backend: 'oci',
+        'registry-url': reg.host,
+        packages: `team/oci-${recheck}`,
+        'keep-n-tagged': '100',
+        'verify-after': 'false',
+        concurrency: '16',
+        recheck
+      });
+      const ms = performance.now() - start;
+      if (run.code !== 0) throw new Error(`oci: ${run.stdout.slice(-2000)}`);
+      const counts = JSON.parse(run.outputs.counts) as Record<string, number>;
+      console.log(
+        `  recheck ${recheck.padEnd(5)} ${(ms / 1000).toFixed(1).padStart(6)} s   registry requests ${counts.registryRequests}, deleted ${counts.deleted}`
+      );
+      const hint = run.stdout.split('\n').find(l => l.includes('recheck: true reads the tag list'));
+      if (hint) console.log(`    the run said beforehand: ${hint.replace(/^.*?recheck: true/, 'recheck: true')}`);
+    }
+  } finally {
+    await reg.stop();
   }
 }

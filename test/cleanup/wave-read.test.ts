@@ -35,18 +35,25 @@ describe('recheck input', () => {
 });
 
 describe('what recheck true costs where every tag is read before each delete', () => {
+  const each = (n: number, tags: number): number[] => Array.from({length: n}, () => tags);
   test.each([
-    // deletions, tags → said?
-    [1000, 500, true], // 502,000 requests against 5,010 + 1,000
-    [100, 50, false], // 5,200 against 151: under 10,000 saved
-    [300, 30, false], // 9,600 against 393: under 10,000 saved
-    [400, 30, true], // 12,800 against 524
-    [5000, 0, false], // 10,000 against 5,050: not ten times
-    [0, 1000, false]
-  ])('%i deletions among %i tags: said %s', (deletions, tags, said) => {
-    const hint = tagReadsHint(deletions, tags);
-    expect(hint !== undefined).toBe(said);
-    if (hint) expect(hint).toContain(`about ${deletions * (tags + 2)} requests; recheck: wave`);
+    // what is deleted, tags each deletion removes, tags in the repository → requests with recheck true
+    // and wave (undefined: not said)
+    ['1,000 untagged of 500 tags', each(1000, 0), 500, [502000, 6010]],
+    ['100 untagged of 50 tags', each(100, 0), 50, undefined], // 5,200 against 151: under 10,000 saved
+    ['300 untagged of 30 tags', each(300, 0), 30, undefined], // 9,600 against 393: under 10,000 saved
+    ['400 untagged of 30 tags', each(400, 0), 30, [12800, 524]],
+    ['5,000 untagged, no tags', each(5000, 0), 0, undefined], // 10,000 against 5,050: not ten times
+    ['nothing', [], 1000, undefined],
+    // 400 + 399 + … + 101 tags left, plus 2 a deletion; the waves read 400, 300 and 200 tags left (+1
+    // each) and a HEAD a deletion.
+    ['300 tagged once of 400 tags', each(300, 1), 400, [75150 + 600, 903 + 300]]
+  ])('%s', (_what, removes, tags, costs) => {
+    const hint = tagReadsHint(removes as number[], tags as number);
+    if (!costs) return expect(hint).toBeUndefined();
+    const [withEach, withWave] = costs as number[];
+    expect(hint).toContain(`about ${withEach} requests; recheck: wave`);
+    expect(hint).toContain(`(about ${withWave})`);
   });
 });
 

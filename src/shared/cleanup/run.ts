@@ -492,7 +492,9 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
   }
   if (opts.recheck === 'each' && pkg.readMany) {
     const tags = new Set((planned.listing?.versions ?? []).flatMap(v => v.tags)).size;
-    const hint = tagReadsHint(plan.deleteOrder.length, tags);
+    const tagsOf = new Map(plan.decisions.map(d => [d.id, d.tags.length]));
+    const removes = plan.deleteOrder.map(id => tagsOf.get(id) ?? 0);
+    const hint = tagReadsHint(removes, tags);
     if (hint) opts.log.info(`${pkg.name}: ${hint}`);
   }
   const notDeleted = await deleteInWaves(pkg, plan, manifests, planned.listing?.versions ?? [], opts, rep);

@@ -93,11 +93,18 @@ export async function readWave(
 /**
  * Where the check before each delete reads every tag (the OCI API): what recheck true will cost
  * against recheck wave, said when wave would save most of it (at least ten times fewer requests and
- * 10,000 saved). `deletions` versions to delete, `tags` in the repository.
+ * 10,000 saved). `removes`: how many tags each deletion takes with it, in deletion order (the tags
+ * left to read shrink as the run goes); `tags` in the repository.
  */
-export function tagReadsHint(deletions: number, tags: number): string | undefined {
-  const each = deletions * (tags + 2);
-  const wave = Math.ceil(deletions / WAVE_SIZE) * (tags + 1) + deletions;
+export function tagReadsHint(removes: readonly number[], tags: number): string | undefined {
+  let left = tags;
+  let each = 0;
+  let wave = removes.length;
+  removes.forEach((n, k) => {
+    each += left + 2;
+    if (k % WAVE_SIZE === 0) wave += left + 1;
+    left = Math.max(0, left - n);
+  });
   if (each < 10 * wave || each - wave < 10000) return undefined;
-  return `recheck: true reads the tag list and each of its ${tags} tags before each of ${deletions} deletions: about ${each} requests; recheck: wave reads them once per ${WAVE_SIZE} deletions (about ${wave}), leaving a tag moved onto a version while its wave runs to go with it.`;
+  return `recheck: true reads the tag list and every tag left (${tags} at first) before each of ${removes.length} deletions: about ${each} requests; recheck: wave reads them once per ${WAVE_SIZE} deletions (about ${wave}), leaving a tag moved onto a version while its wave runs to go with it.`;
 }
