@@ -141,7 +141,8 @@ if (process.env.BENCH_CLEANUP !== '0') runBench('cleanup');
 
 // The cleanup backends benchmark: a 10,000-manifest repository in each vendor's emulator (ECR, ACR,
 // Artifact Registry, Harbor, Docker Hub): dry run and real run, vendor API calls against pages + deletions
-// (BENCH_VENDORS=0 to skip, BENCH_VENDORS=ecr,acr for some, BENCH_VENDOR_VERSIONS for the size).
+// (BENCH_VENDORS=0 to skip, BENCH_VENDORS=ecr,acr for some, BENCH_VENDOR_VERSIONS for the size;
+// BENCH_VENDORS=oci for backend oci on distribution alone, BENCH_OCI_VERSIONS for its size).
 if (process.env.BENCH_VENDORS !== '0') runBench('cleanup-vendors');
 
 // The sync benchmark: 50 repositories behind a Docker Hub-like source, ours against regsync and skopeo
