@@ -135,6 +135,20 @@ describe('cleanup on any OCI registry (backend: oci) with the same planner', () 
     expect(each.requests - wave.requests).toBe(checksEach - checksWave);
   });
 
+  maybe('a run says beforehand what reading every tag before each delete will cost, a dry run too', async () => {
+    const p = images('many-tags');
+    await Promise.all(Array.from({length: 150}, (_, i) => p.platform(`m${i}`, 'linux/amd64', 64, `t${i}`)));
+    const said = (r: ActionRun): string | undefined =>
+      r.stdout.split('\n').find(l => l.includes('recheck: true reads the tag list'));
+    const dry = await cleanup('many-tags', {'keep-n-tagged': '1', 'dry-run': 'true'});
+    expect({code: dry.code, errors: errorLines(dry)}).toEqual({code: 0, errors: []});
+    // 149 deletions of one tag each: 152 + 151 + … + 4 requests; wave: 150 + 1 and 50 + 1 tags, a HEAD each.
+    expect(said(dry)).toContain('before each of 149 deletions: about 11622 requests');
+    expect(said(dry)).toContain('(about 351)');
+    const wave = await cleanup('many-tags', {'keep-n-tagged': '1', 'dry-run': 'true', recheck: 'wave'});
+    expect(said(wave)).toBeUndefined();
+  });
+
   describe.each(nodeRuntimes())('on %s (action.yml declares node24)', (_label, node) => {
     (ready && node ? test : test.skip)('a dry run plans without changing anything', async () => {
       const p = images('runtime');

@@ -456,6 +456,14 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
         );
     }
   }
+  // What recheck true's tag reads will cost, said where wave would save most (a dry run says it too).
+  if (opts.recheck === 'each' && pkg.readMany) {
+    const tags = new Set((planned.listing?.versions ?? []).flatMap(v => v.tags)).size;
+    const tagsOf = new Map(plan.decisions.map(d => [d.id, d.tags.length]));
+    const removes = plan.deleteOrder.map(id => tagsOf.get(id) ?? 0);
+    const hint = tagReadsHint(removes, tags);
+    if (hint) opts.log.info(`${pkg.name}: ${hint}`);
+  }
   if (opts.dryRun) {
     rep.deleted = plan.deleteOrder.map(id => report(byId.get(id) as Decision));
     rep.bytesReclaimed = plan.bytesReclaimed;
@@ -489,13 +497,6 @@ async function cleanPackage(pkg: CleanupBackend, ctx: PackageContext): Promise<P
       rep.untagged = rep.untagged.filter(x => x !== u);
       rep.failed.push({...u, error: `untag ${u.removed.join(', ')}: ${errorMessage(err)}`});
     }
-  }
-  if (opts.recheck === 'each' && pkg.readMany) {
-    const tags = new Set((planned.listing?.versions ?? []).flatMap(v => v.tags)).size;
-    const tagsOf = new Map(plan.decisions.map(d => [d.id, d.tags.length]));
-    const removes = plan.deleteOrder.map(id => tagsOf.get(id) ?? 0);
-    const hint = tagReadsHint(removes, tags);
-    if (hint) opts.log.info(`${pkg.name}: ${hint}`);
   }
   const notDeleted = await deleteInWaves(pkg, plan, manifests, planned.listing?.versions ?? [], opts, rep);
   if (pkg.stillHeld && rep.deleted.length) {
