@@ -246,15 +246,14 @@ async function spawnRegistry(
       }
       if (!ready) await new Promise(r => setTimeout(r, 50));
     }
-    if (ready) return registryHandle(child, port, dir);
+    if (ready) return registryHandle(child, port, url, dir);
     child.kill('SIGKILL');
     if (attempt >= 5 || (child.exitCode !== null && !/address already in use/.test(stderr)))
       throw new Error(`${path.basename(bin)} did not start on port ${port}: ${stderr.slice(-2000)}`);
   }
 }
 
-function registryHandle(child: ChildProcess, port: number, dir: string): Registry {
-  const url = `http://127.0.0.1:${port}`;
+function registryHandle(child: ChildProcess, port: number, url: string, dir: string): Registry {
   return {
     host: `127.0.0.1:${port}`,
     url,

@@ -7,13 +7,14 @@ const ALONE_AT_ONCE = 8;
 /**
  * How a cleanup makes sure a version it deletes carries no tag outside the plan:
  * - `each`: the version read right before its delete (one API call per deletion);
- * - `wave`: the listing pages holding a wave of deletions read right before the wave (GHCR: a few API
- *   calls per up to WAVE_SIZE deletions; a tag added during the wave is the window);
+ * - `wave`: a wave of up to WAVE_SIZE deletions read at once right before it (GHCR: the listing pages
+ *   holding it, a few API calls; the OCI API: the tag list and each tag once); a tag added during the
+ *   wave is the window;
  * - `off`: not checked.
  */
 export type Recheck = 'each' | 'wave' | 'off';
 
-/** The most deletions one fresh read of the listing covers (about 40 s at GitHub's pace of 150 a minute). */
+/** The most deletions one fresh read covers (about 40 s at GitHub's pace of 150 a minute). */
 export const WAVE_SIZE = 100;
 
 /** A backend whose listing can be read one page at a time, in the order it lists (GHCR's Packages API). */
